@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// fedobs entry point. Decide colour before anything loads chalk (chalk reads FORCE_COLOR once).
+const [major] = process.versions.node.split('.').map(Number)
+if (major < 22) {
+  process.stderr.write(`fedobs needs Node.js 22 or newer; this is ${process.version}.\n`)
+  process.exit(1)
+}
+const argv = process.argv.slice(2)
+if (
+  (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') ||
+  process.env.TERM === 'dumb' ||
+  argv.includes('--no-color') ||
+  argv.includes('--json')
+) {
+  process.env.FORCE_COLOR = '0'
+}
+
+const {execute} = await import('@oclif/core')
+await execute({dir: import.meta.url})

@@ -1,0 +1,360 @@
+import {createHash} from 'node:crypto'
+import {readdirSync, readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {stringify} from 'yaml'
+import {UsageError} from '../lib/errors.js'
+import {closest} from '../lib/suggest.js'
+import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../federation/model.js'
+import {IMAGES} from './images.js'
+import {renderTemplate, type Values} from './template.js'
+
+export interface K8sObject {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>}
+  [key: string]: unknown
+}
+
+/** One file of the rendered directory: a component and its objects. */
+export interface RenderedFile {
+  name: string
+  objects: K8sObject[]
+}
+
+export interface Rendering {
+  cluster: ClusterSpec
+  /** Where the edge's agents send telemetry; undefined while an edge is not connected. */
+  hubEndpoint?: string
+  files: RenderedFile[]
+  /** Every object, in apply order (namespaces and RBAC first, workloads last). */
+  objects: K8sObject[]
+}
+
+export interface EdgeRenderOptions {
+  /** host:port of the hub gateway's OTLP/gRPC endpoint. */
+  hubEndpoint?: string
+}
+
+export const NAMESPACES = {
+  monitoring: 'monitoring',
+  observability: 'observability',
+  hub: 'observability-hub',
+  inference: 'bert-inference',
+} as const
+
+export const FIELD_MANAGER = 'fedobs'
+export const STORAGE_CLASS = 'fedobs-block-storage'
+export const LABELS = {
+  name: 'app.kubernetes.io/name',
+  component: 'app.kubernetes.io/component',
+  partOf: 'app.kubernetes.io/part-of',
+  managedBy: 'app.kubernetes.io/managed-by',
+  federation: 'fedobs.io/federation',
+  cluster: 'fedobs.io/cluster',
+  role: 'fedobs.io/role',
+} as const
+export const ANNOTATIONS = {
+  configHash: 'fedobs.io/config-hash',
+  hubEndpoint: 'fedobs.io/hub-endpoint',
+} as const
+
+const GATEWAY_SERVICE = `otel-gateway.${NAMESPACES.hub}.svc.cluster.local:4317`
+const QUEUE_DIRECTORY = '/var/lib/otelcol/queue'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const TEMPLATES = `${ROOT}templates/`
+const DASHBOARDS = `${ROOT}dashboards/`
+
+/** Kinds in the order they must exist: what others refer to comes first. */
+const KIND_ORDER = [
+  'Namespace',
+  'StorageClass',
+  'ServiceAccount',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'ConfigMap',
+  'Secret',
+  'PersistentVolumeClaim',
+  'Service',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+]
+
+export function kindRank(kind: string): number {
+  const rank = KIND_ORDER.indexOf(kind)
+  return rank === -1 ? KIND_ORDER.length : rank
+}
+
+export function sortForApply(objects: K8sObject[]): K8sObject[] {
+  return [...objects].sort((a, b) => kindRank(a.kind) - kindRank(b.kind))
+}
+
+// ---------------------------------------------------------------- public entry points
+
+export function renderHub(federation: Federation): Rendering {
+  return renderCluster(federation, federation.hub, {})
+}
+
+export function renderEdge(federation: Federation, name: string, options: EdgeRenderOptions = {}): Rendering {
+  const edge = federation.edges.find((e) => e.name === name)
+  if (!edge) {
+    const known = federation.edges.map((e) => e.name)
+    const isHub = findCluster(federation, name)?.role === 'hub'
+    throw new UsageError(
+      isHub ? `"${name}" is the hub, not an edge` : `no edge named "${name}" in the federation${known.length > 0 ? ` (edges: ${known.join(', ')})` : ''}`,
+      {
+        suggestions: closest(name, known),
+        hint: isHub ? 'Use `fedobs render hub`.' : 'Add it under edges: in the federation file, or check the spelling.',
+        code: 'unknown-cluster',
+      },
+    )
+  }
+  return renderCluster(federation, edge, options)
+}
+
+export function renderCluster(federation: Federation, cluster: ClusterSpec, options: EdgeRenderOptions): Rendering {
+  const isHub = cluster.role === 'hub'
+  const hubEndpoint = isHub ? GATEWAY_SERVICE : options.hubEndpoint
+  const values = clusterValues(federation, cluster, hubEndpoint)
+
+  const files: RenderedFile[] = []
+  const add = (name: string, objects: unknown[]): void => {
+    files.push({name, objects: objects as K8sObject[]})
+  }
+
+  const namespaces: string[] = isHub ? [NAMESPACES.monitoring, NAMESPACES.observability, NAMESPACES.hub] : [NAMESPACES.observability]
+  const inference = federation.inference.enabled && cluster.gpu
+  if (inference) namespaces.push(NAMESPACES.inference)
+  add(
+    'namespaces.yaml',
+    namespaces.flatMap((namespace) => renderTemplate(`${TEMPLATES}cluster/namespace.yaml`, {namespace})),
+  )
+
+  if (isHub) {
+    if (federation.telemetry.storageClass === STORAGE_CLASS) add('storage-class.yaml', [storageClass(federation)])
+    add('prometheus.yaml', renderTemplate(`${TEMPLATES}hub/prometheus.yaml`, values))
+    add('loki.yaml', renderTemplate(`${TEMPLATES}hub/loki.yaml`, values))
+    add('tempo.yaml', renderTemplate(`${TEMPLATES}hub/tempo.yaml`, values))
+    add('grafana.yaml', renderTemplate(`${TEMPLATES}hub/grafana.yaml`, values))
+    const gateway = renderTemplate(`${TEMPLATES}hub/otel-gateway.yaml`, values)
+    if (federation.telemetry.gateway.autoscaling.enabled) gateway.push(...renderTemplate(`${TEMPLATES}hub/otel-gateway-hpa.yaml`, values))
+    add('otel-gateway.yaml', gateway)
+  }
+  add('otel-agent.yaml', renderTemplate(`${TEMPLATES}cluster/otel-agent.yaml`, values))
+  add('otel-scraper.yaml', renderTemplate(`${TEMPLATES}cluster/otel-scraper.yaml`, values))
+  add('kube-state-metrics.yaml', renderTemplate(`${TEMPLATES}cluster/kube-state-metrics.yaml`, values))
+  if (cluster.gpu) {
+    add('dcgm-exporter.yaml', renderTemplate(`${TEMPLATES}cluster/dcgm-exporter.yaml`, values))
+    add('nvidia-device-plugin.yaml', renderTemplate(`${TEMPLATES}cluster/nvidia-device-plugin.yaml`, values))
+  }
+  if (inference) add('bert-inference.yaml', renderTemplate(`${TEMPLATES}cluster/bert-inference.yaml`, values))
+
+  const all = files.flatMap((f) => f.objects)
+  for (const object of all) applyCommonMetadata(object, federation, cluster)
+  stampConfigHashes(all)
+  const configMap = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'otel-agent-config')
+  if (configMap) (configMap.metadata.annotations ??= {})[ANNOTATIONS.hubEndpoint] = hubEndpoint ?? ''
+  for (const file of files) file.objects = sortForApply(file.objects)
+
+  return {cluster, ...(hubEndpoint ? {hubEndpoint} : {}), files, objects: sortForApply(all)}
+}
+
+// ---------------------------------------------------------------- values
+
+function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint: string | undefined): Values {
+  const {telemetry} = federation
+  const isHub = cluster.role === 'hub'
+  const base: Values = {
+    cluster: {id: cluster.name, role: cluster.role},
+    federation: {name: federation.name},
+    images: IMAGES,
+    telemetry,
+    inference: {...federation.inference, gpusPerReplica: String(federation.inference.gpusPerReplica)},
+    dcgmNamespace: isHub ? NAMESPACES.monitoring : NAMESPACES.observability,
+    queueDirectory: QUEUE_DIRECTORY,
+    gateway: {
+      ...telemetry.gateway,
+      // With an HPA, the replica count belongs to the HPA: leave it out so apply never fights it.
+      ...(telemetry.gateway.autoscaling.enabled ? {replicas: undefined} : {}),
+    },
+    tempoRetention: toGoDuration(telemetry.retention),
+    gatewayLbTags: ['fedobs', `fedobs:${federation.name}`, 'fedobs:hub'].join(','),
+    gatewayFirewallAcl: firewallAcl(telemetry.gateway.allowedSources),
+    gpuNodeAffinity: gpuNodeAffinity(cluster),
+    backends: {
+      prometheus: `http://prometheus.${NAMESPACES.monitoring}.svc.cluster.local:9090/api/v1/otlp/v1/metrics`,
+      loki: `http://loki.${NAMESPACES.monitoring}.svc.cluster.local:3100/otlp/v1/logs`,
+      tempo: `tempo.${NAMESPACES.monitoring}.svc.cluster.local:4317`,
+    },
+  }
+  const exporter = collectorExporter(hubEndpoint, telemetry.queue.size)
+  const collectorValues: Values = {...base, exporters: exporter.exporters, exporterName: exporter.name}
+  const values: Values = {
+    ...base,
+    agentConfig: collectorConfig('agent', collectorValues),
+    scraperConfig: scraperConfig(collectorValues, federation, cluster),
+  }
+  if (isHub) {
+    Object.assign(values, {
+      gatewayConfig: collectorConfig('gateway', base),
+      prometheusConfig: configText('prometheus', base),
+      lokiConfig: configText('loki', base),
+      tempoConfig: configText('tempo', base),
+      grafanaDatasources: configText('grafana-datasources', base),
+      grafanaProviders: configText('grafana-dashboard-providers', base),
+      grafanaDashboards: dashboards(),
+    })
+  }
+  return values
+}
+
+function collectorExporter(endpoint: string | undefined, queueSize: number): {name: string; exporters: Record<string, unknown>} {
+  if (!endpoint) {
+    // Not connected yet: say so in the collector's log rather than pretend to ship anywhere.
+    return {name: 'debug/unconnected', exporters: {'debug/unconnected': {verbosity: 'basic'}}}
+  }
+  return {
+    name: 'otlp/gateway',
+    exporters: {
+      'otlp/gateway': {
+        endpoint,
+        tls: {insecure: true},
+        sending_queue: {enabled: true, queue_size: queueSize},
+        retry_on_failure: {enabled: true, initial_interval: '5s', max_interval: '30s', max_elapsed_time: '0s'},
+      },
+    },
+  }
+}
+
+function yamlText(value: unknown): string {
+  return stringify(value, {lineWidth: 0, aliasDuplicateObjects: false})
+}
+
+function collectorConfig(name: 'agent' | 'gateway', values: Values): string {
+  const [config] = renderTemplate(`${TEMPLATES}collector/${name}.yaml`, values)
+  return yamlText(config)
+}
+
+function configText(name: string, values: Values): string {
+  const [config] = renderTemplate(`${TEMPLATES}config/${name}.yaml`, values)
+  return yamlText(config)
+}
+
+/** The scrape jobs that apply to this cluster. */
+export function scrapeJobs(federation: Federation, cluster: ClusterSpec): string[] {
+  const jobs = ['kube-state-metrics']
+  if (cluster.gpu) jobs.push('dcgm-exporter')
+  if (cluster.gpu && federation.inference.enabled) jobs.push('bert-inference')
+  if (cluster.role === 'hub') jobs.push('otel-gateway', 'prometheus')
+  return jobs
+}
+
+function scraperConfig(values: Values, federation: Federation, cluster: ClusterSpec): string {
+  const [config] = renderTemplate(`${TEMPLATES}collector/scraper.yaml`, values) as Array<{
+    receivers: {prometheus: {config: {scrape_configs: Array<{job_name: string}>}}}
+  }>
+  const wanted = new Set(scrapeJobs(federation, cluster))
+  const scrape = config!.receivers.prometheus.config
+  scrape.scrape_configs = scrape.scrape_configs.filter((job) => wanted.has(job.job_name))
+  return yamlText(config)
+}
+
+let dashboardCache: Record<string, string> | undefined
+
+/** Dashboards from dashboards/*.json, compacted, keyed by file name. */
+export function dashboards(): Record<string, string> {
+  if (!dashboardCache) {
+    dashboardCache = {}
+    for (const file of readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json')).sort()) {
+      dashboardCache[file] = JSON.stringify(JSON.parse(readFileSync(`${DASHBOARDS}${file}`, 'utf8')))
+    }
+  }
+  return dashboardCache
+}
+
+function firewallAcl(sources: string[]): string | undefined {
+  if (sources.length === 0) return undefined
+  const ipv4 = sources.filter((s) => !s.includes(':')).map((s) => (s.includes('/') ? s : `${s}/32`))
+  const ipv6 = sources.filter((s) => s.includes(':')).map((s) => (s.includes('/') ? s : `${s}/128`))
+  return JSON.stringify({allowList: {...(ipv4.length > 0 ? {ipv4} : {}), ...(ipv6.length > 0 ? {ipv6} : {})}})
+}
+
+function gpuNodeAffinity(cluster: ClusterSpec): unknown {
+  const types = [...new Set(cluster.pools.map((p) => p.type).filter(isGpuPlan))]
+  if (types.length === 0) return undefined
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{matchExpressions: [{key: 'node.kubernetes.io/instance-type', operator: 'In', values: types}]}],
+      },
+    },
+  }
+}
+
+function storageClass(federation: Federation): K8sObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {name: STORAGE_CLASS, labels: {[LABELS.name]: STORAGE_CLASS, [LABELS.component]: 'storage'}},
+    provisioner: 'linodebs.csi.linode.com',
+    // Retain: deleting a PVC by mistake keeps the data; `fedobs teardown` sweeps volumes by these tags.
+    reclaimPolicy: 'Retain',
+    allowVolumeExpansion: true,
+    volumeBindingMode: 'WaitForFirstConsumer',
+    parameters: {'linodebs.csi.linode.com/volumeTags': ['fedobs', `fedobs:${federation.name}`].join(',')},
+  }
+}
+
+/** Prometheus-style durations (15d, 1w) as Go durations (360h, 168h) for Tempo. */
+export function toGoDuration(duration: string): string {
+  const unitSeconds: Record<string, number> = {ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000}
+  let seconds = 0
+  for (const [, amount, unit] of duration.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)) seconds += Number(amount) * unitSeconds[unit!]!
+  return seconds % 3600 === 0 ? `${seconds / 3600}h` : `${Math.round(seconds)}s`
+}
+
+// ---------------------------------------------------------------- metadata
+
+function applyCommonMetadata(object: K8sObject, federation: Federation, cluster: ClusterSpec): void {
+  const common = {
+    [LABELS.partOf]: 'fedobs',
+    [LABELS.managedBy]: 'fedobs',
+    [LABELS.federation]: federation.name,
+    [LABELS.cluster]: cluster.name,
+    [LABELS.role]: cluster.role,
+  }
+  object.metadata.labels = {...object.metadata.labels, ...common}
+  const spec = object.spec as {template?: {metadata?: {labels?: Record<string, string>}}; volumeClaimTemplates?: Array<{metadata?: {labels?: Record<string, string>}}>} | undefined
+  if (spec?.template) {
+    spec.template.metadata ??= {}
+    spec.template.metadata.labels = {...spec.template.metadata.labels, ...common}
+  }
+  for (const claim of spec?.volumeClaimTemplates ?? []) {
+    claim.metadata ??= {}
+    claim.metadata.labels = {...claim.metadata.labels, ...common}
+  }
+}
+
+/**
+ * Pods restart when their configuration changes: each pod template carries a hash of the
+ * ConfigMaps it mounts (the seed restarted agents by hand after every config edit).
+ */
+function stampConfigHashes(objects: K8sObject[]): void {
+  const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]))
+  for (const object of objects) {
+    const spec = object.spec as {template?: {metadata?: {annotations?: Record<string, string>}; spec?: {volumes?: Array<{configMap?: {name: string}}>}}} | undefined
+    const template = spec?.template
+    if (!template) continue
+    const names = (template.spec?.volumes ?? []).flatMap((v) => (v.configMap ? [v.configMap.name] : [])).sort()
+    if (names.length === 0) continue
+    const hash = createHash('sha256')
+    for (const name of names) hash.update(name).update('\0').update(JSON.stringify(configMaps.get(`${object.metadata.namespace}/${name}`)?.data ?? null))
+    template.metadata ??= {}
+    template.metadata.annotations = {...template.metadata.annotations, [ANNOTATIONS.configHash]: hash.digest('hex').slice(0, 16)}
+  }
+}

@@ -1,0 +1,34 @@
+import type {Output} from '../lib/output.js'
+import type {Rendering} from '../render/render.js'
+import {toJsonList, toYamlStream, writeKustomizeDirectory} from '../render/write.js'
+
+/** Print or write a rendering: a directory with -o, else YAML (or a JSON List with --json) on stdout. */
+export function emitRendering(output: Output, rendering: Rendering, outputDirectory: string | undefined): void {
+  const {cluster} = rendering
+  if (cluster.role === 'edge' && !rendering.hubEndpoint) {
+    output.warn(
+      `edge ${cluster.name} is rendered unconnected: its collectors log and drop telemetry until it is connected ` +
+        `(\`fedobs connect ${cluster.name} hub\`, --hub-endpoint, or telemetry.gateway.endpoint).`,
+    )
+  }
+  if (outputDirectory) {
+    const written = writeKustomizeDirectory(outputDirectory, rendering)
+    if (output.json) {
+      output.document({
+        cluster: cluster.name,
+        role: cluster.role,
+        directory: written.directory,
+        files: written.files,
+        removed: written.removed,
+        objects: rendering.objects.length,
+      })
+    } else {
+      output.success(`${cluster.role} ${cluster.name}: ${rendering.objects.length} objects in ${written.files.length} files`)
+      for (const name of written.removed) output.info(`  removed ${name} (no longer rendered)`)
+      output.result(written.directory)
+    }
+    return
+  }
+  if (output.json) output.document(toJsonList(rendering.objects))
+  else output.result(toYamlStream(rendering.objects))
+}
