@@ -108,16 +108,10 @@ function parseFile(file: string, displayName: string): {raw: unknown; source: So
     throw new ConfigError(
       syntax.map((e) => {
         const pos = lineCounter.linePos(e.pos[0])
-        return {file: displayName, line: pos.line, column: pos.col, field: '', message: `YAML syntax: ${firstLine(e.message)}`}
+        const message = e.code === 'MULTIPLE_DOCS' ? 'the federation file holds one YAML document; found a second one' : `YAML syntax: ${firstLine(e.message)}`
+        return {file: displayName, line: pos.line, column: pos.col, field: '', message}
       }),
     )
-  }
-  if (text.includes('\n---') && /\n---\s*\S/.test(text)) {
-    const offset = text.search(/\n---/) + 1
-    const pos = lineCounter.linePos(offset)
-    throw new ConfigError([
-      {file: displayName, line: pos.line, column: pos.col, field: '', message: 'the federation file holds one YAML document; found a second one'},
-    ])
   }
   const source: Source = {file: displayName, doc, lineCounter}
   if (!isMap(doc.contents)) {

@@ -1,0 +1,13 @@
+import {defineConfig} from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    disableConsoleIntercept: true,
+    pool: 'forks',
+    reporters: ['default', 'junit'],
+    outputFile: {junit: 'test-results/junit.xml'},
+  },
+})
