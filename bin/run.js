@@ -15,5 +15,13 @@ if (
   process.env.FORCE_COLOR = '0'
 }
 
+// --version answers without loading the framework: it is what scripts call most.
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
+  const {readFileSync} = await import('node:fs')
+  const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  process.stdout.write(`fedobs/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+  process.exit(0)
+}
+
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

@@ -1,10 +1,10 @@
 import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import {stringify} from 'yaml'
 import {UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
 import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../federation/model.js'
+import {emitYaml} from './emit.js'
 import {IMAGES} from './images.js'
 import {renderTemplate, type Values} from './template.js'
 
@@ -232,7 +232,7 @@ function collectorExporter(endpoint: string | undefined, queueSize: number): {na
 }
 
 function yamlText(value: unknown): string {
-  return stringify(value, {lineWidth: 0, aliasDuplicateObjects: false})
+  return emitYaml(value)
 }
 
 function collectorConfig(name: 'agent' | 'gateway', values: Values): string {

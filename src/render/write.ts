@@ -1,13 +1,13 @@
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {stringify} from 'yaml'
 import {UsageError} from '../lib/errors.js'
+import {emitYaml} from './emit.js'
 import type {K8sObject, Rendering} from './render.js'
 
 export const HEADER = '# Rendered by fedobs. Do not edit: change the federation file and render again.\n'
 
 function yamlDoc(object: unknown): string {
-  return stringify(object, {lineWidth: 0, aliasDuplicateObjects: false})
+  return emitYaml(object)
 }
 
 /** One multi-document YAML stream, in apply order. */

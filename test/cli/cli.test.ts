@@ -60,7 +60,9 @@ describe('fedobs as a user runs it', () => {
     expect(kustomization.kind).toBe('Kustomization')
     expect(kustomization.resources).toEqual(expect.arrayContaining(['namespaces.yaml', 'otel-agent.yaml', 'otel-scraper.yaml', 'kube-state-metrics.yaml']))
     for (const file of kustomization.resources as string[]) expect(existsSync(path.join(dir, file)), file).toBe(true)
-    expect(readFileSync(path.join(dir, 'otel-agent.yaml'), 'utf8')).toContain('endpoint: 203.0.113.7:4317')
+    const agentDocs = (parseAllDocuments(readFileSync(path.join(dir, 'otel-agent.yaml'), 'utf8')) as Array<{toJS(): any}>).map((d) => d.toJS())
+    const agentConfig = parse(agentDocs.find((d) => d.kind === 'ConfigMap').data['config.yaml'])
+    expect(agentConfig.exporters['otlp/gateway'].endpoint).toBe('203.0.113.7:4317')
   })
 
   it('re-rendering removes files fedobs no longer renders, and only those', async () => {
