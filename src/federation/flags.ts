@@ -36,6 +36,15 @@ export const clusterShapeFlags = {
   gpu: Flags.boolean({description: 'Treat the cluster as having GPUs (default: from its pool types).', allowNo: true, helpGroup: 'CLUSTER'}),
 }
 
+/** What an LKE cluster is made of, for `fedobs cluster create`. */
+export const clusterCloudFlags = {
+  region: Flags.string({description: 'Linode region, e.g. us-ord.', helpValue: 'REGION', helpGroup: 'CLUSTER'}),
+  'k8s-version': Flags.string({description: 'Kubernetes version, e.g. 1.33.', helpValue: 'VERSION', helpGroup: 'CLUSTER'}),
+  tag: Flags.string({description: 'Extra Linode tag (repeatable).', multiple: true, helpValue: 'TAG', helpGroup: 'CLUSTER'}),
+  ha: Flags.boolean({description: 'High-availability control plane (irreversible).', allowNo: true, helpGroup: 'CLUSTER'}),
+  acl: Flags.string({description: 'Allow this address/CIDR to reach the control plane (repeatable; enables the ACL).', multiple: true, helpValue: 'CIDR', helpGroup: 'CLUSTER'}),
+}
+
 export const hubEndpointFlag = {
   'hub-endpoint': Flags.string({
     description: 'Hub gateway address HOST:PORT the edge ships to (default port 4317).',
@@ -85,6 +94,13 @@ export function clusterOverrides(flags: FlagValues, target: {role: 'hub'} | {rol
   const pools = flags.pool as string[] | undefined
   if (pools && pools.length > 0) out.push({path: [...base, 'pools'], value: pools.map(parsePoolFlag), flag: '--pool'})
   if (flags.gpu !== undefined) out.push({path: [...base, 'gpu'], value: flags.gpu, flag: flags.gpu ? '--gpu' : '--no-gpu'})
+  if (flags.region !== undefined) out.push({path: [...base, 'region'], value: flags.region, flag: '--region'})
+  if (flags['k8s-version'] !== undefined) out.push({path: [...base, 'k8sVersion'], value: flags['k8s-version'], flag: '--k8s-version'})
+  const tags = flags.tag as string[] | undefined
+  if (tags && tags.length > 0) out.push({path: [...base, 'tags'], value: tags, flag: '--tag'})
+  if (flags.ha !== undefined) out.push({path: [...base, 'highAvailability'], value: flags.ha, flag: flags.ha ? '--ha' : '--no-ha'})
+  const acl = flags.acl as string[] | undefined
+  if (acl && acl.length > 0) out.push({path: [...base, 'controlPlaneAcl'], value: acl, flag: '--acl'})
   return out
 }
 

@@ -70,7 +70,28 @@ export function loadFederation(options: LoadOptions = {}): Federation {
   raw = applyOverrides(raw, overrides)
   const issues = [...schemaIssues(raw, source, overrides), ...semanticIssues(raw, source, overrides)]
   if (issues.length > 0) throw new ConfigError(issues)
-  return resolve(raw as FederationFile, file)
+  const federation = resolve(raw as FederationFile, file)
+  sources.set(federation, {source, overrides})
+  return federation
+}
+
+const sources = new WeakMap<Federation, {source: Source; overrides: Override[]}>()
+
+/**
+ * A problem found after loading (e.g. a region the Linode API does not know), reported at the
+ * place the value came from: file:line:column, or the flag that set it.
+ */
+export function issueForField(federation: Federation, fieldPath: FieldPath, message: string, extra: Partial<ConfigIssue> = {}): ConfigIssue {
+  const known = sources.get(federation)
+  if (!known) return {file: federation.source ?? 'command line', line: 0, column: 0, field: displayPath(fieldPath), message, ...extra}
+  return issueAt(known.source, known.overrides, fieldPath, message, extra)
+}
+
+/** The field path of a cluster of the federation: hub or edges[i]. */
+export function clusterPath(federation: Federation, name: string): FieldPath {
+  if (federation.hub.name === name) return ['hub']
+  const index = federation.edges.findIndex((e) => e.name === name)
+  return index === -1 ? [] : ['edges', index]
 }
 
 /** Validate a file without resolving it; returns the problems (empty when valid). */

@@ -91,7 +91,7 @@ export const federationSchema = {
         tags: {
           type: 'array',
           items: {type: 'string', minLength: 3, maxLength: 50, pattern: '^[^,\\s][^,]*$', 'x-expected': 'a tag of 3-50 characters without commas'},
-          description: 'Extra Linode tags (fedobs adds fedobs, fedobs:<federation> and fedobs:<role>).',
+          description: 'Extra Linode tags (fedobs adds fedobs, fedobs-federation:<name>, fedobs-role:<role> and fedobs-cluster:<name>).',
         },
         highAvailability: {type: 'boolean', default: false, description: 'HA control plane (irreversible on LKE).'},
         controlPlaneAcl: {

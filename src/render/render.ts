@@ -3,6 +3,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
+import {clusterTag, FEDOBS_TAG, federationTag} from '../federation/identity.js'
 import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../federation/model.js'
 import {emitYaml} from './emit.js'
 import {IMAGES} from './images.js'
@@ -136,7 +137,7 @@ export function renderCluster(federation: Federation, cluster: ClusterSpec, opti
   )
 
   if (isHub) {
-    if (federation.telemetry.storageClass === STORAGE_CLASS) add('storage-class.yaml', [storageClass(federation)])
+    if (federation.telemetry.storageClass === STORAGE_CLASS) add('storage-class.yaml', [storageClass(federation, cluster)])
     add('prometheus.yaml', renderTemplate(`${TEMPLATES}hub/prometheus.yaml`, values))
     add('loki.yaml', renderTemplate(`${TEMPLATES}hub/loki.yaml`, values))
     add('tempo.yaml', renderTemplate(`${TEMPLATES}hub/tempo.yaml`, values))
@@ -183,7 +184,7 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
       ...(telemetry.gateway.autoscaling.enabled ? {replicas: undefined} : {}),
     },
     tempoRetention: toGoDuration(telemetry.retention),
-    gatewayLbTags: ['fedobs', `fedobs:${federation.name}`, 'fedobs:hub'].join(','),
+    gatewayLbTags: [FEDOBS_TAG, federationTag(federation.name), clusterTag(cluster.name)].join(','),
     gatewayFirewallAcl: firewallAcl(telemetry.gateway.allowedSources),
     gpuNodeAffinity: gpuNodeAffinity(cluster),
     backends: {
@@ -296,7 +297,7 @@ function gpuNodeAffinity(cluster: ClusterSpec): unknown {
   }
 }
 
-function storageClass(federation: Federation): K8sObject {
+function storageClass(federation: Federation, cluster: ClusterSpec): K8sObject {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
@@ -306,7 +307,7 @@ function storageClass(federation: Federation): K8sObject {
     reclaimPolicy: 'Retain',
     allowVolumeExpansion: true,
     volumeBindingMode: 'WaitForFirstConsumer',
-    parameters: {'linodebs.csi.linode.com/volumeTags': ['fedobs', `fedobs:${federation.name}`].join(',')},
+    parameters: {'linodebs.csi.linode.com/volumeTags': [FEDOBS_TAG, federationTag(federation.name), clusterTag(cluster.name)].join(',')},
   }
 }
 

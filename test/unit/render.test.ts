@@ -238,7 +238,7 @@ describe('hub', () => {
   it('renders the tagged Retain StorageClass every PVC uses', () => {
     const storageClass = find(objects, 'StorageClass', 'fedobs-block-storage') as any
     expect(storageClass.reclaimPolicy).toBe('Retain')
-    expect(storageClass.parameters['linodebs.csi.linode.com/volumeTags']).toBe('fedobs,fedobs:fed-observability')
+    expect(storageClass.parameters['linodebs.csi.linode.com/volumeTags']).toBe('fedobs,fedobs-federation:fed-observability,fedobs-cluster:fed-observability-test')
     for (const pvc of objects.filter((o) => o.kind === 'PersistentVolumeClaim')) expect((pvc.spec as any).storageClassName).toBe('fedobs-block-storage')
   })
 })
