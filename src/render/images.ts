@@ -4,9 +4,9 @@
  * (scripts/testbed), so the configs we render are validated by the same release that runs them.
  */
 export const VERSIONS = {
-  otelCollector: '0.149.0',
+  otelCollector: '0.159.0',
   prometheus: '3.16.0',
-  kubeStateMetrics: '2.17.0',
+  kubeStateMetrics: '2.15.0',
   loki: '3.5.5',
   tempo: '2.8.2',
   grafana: '12.1.1',

@@ -220,9 +220,9 @@ function collectorExporter(endpoint: string | undefined, queueSize: number): {na
     return {name: 'debug/unconnected', exporters: {'debug/unconnected': {verbosity: 'basic'}}}
   }
   return {
-    name: 'otlp/gateway',
+    name: 'otlp_grpc/gateway',
     exporters: {
-      'otlp/gateway': {
+      'otlp_grpc/gateway': {
         endpoint,
         tls: {insecure: true},
         sending_queue: {enabled: true, queue_size: queueSize},

@@ -162,14 +162,14 @@ describe('hub', () => {
 
     it('queues every exporter on file_storage and fans out over OTLP to Prometheus, Loki and Tempo', () => {
       const exporters = config.exporters as Record<string, any>
-      expect(Object.keys(exporters).sort()).toEqual(['otlp/tempo', 'otlphttp/loki', 'otlphttp/prometheus'])
+      expect(Object.keys(exporters).sort()).toEqual(['otlp_grpc/tempo', 'otlp_http/loki', 'otlp_http/prometheus'])
       for (const exporter of Object.values(exporters)) {
         expect(exporter.sending_queue.enabled).toBe(true)
         expect(exporter.sending_queue.storage).toBe('file_storage/queue')
         expect(exporter.sending_queue.queue_size).toBe(5000)
       }
-      expect(exporters['otlphttp/prometheus'].metrics_endpoint).toBe('http://prometheus.monitoring.svc.cluster.local:9090/api/v1/otlp/v1/metrics')
-      expect(exporters['otlphttp/loki'].logs_endpoint).toBe('http://loki.monitoring.svc.cluster.local:3100/otlp/v1/logs')
+      expect(exporters['otlp_http/prometheus'].metrics_endpoint).toBe('http://prometheus.monitoring.svc.cluster.local:9090/api/v1/otlp/v1/metrics')
+      expect(exporters['otlp_http/loki'].logs_endpoint).toBe('http://loki.monitoring.svc.cluster.local:3100/otlp/v1/logs')
       expect(config.extensions['file_storage/queue'].create_directory).toBe(true)
       expect(config.service.extensions).toEqual(expect.arrayContaining(['health_check', 'file_storage/queue']))
       expect(JSON.stringify(config)).not.toContain('prometheusremotewrite')
@@ -222,7 +222,7 @@ describe('hub', () => {
 
   it('runs its own agent and scraper into the local gateway, labelled as the hub', () => {
     const agent = configOf(objects, 'otel-agent-config', 'config.yaml')
-    expect(agent.exporters['otlp/gateway'].endpoint).toBe('otel-gateway.observability-hub.svc.cluster.local:4317')
+    expect(agent.exporters['otlp_grpc/gateway'].endpoint).toBe('otel-gateway.observability-hub.svc.cluster.local:4317')
     expect(agent.processors['resource/cluster'].attributes).toContainEqual({key: 'cluster.id', value: 'fed-observability-test', action: 'upsert'})
     expect(agent.processors['resource/cluster'].attributes).toContainEqual({key: 'cluster.role', value: 'hub', action: 'upsert'})
     const scraper = configOf(objects, 'otel-scraper-config', 'config.yaml')
@@ -259,9 +259,9 @@ describe('edge', () => {
   })
 
   it('collects OTLP, kubelet stats at the node IP and pod logs', () => {
-    expect(agentConfig.receivers.kubeletstats.endpoint).toBe('https://${env:K8S_NODE_IP}:10250')
-    expect(agentConfig.receivers.kubeletstats.auth_type).toBe('serviceAccount')
-    expect(agentConfig.receivers.filelog.include).toEqual(['/var/log/pods/*/*/*.log'])
+    expect(agentConfig.receivers.kubelet_stats.endpoint).toBe('https://${env:K8S_NODE_IP}:10250')
+    expect(agentConfig.receivers.kubelet_stats.auth_type).toBe('serviceAccount')
+    expect(agentConfig.receivers.file_log.include).toEqual(['/var/log/pods/*/*/*.log'])
     expect(agentConfig.receivers.otlp.protocols.grpc.endpoint).toBe('0.0.0.0:4317')
   })
 
@@ -272,17 +272,17 @@ describe('edge', () => {
     ])
     for (const pipeline of Object.values(agentConfig.service.pipelines) as Array<{processors: string[]; exporters: string[]}>) {
       expect(pipeline.processors).toContain('resource/cluster')
-      expect(pipeline.exporters).toEqual(['otlp/gateway'])
+      expect(pipeline.exporters).toEqual(['otlp_grpc/gateway'])
     }
   })
 
   it('exports to the hub gateway address given as a value, with a retrying queue', () => {
-    const exporter = agentConfig.exporters['otlp/gateway']
+    const exporter = agentConfig.exporters['otlp_grpc/gateway']
     expect(exporter.endpoint).toBe('172.238.181.107:4317')
     expect(exporter.sending_queue.enabled).toBe(true)
     expect(exporter.retry_on_failure.max_elapsed_time).toBe('0s')
     const scraper = configOf(objects, 'otel-scraper-config', 'config.yaml')
-    expect(scraper.exporters['otlp/gateway'].endpoint).toBe('172.238.181.107:4317')
+    expect(scraper.exporters['otlp_grpc/gateway'].endpoint).toBe('172.238.181.107:4317')
   })
 
   it('scrapes BERT, dcgm-exporter and kube-state-metrics on a GPU edge', () => {
@@ -347,7 +347,7 @@ describe('renderer safety with hostile names and addresses', () => {
       const config = configOf(rendered.objects, 'otel-agent-config', 'config.yaml')
       expect(Object.keys(config)).toEqual(Object.keys(agentKeys()))
       expect(config.processors['resource/cluster'].attributes[0].value).toBe(name)
-      expect(config.exporters['otlp/gateway'].endpoint).toBe(`${name}:4317`)
+      expect(config.exporters['otlp_grpc/gateway'].endpoint).toBe(`${name}:4317`)
       for (const object of rendered.objects) expect(object.metadata.labels!['fedobs.io/cluster']).toBe(name)
     })
   }

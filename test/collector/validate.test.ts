@@ -1,0 +1,81 @@
+import {execFile} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {promisify} from 'node:util'
+import {describe, expect, it} from 'vitest'
+import {parse} from 'yaml'
+import {VERSIONS} from '../../src/render/images.js'
+import {renderEdge, renderHub, type K8sObject} from '../../src/render/render.js'
+import {emitYaml} from '../../src/render/emit.js'
+import {exampleFederation, find} from '../helpers/federation.js'
+import {requireBinaries} from '../helpers/testbed.js'
+
+const run = promisify(execFile)
+const binaries = requireBinaries(['FEDOBS_OTELCOL'])
+const federation = exampleFederation()
+const hub = renderHub(federation).objects
+const edge = renderEdge(federation, 'fed-observability-remote', {hubEndpoint: '203.0.113.7:4317'}).objects
+const unconnected = renderEdge(federation, 'fed-observability-remote').objects
+
+const CONFIGS: Array<[string, K8sObject[], string, string]> = [
+  ['gateway', hub, 'otel-gateway-config', 'observability-hub'],
+  ['hub agent', hub, 'otel-agent-config', 'observability'],
+  ['hub scraper', hub, 'otel-scraper-config', 'observability'],
+  ['edge agent', edge, 'otel-agent-config', 'observability'],
+  ['edge scraper', edge, 'otel-scraper-config', 'observability'],
+  ['unconnected edge agent', unconnected, 'otel-agent-config', 'observability'],
+]
+
+/**
+ * Outside a cluster, validate cannot read in-cluster credentials or write /var/lib: the only
+ * changes are kubelet_stats reading a (dummy) kubeconfig and file_storage writing to a temp dir.
+ */
+function validationVariant(config: any, dir: string): any {
+  const copy = structuredClone(config)
+  if (copy.receivers?.kubelet_stats) copy.receivers.kubelet_stats.auth_type = 'kubeConfig'
+  for (const [name, extension] of Object.entries(copy.extensions ?? {}) as Array<[string, any]>) {
+    if (!name.startsWith('file_storage')) continue
+    extension.directory = path.join(dir, name.replace('/', '-'))
+    if (extension.compaction) extension.compaction.directory = extension.directory
+  }
+  return copy
+}
+
+const DUMMY_KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`
+
+describe.skipIf(!binaries.ok)(`rendered collector configs on the real collector ${VERSIONS.otelCollector}`, () => {
+  const otelcol = binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : ''
+
+  it('is the release the manifests pin', async () => {
+    const {stdout} = await run(otelcol, ['--version'])
+    expect(stdout).toContain(VERSIONS.otelCollector)
+  })
+
+  for (const [label, objects, name, namespace] of CONFIGS) {
+    it(`${label} passes otelcol validate`, async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-otelcol-'))
+      const config = parse((find(objects, 'ConfigMap', name, namespace) as any).data['config.yaml'])
+      const file = path.join(dir, 'config.yaml')
+      writeFileSync(file, emitYaml(validationVariant(config, dir)))
+      writeFileSync(path.join(dir, 'kubeconfig'), DUMMY_KUBECONFIG)
+      const result = await run(otelcol, ['validate', `--config=${file}`], {env: {...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '10.0.0.1', K8S_NODE_NAME: 'n'}}).catch((error: {stderr?: string; code?: number}) => ({stdout: '', stderr: error.stderr ?? String(error), failed: true}))
+      expect((result as {failed?: boolean}).failed ? result.stderr : '').toBe('')
+    })
+  }
+
+  it('catches a wrong component name (the check can fail)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-otelcol-'))
+    const config = parse((find(edge, 'ConfigMap', 'otel-agent-config', 'observability') as any).data['config.yaml'])
+    config.receivers.kubeletstatz = config.receivers.kubelet_stats
+    const file = path.join(dir, 'config.yaml')
+    writeFileSync(file, emitYaml(validationVariant(config, dir)))
+    await expect(run(otelcol, ['validate', `--config=${file}`])).rejects.toMatchObject({stderr: expect.stringContaining('kubeletstatz')})
+  })
+})
