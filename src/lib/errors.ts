@@ -71,7 +71,7 @@ export class ConfigError extends FedobsError {
     const first = issues[0]
     const summary =
       issues.length === 1 && first
-        ? `${first.file}:${first.line}:${first.column}: ${first.field ? `${first.field}: ` : ''}${first.message}`
+        ? `${first.line > 0 ? `${first.file}:${first.line}:${first.column}` : first.file}: ${first.field ? `${first.field}: ` : ''}${first.message}`
         : `${issues.length} problems in ${first?.file ?? 'the configuration'}`
     super(summary, ExitCode.Usage, {code: 'invalid-config', ...options})
     this.issues = issues
@@ -109,7 +109,7 @@ export class InternalError extends FedobsError {
 
 /** Format one config issue as a single human-readable block. */
 export function formatIssue(issue: ConfigIssue): string {
-  const where = `${issue.file}:${issue.line}:${issue.column}`
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file
   const lines = [`${where}: ${issue.field ? `${issue.field}: ` : ''}${issue.message}`]
   if (issue.expected) lines.push(`  expected: ${issue.expected}`)
   if (issue.validValues && issue.validValues.length > 0) lines.push(`  valid values: ${issue.validValues.join(', ')}`)

@@ -94,6 +94,7 @@ export function normalizeBaseUrl(raw: string | undefined): string {
 }
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504])
+const MAX_ATTEMPTS = 6
 
 /** Retry-After (seconds), clamped to [3 s, 30 s] like linodego, with ±20% jitter. */
 export function retryDelayMs(retryAfterSeconds: number | undefined, attempt: number): number {
@@ -243,7 +244,9 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
           (policy.idempotent && failure.network !== undefined) ||
           (policy.idempotent && failure.status !== undefined && RETRYABLE.has(failure.status) && !(failure.status === 503 && maintenance))
         const delay = retryDelayMs(retryAfter, attempt)
-        if (!retryable || simulatedNow() - started + delay > deadline) throw apiError
+        // Rate limits are waited out until the deadline; other failures get a few tries only.
+        const giveUp = failure.status !== 429 && attempt >= MAX_ATTEMPTS - 1
+        if (!retryable || giveUp || simulatedNow() - started + delay > deadline) throw apiError
         log(`${method} ${path}: ${failure.status ?? failure.network}, retrying in ${Math.round(delay / 1000)}s`)
         await sleep(delay, options.signal)
       }

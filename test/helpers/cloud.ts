@@ -1,0 +1,62 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {expect} from 'vitest'
+import {startFakeLinode, type FakeLinode, type FakeLinodeOptions} from '../fake-linode/server.js'
+import {BIN, REPO, runCli, type CliResult} from './cli.js'
+
+export const TIME_SCALE = 0.002
+
+export interface Cloud {
+  fake: FakeLinode
+  home: string
+  kubeconfig: string
+  env: NodeJS.ProcessEnv
+  /** Run the CLI against the fake; every run is checked for leaked secrets. */
+  run(args: string[], options?: {cwd?: string; env?: NodeJS.ProcessEnv}): Promise<CliResult>
+  /** Start the CLI and hand back the child (for interrupting it). */
+  spawn(args: string[]): {child: ChildProcess; done: Promise<CliResult>}
+  posts(): number
+  close(): Promise<void>
+}
+
+export async function startCloud(options: FakeLinodeOptions = {}): Promise<Cloud> {
+  const fake = await startFakeLinode({timeScale: TIME_SCALE, token: `test-token-${Math.random().toString(36).slice(2)}`, ...options})
+  const home = mkdtempSync(path.join(tmpdir(), 'fedobs-cloud-'))
+  const kubeconfig = path.join(home, '.kube', 'config')
+  const env: NodeJS.ProcessEnv = {
+    HOME: home,
+    LINODE_URL: fake.url,
+    LINODE_TOKEN: fake.token,
+    LINODE_CLI_TOKEN: undefined,
+    KUBECONFIG: kubeconfig,
+    FEDOBS_TIME_SCALE: String(fake.timeScale),
+    CI: 'true',
+  }
+  const check = (result: CliResult): CliResult => {
+    // Secrets never appear in any output: the Linode token and the clusters' kubeconfig tokens.
+    const all = result.stdout + result.stderr
+    expect(all.includes(fake.token), 'the Linode token leaked into output').toBe(false)
+    for (const cluster of fake.state.clusters.values()) expect(all.includes(cluster.kubeToken), 'a kubeconfig token leaked into output').toBe(false)
+    return result
+  }
+  return {
+    fake,
+    home,
+    kubeconfig,
+    env,
+    run: async (args, more = {}) => check(await runCli(args, {cwd: more.cwd ?? REPO, env: {...env, ...more.env}})),
+    spawn: (args) => {
+      const child = spawn(process.execPath, [BIN, ...args], {cwd: REPO, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+      let stdout = ''
+      let stderr = ''
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve(check({code, stdout, stderr}))))
+      return {child, done}
+    },
+    posts: () => fake.state.requests.filter((r) => r.method === 'POST' && /\/lke\/clusters$/.test(r.path)).length,
+    close: () => fake.close(),
+  }
+}
