@@ -185,7 +185,7 @@ async function createOnce(ctx: ClusterContext, payload: ClusterPayload, report: 
 
 async function waitForKubeconfig(ctx: ClusterContext, name: string, id: number, deadline: number, options: CreateOptions): Promise<MergeResult & {file: string}> {
   const started = simulatedNow()
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     const answer = await ctx.api.kubeconfig(id)
     if (answer.ready) {
       const file = clusterKubeconfigPath(ctx.kubeconfig, name)
@@ -194,7 +194,7 @@ async function waitForKubeconfig(ctx: ClusterContext, name: string, id: number, 
       options.report(`kubeconfig merged: context ${merged.alias} (and ${merged.context})`)
       return {...merged, file}
     }
-    const delay = retryDelayMs(answer.retryAfterMs === undefined ? undefined : answer.retryAfterMs / 1000, attempt)
+    const delay = kubeconfigPollDelay(answer.retryAfterMs)
     if (simulatedNow() + delay > deadline) {
       throw new OperationError(`timed out after ${formatDuration(simulatedNow() - started)} waiting for the kubeconfig of ${name} (id ${id})`, {
         hint: `The cluster exists; run \`fedobs cluster kubeconfig ${name}\` later, or re-run with a longer --timeout.`,
@@ -205,7 +205,17 @@ async function waitForKubeconfig(ctx: ClusterContext, name: string, id: number, 
   }
 }
 
-const NODE_POLL_MS = 15_000
+const NODE_POLL_MS = 20_000
+const KUBECONFIG_POLL_MAX_MS = 12_000
+
+/**
+ * "Not available yet" is a wait, not an error: poll at the API's Retry-After, but at least every
+ * 12 s, so the kubeconfig is noticed within seconds of existing (LKE answers Retry-After: 20).
+ */
+function kubeconfigPollDelay(retryAfterMs: number | undefined): number {
+  const base = Math.min(KUBECONFIG_POLL_MAX_MS, Math.max(3000, retryAfterMs ?? KUBECONFIG_POLL_MAX_MS))
+  return Math.round(base * (0.9 + Math.random() * 0.2))
+}
 
 function poolProgress(pools: ApiPool[]): PoolProgress[] {
   return pools.map((p) => ({type: p.type, count: p.count, ready: p.nodes.filter((n) => n.status === 'ready' && n.instance_id !== null).length}))
