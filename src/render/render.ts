@@ -190,7 +190,7 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
     backends: {
       prometheus: `http://prometheus.${NAMESPACES.monitoring}.svc.cluster.local:9090/api/v1/otlp/v1/metrics`,
       loki: `http://loki.${NAMESPACES.monitoring}.svc.cluster.local:3100/otlp/v1/logs`,
-      tempo: `tempo.${NAMESPACES.monitoring}.svc.cluster.local:4317`,
+      tempo: `http://tempo.${NAMESPACES.monitoring}.svc.cluster.local:4318/v1/traces`,
     },
   }
   const exporter = collectorExporter(hubEndpoint, telemetry.queue.size)

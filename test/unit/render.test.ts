@@ -162,7 +162,7 @@ describe('hub', () => {
 
     it('queues every exporter on file_storage and fans out over OTLP to Prometheus, Loki and Tempo', () => {
       const exporters = config.exporters as Record<string, any>
-      expect(Object.keys(exporters).sort()).toEqual(['otlp_grpc/tempo', 'otlp_http/loki', 'otlp_http/prometheus'])
+      expect(Object.keys(exporters).sort()).toEqual(['otlp_http/loki', 'otlp_http/prometheus', 'otlp_http/tempo'])
       for (const exporter of Object.values(exporters)) {
         expect(exporter.sending_queue.enabled).toBe(true)
         expect(exporter.sending_queue.storage).toBe('file_storage/queue')
@@ -170,6 +170,7 @@ describe('hub', () => {
       }
       expect(exporters['otlp_http/prometheus'].metrics_endpoint).toBe('http://prometheus.monitoring.svc.cluster.local:9090/api/v1/otlp/v1/metrics')
       expect(exporters['otlp_http/loki'].logs_endpoint).toBe('http://loki.monitoring.svc.cluster.local:3100/otlp/v1/logs')
+      expect(exporters['otlp_http/tempo'].traces_endpoint).toBe('http://tempo.monitoring.svc.cluster.local:4318/v1/traces')
       expect(config.extensions['file_storage/queue'].create_directory).toBe(true)
       expect(config.service.extensions).toEqual(expect.arrayContaining(['health_check', 'file_storage/queue']))
       expect(JSON.stringify(config)).not.toContain('prometheusremotewrite')
