@@ -1,0 +1,26 @@
+import {BaseCommand} from '../../base-command.js'
+import {applyFlags, deployWithProgress, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
+import {federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
+import {loadFederation} from '../../federation/load.js'
+import {renderHub} from '../../render/render.js'
+import {registerHubIdentity} from '../../services/connect.js'
+
+export default class DeployHub extends BaseCommand<typeof DeployHub> {
+  static override summary = 'Deploy the hub: Prometheus, Loki, Tempo, Grafana, the OTel gateway, agents.'
+  static override description = `Server-side apply (field manager fedobs) in dependency order; prunes what fedobs applied before and no longer renders; labels GPU nodes nvidia.com/gpu.present=true; waits for every workload (on timeout, says what is not ready and why) and for the gateway's external address, which it prints. Safe to re-run: a second run changes nothing.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    {description: 'What would change, without changing anything', command: '<%= config.bin %> <%= command.id %> --dry-run'},
+    {description: 'Print only the gateway address', command: 'GATEWAY=$(<%= config.bin %> <%= command.id %>)'},
+  ]
+
+  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...federationFlags}
+
+  async run(): Promise<void> {
+    const federation = loadFederation({file: this.flags.file, overrides: federationOverrides(this.flags)})
+    const kube = await kubeFor(federation.hub, this.flags)
+    const result = await deployWithProgress(this.output, kube, renderHub(federation), this.flags, this.abort.signal)
+    if (!this.flags['dry-run']) await registerHubIdentity(kube, federation.hub)
+    printDeploy(this.output, result)
+  }
+}

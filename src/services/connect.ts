@@ -1,0 +1,176 @@
+import {toKubeError, type Kube, type KubeObject} from '../kube/client.js'
+import {OperationError, UsageError} from '../lib/errors.js'
+import type {Report} from '../lib/progress.js'
+import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
+import type {ClusterSpec, Federation} from '../federation/model.js'
+import {ANNOTATIONS, LABELS, NAMESPACES, renderEdge} from '../render/render.js'
+import {deployRendering, gatewayAddress, readObject, type DeployResult} from './deploy.js'
+
+/** Where the hub remembers which Kubernetes cluster holds each cluster.id. */
+const REGISTRY = {name: 'fedobs-cluster-ids', namespace: NAMESPACES.hub}
+
+/** The edge-local stack of the seed (Prometheus/Loki/Tempo/Grafana in `monitoring`), by kind and name. */
+const LOCAL_STACK: Array<{apiVersion: string; kind: string; name: string}> = [
+  {apiVersion: 'apps/v1', kind: 'Deployment', name: 'prometheus'},
+  {apiVersion: 'apps/v1', kind: 'Deployment', name: 'grafana'},
+  {apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'loki'},
+  {apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'tempo'},
+]
+
+export interface LocalStackPlan {
+  /** Objects fedobs can attribute to the seed's edge-local stack. */
+  remove: Array<{apiVersion: string; kind: string; name: string; namespace: string}>
+}
+
+export interface ConnectOptions {
+  timeoutMs: number
+  removeLocalStack: 'yes' | 'ask' | 'no'
+  confirm: (question: string) => Promise<boolean>
+  report: Report
+  signal: AbortSignal
+  forceConflicts: boolean
+}
+
+export interface ConnectResult {
+  edge: string
+  hub: string
+  hubEndpoint: string
+  previousEndpoint?: string
+  changed: boolean
+  deploy: DeployResult
+  localStack: {found: string[]; removed: string[]; kept: string[]}
+}
+
+/** The kube-system namespace UID identifies a Kubernetes cluster, whatever its name. */
+async function clusterUid(kube: Kube): Promise<string> {
+  try {
+    const namespace = await kube.core.readNamespace({name: 'kube-system'})
+    return namespace.metadata?.uid ?? ''
+  } catch (error) {
+    throw toKubeError(error, 'reading namespace kube-system')
+  }
+}
+
+export async function hubEndpoint(federation: Federation, hub: Kube, options: {timeoutMs: number; report: Report; signal: AbortSignal}): Promise<string> {
+  const fixed = federation.telemetry.gateway.endpoint
+  if (fixed) return /:\d+$/.test(fixed) ? fixed : `${fixed}:4317`
+  const deadline = simulatedNow() + options.timeoutMs
+  for (let reported = false; ; ) {
+    const address = await gatewayAddress(hub)
+    if (address) return `${address}:4317`
+    if (simulatedNow() + 2000 > deadline) {
+      throw new OperationError(`the hub gateway has no external address after ${formatDuration(options.timeoutMs)}`, {
+        hint: 'Run `fedobs deploy hub` first; the LoadBalancer Service observability-hub/otel-gateway-external needs its NodeBalancer.',
+      })
+    }
+    if (!reported) options.report('waiting for the hub gateway address')
+    reported = true
+    await sleep(2000, options.signal)
+  }
+}
+
+/** Refuse a cluster.id that a different Kubernetes cluster already uses; record ours. */
+async function claimClusterId(hub: Kube, clusterId: string, uid: string): Promise<void> {
+  const registry = await readObject(hub, {apiVersion: 'v1', kind: 'ConfigMap', metadata: REGISTRY})
+  const owner = registry?.data?.[clusterId]
+  if (owner && owner !== uid) {
+    throw new UsageError(`cluster.id "${clusterId}" is already used by another cluster (kube-system uid ${owner}, this one is ${uid})`, {
+      hint: 'Give this edge another name in the federation file; two clusters with one cluster.id would mix their data at the hub.',
+      code: 'duplicate-cluster-id',
+    })
+  }
+  if (owner === uid) return
+  const body: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {...REGISTRY, labels: {[LABELS.name]: 'fedobs', [LABELS.component]: 'registry', [LABELS.partOf]: 'fedobs'}},
+    data: {[clusterId]: uid},
+  }
+  try {
+    // Field manager per cluster id: each edge owns its own key, so concurrent connects do not collide.
+    await hub.objects.patch(body as never, undefined, undefined, `fedobs-id-${clusterId}`.slice(0, 128), false, hub.k8s.PatchStrategy.ServerSideApply)
+  } catch (error) {
+    throw toKubeError(error, 'recording the cluster id at the hub')
+  }
+}
+
+export async function registerHubIdentity(hub: Kube, hubCluster: ClusterSpec): Promise<void> {
+  await claimClusterId(hub, hubCluster.name, await clusterUid(hub))
+}
+
+export async function currentEndpoint(edge: Kube): Promise<string | undefined> {
+  const config = await readObject(edge, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'otel-agent-config', namespace: NAMESPACES.observability}})
+  return config?.metadata?.annotations?.[ANNOTATIONS.hubEndpoint] || undefined
+}
+
+/** The seed's edge-local stack, and what its workloads use (Services selecting them, ConfigMaps they mount). */
+export async function findLocalStack(edge: Kube): Promise<LocalStackPlan> {
+  const namespace = NAMESPACES.monitoring
+  const remove: LocalStackPlan['remove'] = []
+  const podLabels: Array<Record<string, string>> = []
+  const configMaps = new Set<string>()
+  for (const item of LOCAL_STACK) {
+    const live = await readObject(edge, {apiVersion: item.apiVersion, kind: item.kind, metadata: {name: item.name, namespace}})
+    if (!live || live.metadata?.labels?.[LABELS.managedBy] === 'fedobs') continue
+    remove.push({...item, namespace})
+    podLabels.push(live.spec?.template?.metadata?.labels ?? {})
+    for (const volume of live.spec?.template?.spec?.volumes ?? []) if (volume.configMap?.name) configMaps.add(volume.configMap.name)
+  }
+  if (remove.length === 0) return {remove}
+  try {
+    const services = (await edge.core.listNamespacedService({namespace})).items
+    for (const service of services) {
+      const selector = service.spec?.selector ?? {}
+      const selects = Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))
+      if (selects && service.metadata?.labels?.[LABELS.managedBy] !== 'fedobs') remove.push({apiVersion: 'v1', kind: 'Service', name: service.metadata!.name!, namespace})
+    }
+  } catch (error) {
+    throw toKubeError(error, 'listing services in monitoring')
+  }
+  for (const name of configMaps) remove.push({apiVersion: 'v1', kind: 'ConfigMap', name, namespace})
+  return {remove}
+}
+
+/**
+ * Point an edge at the hub: wait for the hub gateway address, render the edge's exporters to it
+ * (cluster.id/cluster.role on every signal), apply and wait (changed configuration rolls the agent
+ * and scraper), then remove the seed's edge-local stack when confirmed.
+ */
+export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec, edge: Kube, hub: Kube, options: ConnectOptions): Promise<ConnectResult> {
+  const endpoint = await hubEndpoint(federation, hub, options)
+  await claimClusterId(hub, edgeSpec.name, await clusterUid(edge))
+  const previous = await currentEndpoint(edge)
+  options.report(previous === endpoint ? `already points at ${endpoint}` : previous ? `re-pointing from ${previous} to ${endpoint}` : `pointing at ${endpoint}`)
+  const rendering = renderEdge(federation, edgeSpec.name, {hubEndpoint: endpoint})
+  const deploy = await deployRendering(edge, rendering, {dryRun: false, forceConflicts: options.forceConflicts, prune: true, wait: true, timeoutMs: options.timeoutMs, report: options.report, signal: options.signal})
+
+  const plan = await findLocalStack(edge)
+  const found = plan.remove.map((o) => `${o.kind} ${o.namespace}/${o.name}`)
+  const removed: string[] = []
+  let kept: string[] = []
+  if (found.length > 0) {
+    const go = options.removeLocalStack === 'yes' || (options.removeLocalStack === 'ask' && (await options.confirm(`Remove the edge-local monitoring stack of ${edgeSpec.name}?\n  ${found.join('\n  ')}\n`)))
+    if (go) {
+      for (const object of plan.remove) {
+        try {
+          await edge.objects.delete({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}} as never)
+        } catch (error) {
+          if ((error as {code?: number}).code !== 404) throw toKubeError(error, `deleting ${object.kind} ${object.name}`)
+        }
+        removed.push(`${object.kind} ${object.namespace}/${object.name}`)
+        options.report(`removed ${object.kind} ${object.namespace}/${object.name}`)
+      }
+    } else {
+      kept = found
+    }
+  }
+  return {
+    edge: edgeSpec.name,
+    hub: federation.hub.name,
+    hubEndpoint: endpoint,
+    ...(previous ? {previousEndpoint: previous} : {}),
+    changed: previous !== endpoint || deploy.counts.created + deploy.counts.configured > 0,
+    deploy,
+    localStack: {found, removed, kept},
+  }
+}
