@@ -98,6 +98,8 @@ export interface FakeLinode {
   addCluster(input: ClusterInput, options?: {ageSeconds?: number}): ApiCluster
   addNodeBalancer(input: {clusterId: number | null; label?: string; tags?: string[]; region?: string}): ApiNodeBalancer
   addVolume(input: {label: string; tags?: string[]; linodeId: number | null; size: number; region?: string}): ApiVolume
+  /** Delete a NodeBalancer as its owner (the cloud controller) would; false when it does not exist. */
+  removeNodeBalancer(id: number): boolean
   close(): Promise<void>
 }
 
@@ -305,6 +307,7 @@ export async function startFakeLinode(options: FakeLinodeOptions = {}): Promise<
       rejectInvalid('/volumes/{volumeId}', volume, () => cloud.volumes.delete(volume.id))
       return structuredClone(volume)
     },
+    removeNodeBalancer: (id) => cloud.nodeBalancers.delete(id),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()))

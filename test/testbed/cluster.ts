@@ -1,0 +1,228 @@
+/**
+ * One Kubernetes cluster of the test bed: kube-apiserver (on the shared etcd, under its own
+ * prefix), kube-controller-manager, kube-scheduler and kwok, each a process with a log file in the
+ * cluster's directory. Nodes are kwok's fake nodes, shaped like LKE's.
+ */
+import {generateKeyPairSync, randomBytes} from 'node:crypto'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import type {V1Node} from '@kubernetes/client-node'
+import {clientsFor, ignoreStatus, kubeconfigYaml, type Clients} from './kube.js'
+import {freePort, GiveUp, probe, waitFor} from './net.js'
+import {lkeNode, nodeName, type NodeSpec} from './nodes.js'
+import {startProcess, type Managed} from './processes.js'
+
+export interface Binaries {
+  apiserver: string
+  controllerManager: string
+  scheduler: string
+  kwok: string
+}
+
+export interface ClusterOptions {
+  /** A DNS-label-like name: the etcd prefix (/fedobs-<name>) and, without lkeId, the kubeconfig names. */
+  name: string
+  /** The LKE cluster id: kubeconfig names lke<ID>, lke<ID>-admin, lke<ID>-ctx and node names lke<ID>-<pool>-<hex>. */
+  lkeId?: number
+  /** Default region label of its nodes. */
+  region?: string
+  /** The admin bearer token (e.g. the fake Linode's kubeToken of the LKE cluster); random when left out. */
+  token?: string
+}
+
+export interface TestCluster {
+  readonly name: string
+  readonly lkeId: number | undefined
+  /** https://127.0.0.1:PORT */
+  readonly server: string
+  /** LKE-shaped, self-contained kubeconfig YAML (admin token, inline CA). */
+  readonly kubeconfig: string
+  readonly kubeconfigFile: string
+  readonly dir: string
+  readonly token: string
+  /** Its cluster/user/context names' stem: lke<ID> or the cluster name. */
+  readonly contextName: string
+  readonly version: string
+  readonly processes: readonly Managed[]
+  clients(): Clients
+  addNode(spec: NodeSpec): Promise<V1Node>
+  removeNode(name: string): Promise<void>
+  /** Resident memory of its processes, MiB. */
+  rssMiB(): number
+  isRunning(): boolean
+  stop(): Promise<void>
+}
+
+export interface StartClusterContext {
+  binaries: Binaries
+  etcdUrl: string
+  dir: string
+  /** 1..250: the second octet of its 127.x node and pod addresses. */
+  index: number
+  timeoutMs: number
+}
+
+const SERVICE_CIDR = '10.96.0.0/16'
+
+function writeCredentials(dir: string, token: string): {saKey: string; saPub: string; tokens: string} {
+  const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'prime256v1', privateKeyEncoding: {type: 'pkcs8', format: 'pem'}, publicKeyEncoding: {type: 'spki', format: 'pem'}})
+  const files = {saKey: path.join(dir, 'sa.key'), saPub: path.join(dir, 'sa.pub'), tokens: path.join(dir, 'tokens.csv')}
+  writeFileSync(files.saKey, privateKey, {mode: 0o600})
+  writeFileSync(files.saPub, publicKey)
+  writeFileSync(files.tokens, `${token},fedobs-admin,fedobs-admin,"system:masters"\n`, {mode: 0o600})
+  return files
+}
+
+export async function startCluster(options: ClusterOptions, context: StartClusterContext): Promise<TestCluster> {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.name)) throw new Error(`cluster name ${JSON.stringify(options.name)} is not a DNS label`)
+  const {binaries, dir, index} = context
+  mkdirSync(dir, {recursive: true})
+  const token = options.token ?? randomBytes(24).toString('hex')
+  const credentials = writeCredentials(dir, token)
+  const certDir = path.join(dir, 'pki')
+  const [apiPort, kcmPort, schedulerPort, kwokPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  const server = `https://127.0.0.1:${apiPort}`
+  const log = (name: string): {logFile: string} => ({logFile: path.join(dir, `${name}.log`)})
+  const processes: Managed[] = []
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([...processes].reverse().map((p) => p.stop()))
+  }
+  const mustRun = (): void => {
+    const dead = processes.find((p) => !p.isRunning())
+    if (dead) throw new GiveUp(`${options.name}: ${dead.name} exited during start-up:\n${dead.logTail()}`)
+  }
+
+  try {
+    processes.push(
+      startProcess(
+        'kube-apiserver',
+        binaries.apiserver,
+        [
+          `--etcd-servers=${context.etcdUrl}`,
+          `--etcd-prefix=/fedobs-${options.name}`,
+          `--cert-dir=${certDir}`,
+          `--token-auth-file=${credentials.tokens}`,
+          `--service-account-key-file=${credentials.saPub}`,
+          `--service-account-signing-key-file=${credentials.saKey}`,
+          '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          `--secure-port=${apiPort}`,
+          // The default reconciler publishes the advertise address as the kubernetes Service's
+          // endpoint and rejects loopback; nothing here needs that endpoint.
+          '--endpoint-reconciler-type=none',
+          `--service-cluster-ip-range=${SERVICE_CIDR}`,
+          '--authorization-mode=Node,RBAC',
+          '--allow-privileged=true',
+        ],
+        log('kube-apiserver'),
+      ),
+    )
+    await waitFor(
+      async () => {
+        mustRun()
+        return (await probe(`${server}/readyz`, {token}))?.status === 200
+      },
+      {timeoutMs: context.timeoutMs, intervalMs: 200, what: `${options.name}: kube-apiserver /readyz`},
+    )
+    // The self-signed serving certificate file holds the leaf and its CA: trust both.
+    const caPem = readFileSync(path.join(certDir, 'apiserver.crt'), 'utf8')
+    const caFile = path.join(dir, 'ca.crt')
+    writeFileSync(caFile, caPem)
+    const version = JSON.parse((await probe(`${server}/version`, {token, ca: caPem}))?.body ?? '{}').gitVersion ?? 'unknown'
+    const contextName = options.lkeId === undefined ? options.name : `lke${options.lkeId}`
+    const kubeconfig = kubeconfigYaml({name: contextName, server, caPem, token})
+    const kubeconfigFile = path.join(dir, 'kubeconfig.yaml')
+    writeFileSync(kubeconfigFile, kubeconfig, {mode: 0o600})
+
+    const alwaysAllow = '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics'
+    processes.push(
+      startProcess(
+        'kube-controller-manager',
+        binaries.controllerManager,
+        [
+          `--kubeconfig=${kubeconfigFile}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${kcmPort}`,
+          '--leader-elect=false',
+          alwaysAllow,
+          `--service-account-private-key-file=${credentials.saKey}`,
+          `--root-ca-file=${caFile}`,
+          '--use-service-account-credentials=true',
+          // One service account and token per controller at the default 20 requests/s delays the
+          // last controllers (the default ServiceAccount) by seconds.
+          '--kube-api-qps=200',
+          '--kube-api-burst=400',
+          `--cluster-name=${options.name}`,
+        ],
+        log('kube-controller-manager'),
+      ),
+      startProcess('kube-scheduler', binaries.scheduler, [`--kubeconfig=${kubeconfigFile}`, '--bind-address=127.0.0.1', `--secure-port=${schedulerPort}`, '--leader-elect=false', alwaysAllow], log('kube-scheduler')),
+      startProcess(
+        'kwok',
+        binaries.kwok,
+        [
+          `--kubeconfig=${kubeconfigFile}`,
+          '--manage-all-nodes=false',
+          '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+          `--server-address=127.0.0.1:${kwokPort}`,
+          // Pod IPs are data only, but keep them on loopback so nothing ever routes elsewhere.
+          `--cidr=127.${index}.128.1/17`,
+          `--node-ip=127.${index}.127.254`,
+        ],
+        // kwok reads ~/.kwok/kwok.yaml when it exists: keep it hermetic.
+        {...log('kwok'), env: {...process.env, HOME: dir}},
+      ),
+    )
+    const defaultServiceAccount = `${server}/api/v1/namespaces/default/serviceaccounts/default`
+    await waitFor(
+      async () => {
+        mustRun()
+        const [account, scheduler, kwok] = await Promise.all([
+          probe(defaultServiceAccount, {token, ca: caPem}),
+          probe(`https://127.0.0.1:${schedulerPort}/healthz`),
+          probe(`http://127.0.0.1:${kwokPort}/healthz`),
+        ])
+        return account?.status === 200 && scheduler?.status === 200 && kwok?.status === 200
+      },
+      {timeoutMs: context.timeoutMs, intervalMs: 200, what: `${options.name}: controller-manager (default ServiceAccount), scheduler and kwok`},
+    )
+
+    let clients: Clients | undefined
+    let nextHost = 1
+    const region = options.region ?? 'us-ord'
+    return {
+      name: options.name,
+      lkeId: options.lkeId,
+      server,
+      kubeconfig,
+      kubeconfigFile,
+      dir,
+      token,
+      contextName,
+      version,
+      processes,
+      clients: () => (clients ??= clientsFor(kubeconfig)),
+      async addNode(spec) {
+        const name = nodeName(contextName, spec.poolId, spec.suffix)
+        const host = nextHost++
+        const internalIP = `127.${index}.${Math.floor(host / 250)}.${(host % 250) + 1}`
+        const body = lkeNode(spec, {name, internalIP, region: spec.region ?? region, kubeletVersion: version})
+        const {core} = (clients ??= clientsFor(kubeconfig))
+        const created = await core.createNode({body})
+        // Status sent with a create is kept for nodes (the kubelet registers that way); make sure.
+        if (!created.status?.capacity?.cpu) return core.replaceNodeStatus({name, body: {...created, status: body.status}})
+        return created
+      },
+      async removeNode(name) {
+        await ignoreStatus((clients ??= clientsFor(kubeconfig)).core.deleteNode({name}), 404)
+      },
+      rssMiB: () => processes.reduce((sum, p) => sum + p.rssMiB(), 0),
+      isRunning: () => processes.every((p) => p.isRunning()),
+      stop: stopAll,
+    }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}
