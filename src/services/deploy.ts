@@ -11,6 +11,8 @@ export type ApplyAction = 'created' | 'configured' | 'unchanged'
 export interface AppliedObject {
   key: string
   action: ApplyAction
+  /** Set when the server could not check it (dry run into a namespace that does not exist yet). */
+  note?: string
 }
 
 export interface DeployOptions {
@@ -128,10 +130,16 @@ function explainApplyError(error: unknown, key: string): unknown {
 async function applyAll(kube: Kube, objects: K8sObject[], options: DeployOptions, replaced: string[]): Promise<AppliedObject[]> {
   const ranks = [...new Set(objects.map((o) => kindRank(o.kind)))].sort((a, b) => a - b)
   const results: AppliedObject[] = []
+  // A server-side dry run cannot create namespaces, so objects in new namespaces cannot be checked.
+  const existingNamespaces = options.dryRun ? new Set((await kube.core.listNamespace()).items.map((n) => n.metadata?.name)) : undefined
   for (const rank of ranks) {
     const group = objects.filter((o) => kindRank(o.kind) === rank)
     results.push(
       ...(await mapLimit(group, 8, async (object) => {
+        const namespace = object.metadata.namespace
+        if (existingNamespaces && namespace && !existingNamespaces.has(namespace)) {
+          return {key: objectKey(object), action: 'created' as const, note: `namespace ${namespace} does not exist yet: not checked by the server`}
+        }
         try {
           return await applyOne(kube, object, options)
         } catch (error) {
@@ -196,7 +204,7 @@ export async function labelGpuNodes(kube: Kube, dryRun: boolean): Promise<string
     if (!(capacity > 0 || isGpuPlan(plan)) || node.metadata?.labels?.[GPU_LABEL] === 'true') continue
     if (!dryRun) {
       try {
-        await kube.objects.patch({apiVersion: 'v1', kind: 'Node', metadata: {name: node.metadata!.name!, labels: {[GPU_LABEL]: 'true'}}}, undefined, undefined, 'fedobs-gpu-labeler', false, kube.k8s.PatchStrategy.MergePatch)
+        await kube.objects.patch({apiVersion: 'v1', kind: 'Node', metadata: {name: node.metadata!.name!, labels: {[GPU_LABEL]: 'true'}}}, undefined, undefined, 'fedobs-gpu-labeler', undefined, kube.k8s.PatchStrategy.MergePatch)
       } catch (error) {
         throw toKubeError(error, `labelling node ${node.metadata?.name}`)
       }

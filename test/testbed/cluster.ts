@@ -153,6 +153,9 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
           // last controllers (the default ServiceAccount) by seconds.
           '--kube-api-qps=200',
           '--kube-api-burst=400',
+          // kwok renews node leases; on two busy cores a late renewal must not flip nodes NotReady
+          // (which would mark every pod unready in the middle of a test).
+          '--node-monitor-grace-period=5m',
           `--cluster-name=${options.name}`,
         ],
         log('kube-controller-manager'),
@@ -169,6 +172,8 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
           // Pod IPs are data only, but keep them on loopback so nothing ever routes elsewhere.
           `--cidr=127.${index}.128.1/17`,
           `--node-ip=127.${index}.127.254`,
+          // Heartbeats through Leases, as real kubelets do.
+          '--node-lease-duration-seconds=40',
         ],
         // kwok reads ~/.kwok/kwok.yaml when it exists: keep it hermetic.
         {...log('kwok'), env: {...process.env, HOME: dir}},

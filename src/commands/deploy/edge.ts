@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {applyFlags, deployWithProgress, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
-import {clusterOverrides, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
+import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
 import {renderEdge} from '../../render/render.js'
 import {currentEndpoint} from '../../services/connect.js'
@@ -11,7 +11,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
   static override description = `Server-side apply in dependency order, prune, GPU node labelling, and a wait for every workload. An edge that is already connected stays pointed at its hub; a new edge logs and drops telemetry until \`fedobs connect\`. An agent DaemonSet deployed by hand without K8S_NODE_IP gets it patched in (reported).`
   static override examples = ['<%= config.bin %> <%= command.id %> fed-observability-remote', '<%= config.bin %> <%= command.id %> edge-1 --context lke566951-ctx --dry-run']
   static override args = {name: Args.string({description: 'Edge cluster name.', required: true})}
-  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...federationFlags}
+  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...federationFlags, ...clusterShapeFlags}
 
   async run(): Promise<void> {
     const {name} = this.args

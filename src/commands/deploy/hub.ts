@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../base-command.js'
 import {applyFlags, deployWithProgress, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
-import {federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
+import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
 import {renderHub} from '../../render/render.js'
 import {registerHubIdentity} from '../../services/connect.js'
@@ -14,10 +14,10 @@ export default class DeployHub extends BaseCommand<typeof DeployHub> {
     {description: 'Print only the gateway address', command: 'GATEWAY=$(<%= config.bin %> <%= command.id %>)'},
   ]
 
-  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...federationFlags}
+  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...federationFlags, ...clusterShapeFlags}
 
   async run(): Promise<void> {
-    const federation = loadFederation({file: this.flags.file, overrides: federationOverrides(this.flags)})
+    const federation = loadFederation({file: this.flags.file, overrides: [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'hub'})]})
     const kube = await kubeFor(federation.hub, this.flags)
     const result = await deployWithProgress(this.output, kube, renderHub(federation), this.flags, this.abort.signal)
     if (!this.flags['dry-run']) await registerHubIdentity(kube, federation.hub)
