@@ -1,0 +1,199 @@
+import {readFileSync, writeFileSync} from 'node:fs'
+import {AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi} from '@kubernetes/client-node'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse, stringify} from 'yaml'
+import {startCloud, type Cloud} from '../helpers/cloud.js'
+import {requireBinaries} from '../helpers/testbed.js'
+import {createLinodeBridge, type LinodeBridge} from '../testbed/bridge.js'
+import {waitFor} from '../testbed/net.js'
+import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
+
+/**
+ * The seed's phases 1.4-3 end to end: `fedobs cluster create --all`, `deploy hub`, `deploy edge`,
+ * `connect` — against the fake Linode API bridged to real API servers, with the cloud controller
+ * and CSI stand-ins giving the gateway its NodeBalancer and the queues their volumes.
+ */
+const binaries = requireBinaries(TESTBED_BINARIES)
+const EXAMPLE = 'examples/fedobs.yaml'
+const HUB = 'fed-observability-test'
+const EDGE = 'fed-observability-remote'
+
+describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API servers', () => {
+  let testbed: Testbed
+  let bridge: LinodeBridge
+  let cloud: Cloud
+
+  const clients = (context: string) => {
+    const config = new KubeConfig()
+    config.loadFromFile(cloud.kubeconfig)
+    config.setCurrentContext(context)
+    return {core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api), objects: KubernetesObjectApi.makeApiClient(config)}
+  }
+  const agentConfig = async () => parse((await clients(`fedobs-${EDGE}`).core.readNamespacedConfigMap({name: 'otel-agent-config', namespace: 'observability'})).data!['config.yaml']!)
+
+  beforeAll(async () => {
+    testbed = await startTestbed()
+    bridge = createLinodeBridge(testbed)
+    cloud = await startCloud({kubeconfigFor: bridge.kubeconfigFor, timeScale: 0.02})
+    bridge.connect(cloud.fake)
+    const created = await cloud.run(['cluster', 'create', '--all', '-f', EXAMPLE, '--timeout', '2h'])
+    expect(created.code, created.stderr).toBe(0)
+    // Node objects follow the API's "ready" within moments.
+    await waitFor(async () => (await clients(`fedobs-${HUB}`).core.listNode()).items.length === 4 && (await clients(`fedobs-${EDGE}`).core.listNode()).items.length === 3, {timeoutMs: 30_000, intervalMs: 250, what: 'all nodes'})
+  }, 240_000)
+
+  afterAll(async () => {
+    await bridge?.stop()
+    await cloud?.close()
+    await testbed?.stop()
+  })
+
+  it('deploy hub waits for every workload and the gateway NodeBalancer, and prints the address', async () => {
+    const result = await cloud.run(['deploy', 'hub', '-f', EXAMPLE, '--timeout', '3m'])
+    expect(result.code, result.stderr).toBe(0)
+    const hubId = [...cloud.fake.state.clusters.values()].find((c) => c.label === HUB)!.id
+    const nb = [...cloud.fake.state.nodeBalancers.values()].find((n) => n.lke_cluster?.id === hubId)!
+    expect(nb.tags).toEqual(expect.arrayContaining(['fedobs', 'fedobs-federation:fed-observability', `fedobs-cluster:${HUB}`]))
+    expect(result.stdout.trim()).toBe(`${nb.ipv4}:4317`)
+    expect(result.stderr).toContain('Grafana admin password created in Secret monitoring/grafana-admin')
+    // The persistent queue and the stores got tagged volumes through the StorageClass fedobs renders.
+    const volumes = [...cloud.fake.state.volumes.values()].filter((v) => v.tags.includes(`fedobs-cluster:${HUB}`))
+    expect(volumes.length).toBeGreaterThanOrEqual(4)
+    const gateway = await clients(`fedobs-${HUB}`).apps.readNamespacedStatefulSet({name: 'otel-gateway', namespace: 'observability-hub'})
+    expect(gateway.status?.readyReplicas).toBeGreaterThanOrEqual(1)
+    const gpu = (await clients(`fedobs-${HUB}`).core.listNode()).items.filter((n) => n.metadata?.labels?.['nvidia.com/gpu.present'] === 'true')
+    expect(gpu).toHaveLength(1)
+  }, 240_000)
+
+  it('a second deploy hub changes nothing and keeps the Grafana password', async () => {
+    const secret = async () => (await clients(`fedobs-${HUB}`).core.readNamespacedSecret({name: 'grafana-admin', namespace: 'monitoring'})).data!['admin-password']
+    const before = await secret()
+    const result = await cloud.run(['deploy', 'hub', '-f', EXAMPLE, '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    const doc = JSON.parse(result.stdout)
+    expect(doc.counts).toMatchObject({created: 0, configured: 0})
+    expect(doc.grafanaSecretCreated).toBe(false)
+    expect(await secret()).toBe(before)
+    expect(result.stdout).not.toContain(Buffer.from(before!, 'base64').toString())
+  }, 120_000)
+
+  it('deploy edge leaves a new edge unconnected (and says so)', async () => {
+    const result = await cloud.run(['deploy', 'edge', EDGE, '-f', EXAMPLE, '--timeout', '3m'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toContain('is not connected yet')
+    expect(Object.keys((await agentConfig()).exporters)).toEqual(['debug/unconnected'])
+  }, 240_000)
+
+  it('connect points the edge at the gateway, then a second connect is a no-op', async () => {
+    const hubAddress = (await cloud.run(['deploy', 'hub', '-f', EXAMPLE])).stdout.trim()
+    const first = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE, '--json'])
+    expect(first.code, first.stderr).toBe(0)
+    const doc = JSON.parse(first.stdout)
+    expect(doc).toMatchObject({edge: EDGE, hub: HUB, hubEndpoint: hubAddress, changed: true})
+    const config = await agentConfig()
+    expect(config.exporters['otlp_grpc/gateway'].endpoint).toBe(hubAddress)
+    expect(config.processors['resource/cluster'].attributes).toContainEqual({key: 'cluster.id', value: EDGE, action: 'upsert'})
+    const agent = await clients(`fedobs-${EDGE}`).apps.readNamespacedDaemonSet({name: 'otel-agent', namespace: 'observability'})
+    expect(agent.status?.numberReady).toBe(3)
+
+    const second = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE, '--json'])
+    expect(second.code, second.stderr).toBe(0)
+    const again = JSON.parse(second.stdout)
+    expect(again.changed).toBe(false)
+    expect(again.deploy.counts).toMatchObject({created: 0, configured: 0})
+    const registry = await clients(`fedobs-${HUB}`).core.readNamespacedConfigMap({name: 'fedobs-cluster-ids', namespace: 'observability-hub'})
+    expect(Object.keys(registry.data!).sort()).toEqual([EDGE, HUB].sort())
+  }, 240_000)
+
+  it('re-running after the hub address changed re-points the edge', async () => {
+    const before = (await agentConfig()).exporters['otlp_grpc/gateway'].endpoint
+    // The gateway's NodeBalancer is replaced (e.g. the Service was recreated): a new address.
+    await clients(`fedobs-${HUB}`).core.deleteNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'})
+    await waitFor(async () => (await clients(`fedobs-${HUB}`).core.readNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'}).then(() => false, () => true)), {timeoutMs: 30_000, intervalMs: 200, what: 'the old Service to go'})
+    const redeployed = await cloud.run(['deploy', 'hub', '-f', EXAMPLE])
+    expect(redeployed.code, redeployed.stderr).toBe(0)
+    const after = redeployed.stdout.trim()
+    expect(after).not.toBe(before)
+    const result = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE, '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({previousEndpoint: before, hubEndpoint: after, changed: true})
+    expect((await agentConfig()).exporters['otlp_grpc/gateway'].endpoint).toBe(after)
+  }, 240_000)
+
+  it('removes the seed edge-local stack only with --yes, and only what it can attribute', async () => {
+    const {objects} = clients(`fedobs-${EDGE}`)
+    await objects.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'monitoring'}}).catch(() => undefined)
+    const workload = (kind: 'Deployment' | 'StatefulSet', name: string, configMap?: string) => ({
+      apiVersion: 'apps/v1',
+      kind,
+      metadata: {name, namespace: 'monitoring', labels: {app: name}},
+      spec: {
+        ...(kind === 'StatefulSet' ? {serviceName: name} : {}),
+        selector: {matchLabels: {app: name}},
+        template: {
+          metadata: {labels: {app: name}},
+          spec: {
+            containers: [{name, image: `seed/${name}:1`}],
+            ...(configMap ? {volumes: [{name: 'config', configMap: {name: configMap}}]} : {}),
+          },
+        },
+      },
+    })
+    const seedStack = [
+      {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'prometheus-config', namespace: 'monitoring'}, data: {'prometheus.yml': 'global: {}\n'}},
+      {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'grafana-dashboard-providers', namespace: 'monitoring'}, data: {'providers.yaml': 'apiVersion: 1\n'}},
+      workload('Deployment', 'prometheus', 'prometheus-config'),
+      workload('Deployment', 'grafana', 'grafana-dashboard-providers'),
+      workload('StatefulSet', 'loki'),
+      workload('StatefulSet', 'tempo'),
+      ...['prometheus', 'grafana', 'loki', 'tempo'].map((name) => ({apiVersion: 'v1', kind: 'Service', metadata: {name, namespace: 'monitoring'}, spec: {selector: {app: name}, ports: [{port: 80}]}})),
+      // Not the seed's stack: must stay.
+      workload('Deployment', 'my-app'),
+      {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'my-config', namespace: 'monitoring'}, data: {a: 'b'}},
+      {apiVersion: 'v1', kind: 'Service', metadata: {name: 'my-app', namespace: 'monitoring'}, spec: {selector: {app: 'my-app'}, ports: [{port: 80}]}},
+    ]
+    for (const object of seedStack) await objects.create(object as never)
+
+    const kept = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE])
+    expect(kept.code, kept.stderr).toBe(0)
+    expect(kept.stderr).toContain('re-run with --yes to remove it')
+    expect((await clients(`fedobs-${EDGE}`).apps.listNamespacedDeployment({namespace: 'monitoring'})).items).toHaveLength(3)
+
+    const removed = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE, '--yes', '--json'])
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(JSON.parse(removed.stdout).localStack.removed.sort()).toEqual(
+      [
+        'ConfigMap monitoring/grafana-dashboard-providers',
+        'ConfigMap monitoring/prometheus-config',
+        'Deployment monitoring/grafana',
+        'Deployment monitoring/prometheus',
+        'Service monitoring/grafana',
+        'Service monitoring/loki',
+        'Service monitoring/prometheus',
+        'Service monitoring/tempo',
+        'StatefulSet monitoring/loki',
+        'StatefulSet monitoring/tempo',
+      ].sort(),
+    )
+    const {apps, core} = clients(`fedobs-${EDGE}`)
+    expect((await apps.listNamespacedDeployment({namespace: 'monitoring'})).items.map((d) => d.metadata?.name)).toEqual(['my-app'])
+    expect((await core.listNamespacedService({namespace: 'monitoring'})).items.map((s) => s.metadata?.name)).toEqual(['my-app'])
+    expect((await core.listNamespacedConfigMap({namespace: 'monitoring'})).items.map((c) => c.metadata?.name).sort()).toEqual(['kube-root-ca.crt', 'my-config'])
+  }, 240_000)
+
+  it('refuses a cluster.id another cluster already uses', async () => {
+    // A different Kubernetes cluster presented as the same edge.
+    const impostor = await testbed.addCluster({name: 'impostor', region: 'us-ord'})
+    await impostor.addNode({plan: 'g6-standard-2', poolId: 9, instanceId: 9001})
+    const merged = parse(readFileSync(cloud.kubeconfig, 'utf8'))
+    const theirs = parse(impostor.kubeconfig)
+    merged.clusters.push(...theirs.clusters)
+    merged.users.push(...theirs.users)
+    merged.contexts.push(...theirs.contexts)
+    writeFileSync(cloud.kubeconfig, stringify(merged), {mode: 0o600})
+    const result = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE, '--edge-context', theirs.contexts[0].name])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`cluster.id "${EDGE}" is already used by another cluster`)
+    await testbed.removeCluster('impostor')
+  }, 180_000)
+})
