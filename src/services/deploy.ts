@@ -39,6 +39,8 @@ export interface DeployResult {
   ready: boolean
   gatewayAddress?: string
   grafanaSecretCreated?: boolean
+  /** Real milliseconds: fedobs's own work (apply, prune) vs waiting for the cluster. */
+  timings: {applyMs: number; pruneMs: number; waitMs: number}
 }
 
 export const GPU_LABEL = 'nvidia.com/gpu.present'
@@ -93,9 +95,10 @@ function comparable(object: KubeObject | undefined): string {
 }
 
 /** Server-side apply of one object; reports whether it was created, changed or already so. */
-async function applyOne(kube: Kube, object: K8sObject, options: DeployOptions): Promise<AppliedObject> {
+async function applyOne(kube: Kube, object: K8sObject, options: DeployOptions, inventory?: Map<string, KubeObject>): Promise<AppliedObject> {
   const key = objectKey(object)
-  const before = await read(kube, object)
+  // What fedobs owns is known from one list per kind; anything else (new, or made another way) is read.
+  const before = inventory?.get(key) ?? (await read(kube, object))
   let after: KubeObject
   try {
     after = (await kube.objects.patch(object, undefined, options.dryRun ? 'All' : undefined, FIELD_MANAGER, options.forceConflicts, kube.k8s.PatchStrategy.ServerSideApply)) as KubeObject
@@ -127,7 +130,7 @@ function explainApplyError(error: unknown, key: string): unknown {
 }
 
 /** Apply in dependency order: each kind rank waits for the previous one; within a rank, concurrently. */
-async function applyAll(kube: Kube, objects: K8sObject[], options: DeployOptions, replaced: string[]): Promise<AppliedObject[]> {
+async function applyAll(kube: Kube, objects: K8sObject[], options: DeployOptions, replaced: string[], inventory: Map<string, KubeObject>): Promise<AppliedObject[]> {
   const ranks = [...new Set(objects.map((o) => kindRank(o.kind)))].sort((a, b) => a - b)
   const results: AppliedObject[] = []
   // A server-side dry run cannot create namespaces, so objects in new namespaces cannot be checked.
@@ -141,7 +144,7 @@ async function applyAll(kube: Kube, objects: K8sObject[], options: DeployOptions
           return {key: objectKey(object), action: 'created' as const, note: `namespace ${namespace} does not exist yet: not checked by the server`}
         }
         try {
-          return await applyOne(kube, object, options)
+          return await applyOne(kube, object, options, inventory)
         } catch (error) {
           if (options.forceConflicts && (error as {code?: string}).code === 'immutable' && WORKLOADS.has(object.kind) && !options.dryRun) {
             // Replace a workload created another way (e.g. the seed's kubectl apply) whose selector differs.
@@ -169,12 +172,13 @@ async function waitGone(kube: Kube, object: K8sObject, options: DeployOptions): 
   throw new OperationError(`${objectKey(object)} did not go away in time`)
 }
 
-/** Objects fedobs applied to this cluster earlier and no longer renders. */
-async function pruneCandidates(kube: Kube, cluster: string, desired: K8sObject[]): Promise<KubeObject[]> {
-  const wanted = new Set(desired.map((o) => objectKey(o)))
+/** Everything fedobs applied to this cluster, from one list per kind (rendered kinds and prunable ones). */
+async function ownedObjects(kube: Kube, cluster: string, desired: K8sObject[]): Promise<Map<string, KubeObject>> {
   const selector = `${LABELS.managedBy}=fedobs,${LABELS.cluster}=${cluster}`
+  const kinds = new Map<string, {apiVersion: string; kind: string}>()
+  for (const k of [...PRUNABLE, ...desired.map((o) => ({apiVersion: o.apiVersion, kind: o.kind}))]) kinds.set(`${k.apiVersion}/${k.kind}`, k)
   const lists = await Promise.all(
-    PRUNABLE.map(async ({apiVersion, kind}) => {
+    [...kinds.values()].map(async ({apiVersion, kind}) => {
       try {
         const list = await kube.objects.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, selector)
         return (list.items as KubeObject[]).map((item) => ({...item, apiVersion, kind}))
@@ -184,7 +188,14 @@ async function pruneCandidates(kube: Kube, cluster: string, desired: K8sObject[]
       }
     }),
   )
-  return lists.flat().filter((o) => !wanted.has(objectKey(o)) && !o.metadata?.deletionTimestamp)
+  return new Map(lists.flat().map((o) => [objectKey(o), o]))
+}
+
+/** Objects fedobs applied to this cluster earlier and no longer renders. */
+function pruneCandidates(inventory: Map<string, KubeObject>, desired: K8sObject[]): KubeObject[] {
+  const wanted = new Set(desired.map((o) => objectKey(o)))
+  const prunable = new Set(PRUNABLE.map((k) => k.kind))
+  return [...inventory.values()].filter((o) => prunable.has(o.kind!) && !wanted.has(objectKey(o)) && !o.metadata?.deletionTimestamp)
 }
 
 // ---------------------------------------------------------------- GPU nodes and seed agents
@@ -371,14 +382,18 @@ export async function deployRendering(kube: Kube, rendering: Rendering, options:
   for (const agent of patchedAgents) options.report(`patched K8S_NODE_IP into ${agent} (deployed without fedobs)`)
 
   const replaced: string[] = []
-  const applied = await applyAll(kube, rendering.objects, options, replaced)
+  const started = performance.now()
+  const inventory = await ownedObjects(kube, cluster.name, rendering.objects)
+  const applied = await applyAll(kube, rendering.objects, options, replaced, inventory)
+  const applyMs = performance.now() - started
   const counts = {created: 0, configured: 0, unchanged: 0}
   for (const a of applied) counts[a.action]++
   options.report(`${options.dryRun ? 'would apply' : 'applied'} ${applied.length} objects: ${counts.created} created, ${counts.configured} changed, ${counts.unchanged} unchanged`)
 
   const pruned: string[] = []
+  const pruneStarted = performance.now()
   if (options.prune) {
-    for (const object of await pruneCandidates(kube, cluster.name, rendering.objects)) {
+    for (const object of pruneCandidates(inventory, rendering.objects)) {
       const key = objectKey(object)
       if (!options.dryRun) {
         try {
@@ -393,8 +408,10 @@ export async function deployRendering(kube: Kube, rendering: Rendering, options:
   }
 
   const grafanaSecretCreated = cluster.role === 'hub' ? await ensureGrafanaSecret(kube, options.dryRun) : undefined
+  const pruneMs = performance.now() - pruneStarted
   let ready = false
   let address: string | undefined
+  const waitStarted = performance.now()
   if (options.wait && !options.dryRun) {
     const waited = await waitReady(kube, rendering, options, labelled)
     ready = waited.ready
@@ -414,6 +431,7 @@ export async function deployRendering(kube: Kube, rendering: Rendering, options:
     ready,
     ...(address ? {gatewayAddress: address} : {}),
     ...(grafanaSecretCreated !== undefined ? {grafanaSecretCreated} : {}),
+    timings: {applyMs: Math.round(applyMs), pruneMs: Math.round(pruneMs), waitMs: Math.round(performance.now() - waitStarted)},
   }
 }
 

@@ -50,6 +50,8 @@ interface Bound {
 export interface BridgeOptions {
   /** How often the fake is read for new clusters and ready nodes (default 200 ms). */
   intervalMs?: number
+  /** How often the load-balancer and volume stand-ins reconcile each cluster (default 250 ms). */
+  controllerIntervalMs?: number
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
@@ -65,7 +67,7 @@ export function createLinodeBridge(testbed: Testbed, options: BridgeOptions = {}
     if (!record) throw new Error(`linode bridge: the fake has no LKE cluster ${lkeId}`)
     // The fake's kubeconfig token is the apiserver's admin token, so leak checks cover it.
     const cluster = await testbed.addCluster({name: `lke${lkeId}`, lkeId, region: record.region, token: record.kubeToken})
-    const controllerOptions = {cluster, fake: connected, lkeClusterId: lkeId}
+    const controllerOptions = {cluster, fake: connected, lkeClusterId: lkeId, ...(options.controllerIntervalMs ? {intervalMs: options.controllerIntervalMs} : {})}
     return {cluster, controllers: [startLoadBalancerController(controllerOptions), startVolumeController(controllerOptions)]}
   }
 
