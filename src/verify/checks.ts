@@ -1,0 +1,237 @@
+import {allClusters, type ClusterSpec, type Federation} from '../federation/model.js'
+import {scrapeJobs} from '../render/render.js'
+import {promQuery, quoteLabelValue, regexAlternatives, type Backend, type PrometheusSample} from './backends.js'
+
+export type Status = 'ok' | 'warn' | 'fail'
+
+export interface Check {
+  id: string
+  name: string
+  status: Status
+  message: string
+  hint?: string
+  cluster?: string
+}
+
+export interface CheckGroup {
+  name: string
+  checks: Check[]
+}
+
+export interface VerifyReport {
+  ok: boolean
+  federation: string
+  checkedAt: string
+  /** Queries sent: constant whatever the number of clusters. */
+  queries: number
+  summary: {ok: number; warn: number; fail: number}
+  groups: CheckGroup[]
+}
+
+export interface VerifyBackends {
+  prometheus: Backend
+  loki?: Backend
+  tempo?: Backend
+}
+
+export interface VerifyOptions {
+  /** Only these clusters (default: every cluster of the federation). */
+  clusters?: string[]
+  /** A job counts as fresh when its newest sample is at most this old (ms). */
+  freshnessMs: number
+  /** Queue fill above this fraction is a warning, above 0.95 a failure. */
+  queueWarn: number
+  /** Look-back for logs and traces (ms). */
+  signalWindowMs: number
+  signal?: AbortSignal
+}
+
+/** Every scrape job a cluster must report, plus kubelet stats (job="kubeletstats" from the agent). */
+export function expectedJobs(federation: Federation, cluster: ClusterSpec): string[] {
+  return [...scrapeJobs(federation, cluster), 'kubeletstats']
+}
+
+function group(samples: PrometheusSample[], key: string): Map<string, PrometheusSample[]> {
+  const map = new Map<string, PrometheusSample[]>()
+  for (const s of samples) {
+    const k = s.metric[key] ?? ''
+    map.set(k, [...(map.get(k) ?? []), s])
+  }
+  return map
+}
+
+const ok = (id: string, name: string, message: string, cluster?: string): Check => ({id, name, status: 'ok', message, ...(cluster ? {cluster} : {})})
+const fail = (id: string, name: string, message: string, hint: string, cluster?: string): Check => ({id, name, status: 'fail', message, hint, ...(cluster ? {cluster} : {})})
+const warn = (id: string, name: string, message: string, hint: string, cluster?: string): Check => ({id, name, status: 'warn', message, hint, ...(cluster ? {cluster} : {})})
+
+function age(seconds: number, now: number): string {
+  const s = Math.max(0, Math.round(now - seconds))
+  return s < 120 ? `${s}s ago` : `${Math.round(s / 60)}m ago`
+}
+
+/**
+ * Run every check with a fixed set of queries (grouped by cluster_id, so 1 or 100 clusters cost the
+ * same) and return the report. Cluster names only ever enter a query escaped.
+ */
+export async function verify(federation: Federation, backends: VerifyBackends, options: VerifyOptions): Promise<VerifyReport> {
+  const selected = allClusters(federation).filter((c) => !options.clusters || options.clusters.includes(c.name))
+  const names = selected.map((c) => c.name)
+  const scope = options.clusters ? `cluster_id=~${regexAlternatives(names)}` : 'cluster_id!=""'
+  let queries = 0
+  const q = async (query: string): Promise<PrometheusSample[]> => {
+    queries++
+    return promQuery(backends.prometheus, query, undefined, options.signal)
+  }
+  const now = Date.now() / 1000
+
+  const [jobs, down, unlabelled, collectors, queueFill, failures] = await Promise.all([
+    // Newest sample per cluster and job: scrape targets that are up, and the agent's kubelet stats.
+    q(`max by (cluster_id, cluster_role, job) (timestamp(up{${scope}} == 1)) or max by (cluster_id, cluster_role, job) (timestamp({job="kubeletstats", __name__=~"k8s_node_.+", ${scope}}))`),
+    q(`count by (cluster_id, job) (up{${scope}} == 0)`),
+    // Data that did not come through the gateway, or without a cluster identity.
+    q(`count by (cluster_id) ({__name__=~".+", hub_received_at=""}) or count by (cluster_id) ({__name__=~".+", cluster_id=""})`),
+    // One kube-state-metrics per Kubernetes cluster: two instances under one cluster_id means two clusters share it.
+    q(`count by (cluster_id) (count by (cluster_id, instance) (up{job="kube-state-metrics", ${scope}}))`),
+    q(`max by (exporter) (otelcol_exporter_queue_size{job="otel-gateway"} / otelcol_exporter_queue_capacity{job="otel-gateway"})`),
+    q(`sum by (exporter) (increase({__name__=~"otelcol_exporter_send_failed_(metric_points|log_records|spans)", job="otel-gateway"}[5m]))`),
+  ])
+
+  const groups: CheckGroup[] = []
+
+  // ---- federation: who reports, and who should not
+  const reporting = group(jobs, 'cluster_id')
+  const federationChecks: Check[] = []
+  const silent = names.filter((n) => !reporting.has(n))
+  federationChecks.push(
+    silent.length === 0
+      ? ok('clusters-report', 'every cluster reports', `${names.length}/${names.length}: ${names.join(', ')}`)
+      : fail('clusters-report', 'every cluster reports', `${silent.length} of ${names.length} silent: ${silent.join(', ')}`, `Check \`fedobs connect <edge> hub\` and the agents: kubectl -n observability logs daemonset/otel-agent --tail=20`),
+  )
+  if (!options.clusters) {
+    const known = new Set(allClusters(federation).map((c) => c.name))
+    const unknown = [...reporting.keys()].filter((id) => id && !known.has(id))
+    federationChecks.push(
+      unknown.length === 0
+        ? ok('no-unknown-ids', 'no unknown cluster ids', 'every cluster_id belongs to the federation')
+        : fail('no-unknown-ids', 'no unknown cluster ids', `not in the federation: ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, 'A cluster ships here under a name the federation file does not have: add it, or stop its agents.'),
+    )
+  }
+  const shared = collectors.filter((s) => Number(s.value[1]) > 1).map((s) => s.metric.cluster_id ?? '')
+  federationChecks.push(
+    shared.length === 0
+      ? ok('no-duplicate-ids', 'no duplicate cluster ids', 'one kube-state-metrics per cluster_id')
+      : fail('no-duplicate-ids', 'no duplicate cluster ids', `several clusters report as ${shared.map((s) => JSON.stringify(s)).join(', ')}`, 'Two Kubernetes clusters use one cluster.id: give one of them another name and reconnect it.'),
+  )
+  groups.push({name: 'federation', checks: federationChecks})
+
+  // ---- identity: the role each cluster reports matches the file
+  const identity: Check[] = []
+  for (const cluster of selected) {
+    const roles = [...new Set((reporting.get(cluster.name) ?? []).map((s) => s.metric.cluster_role ?? ''))]
+    if (roles.length === 0) continue
+    identity.push(
+      roles.length === 1 && roles[0] === cluster.role
+        ? ok('role', `${cluster.name} reports as ${cluster.role}`, `cluster_role="${cluster.role}"`, cluster.name)
+        : fail('role', `${cluster.name} reports as ${cluster.role}`, `reports cluster_role ${roles.map((r) => JSON.stringify(r)).join(', ')}`, `Re-deploy it: fedobs deploy ${cluster.role === 'hub' ? 'hub' : `edge ${cluster.name}`}`, cluster.name),
+    )
+  }
+  groups.push({name: 'identity', checks: identity})
+
+  // ---- jobs: each expected job present and fresh
+  const jobChecks: Check[] = []
+  const downByCluster = group(down, 'cluster_id')
+  for (const cluster of selected) {
+    const samples = reporting.get(cluster.name) ?? []
+    const newest = new Map(samples.map((s) => [s.metric.job ?? '', Number(s.value[1])]))
+    for (const job of expectedJobs(federation, cluster)) {
+      const seen = newest.get(job)
+      const targetsDown = Number((downByCluster.get(cluster.name) ?? []).find((s) => s.metric.job === job)?.value[1] ?? 0)
+      const id = `job:${job}`
+      const name = `${cluster.name}: ${job}`
+      const query = `up{cluster_id=${quoteLabelValue(cluster.name)}, job=${quoteLabelValue(job)}}`
+      if (seen === undefined) {
+        jobChecks.push(fail(id, name, targetsDown > 0 ? `${targetsDown} target(s) down` : 'no data', `Query ${query} on the hub; check the ${job === 'kubeletstats' ? 'otel-agent' : 'otel-scraper'} logs on ${cluster.name}.`, cluster.name))
+      } else if ((now - seen) * 1000 > options.freshnessMs) {
+        jobChecks.push(fail(id, name, `stale: newest sample ${age(seen, now)}`, `Query ${query}; the data stopped arriving (agent, gateway or Prometheus).`, cluster.name))
+      } else if (targetsDown > 0) {
+        jobChecks.push(warn(id, name, `fresh (${age(seen, now)}), but ${targetsDown} target(s) down`, `Query ${query} == 0 for the failing targets.`, cluster.name))
+      } else {
+        jobChecks.push(ok(id, name, `fresh (${age(seen, now)})`, cluster.name))
+      }
+    }
+  }
+  groups.push({name: 'jobs', checks: jobChecks})
+
+  // ---- gateway: everything came through it; queues and send failures
+  const gateway: Check[] = []
+  const bypass = unlabelled.filter((s) => Number(s.value[1]) > 0)
+  gateway.push(
+    bypass.length === 0
+      ? ok('via-gateway', 'all data via the gateway', 'every series carries cluster_id and hub_received_at')
+      : fail('via-gateway', 'all data via the gateway', `${bypass.reduce((n, s) => n + Number(s.value[1]), 0)} series without hub_received_at or cluster_id (${bypass.map((s) => s.metric.cluster_id || '(no cluster_id)').join(', ')})`, 'Something writes to Prometheus around the gateway, or an agent lacks its cluster identity.'),
+  )
+  if (queueFill.length === 0) {
+    gateway.push(fail('queue-fill', 'gateway queues', 'no gateway metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.'))
+  } else {
+    const worst = queueFill.reduce((a, b) => (Number(a.value[1]) >= Number(b.value[1]) ? a : b))
+    const fill = Number(worst.value[1])
+    const text = `fullest queue ${(fill * 100).toFixed(1)}% (${worst.metric.exporter ?? '?'})`
+    gateway.push(
+      fill >= 0.95
+        ? fail('queue-fill', 'gateway queues', text, 'A backend is down or too slow; data is about to be refused. Check Prometheus, Loki and Tempo.')
+        : fill >= options.queueWarn
+          ? warn('queue-fill', 'gateway queues', text, 'A backend is slow or down; the persistent queue holds the data meanwhile.')
+          : ok('queue-fill', 'gateway queues', text),
+    )
+  }
+  const failed = failures.filter((s) => Number(s.value[1]) > 0)
+  gateway.push(
+    failed.length === 0
+      ? ok('send-failures', 'gateway send failures', 'none in the last 5m')
+      : warn('send-failures', 'gateway send failures', failed.map((s) => `${s.metric.exporter}: ${Math.round(Number(s.value[1]))}`).join(', '), 'Retries keep the data (persistent queues); check the backend named.'),
+  )
+  groups.push({name: 'gateway', checks: gateway})
+
+  // ---- logs and traces per cluster
+  const windowText = `${Math.round(options.signalWindowMs / 60_000)}m`
+  if (backends.loki) {
+    const logs: Check[] = []
+    try {
+      queries++
+      const params = new URLSearchParams({query: `sum by (cluster_id) (count_over_time({${scope}}[${windowText}]))`})
+      const answer = (await backends.loki.get(`loki/api/v1/query?${params}`, options.signal)) as {data?: {result?: PrometheusSample[]}}
+      const perCluster = new Map((answer.data?.result ?? []).map((s) => [s.metric.cluster_id ?? '', Number(s.value[1])]))
+      for (const cluster of selected) {
+        const count = perCluster.get(cluster.name) ?? 0
+        logs.push(count > 0 ? ok('logs', `${cluster.name}: logs`, `${count} lines in ${windowText}`, cluster.name) : fail('logs', `${cluster.name}: logs`, `none in ${windowText}`, `Query {cluster_id=${quoteLabelValue(cluster.name)}} in Loki; check the otel-agent file_log receiver.`, cluster.name))
+      }
+    } catch (error) {
+      logs.push(fail('logs', 'Loki reachable', (error as Error).message, 'Check the loki StatefulSet in monitoring, or pass --loki-url.'))
+    }
+    groups.push({name: 'logs', checks: logs})
+  }
+  if (backends.tempo) {
+    const traces: Check[] = []
+    try {
+      queries++
+      const end = Math.floor(Date.now() / 1000)
+      const params = new URLSearchParams({start: String(end - Math.round(options.signalWindowMs / 1000)), end: String(end)})
+      const answer = (await backends.tempo.get(`api/search/tag/resource.cluster.id/values?${params}`, options.signal)) as {tagValues?: Array<{value: string} | string>}
+      const ids = new Set((answer.tagValues ?? []).map((v) => (typeof v === 'string' ? v : v.value)))
+      for (const cluster of selected) {
+        traces.push(
+          ids.has(cluster.name)
+            ? ok('traces', `${cluster.name}: traces`, `traces in ${windowText}`, cluster.name)
+            : warn('traces', `${cluster.name}: traces`, `none in ${windowText}`, `Only instrumented workloads send traces (the BERT demo does); search {resource.cluster.id=${quoteLabelValue(cluster.name)}} in Tempo.`, cluster.name),
+        )
+      }
+    } catch (error) {
+      traces.push(fail('traces', 'Tempo reachable', (error as Error).message, 'Check the tempo StatefulSet in monitoring, or pass --tempo-url.'))
+    }
+    groups.push({name: 'traces', checks: traces})
+  }
+
+  const all = groups.flatMap((g) => g.checks)
+  const summary = {ok: all.filter((c) => c.status === 'ok').length, warn: all.filter((c) => c.status === 'warn').length, fail: all.filter((c) => c.status === 'fail').length}
+  return {ok: summary.fail === 0, federation: federation.name, checkedAt: new Date().toISOString(), queries, summary, groups}
+}
