@@ -1,0 +1,176 @@
+/**
+ * loopbackVariant: the collector configs fedobs renders, changed only where a cluster and one
+ * loopback-only machine differ (addresses, ports, paths, in-cluster identity), so that the test
+ * runs the very pipelines that production runs. Every change is listed and explained here; the
+ * rest of the config (receivers, processors, their order, batch sizes, queues, retries,
+ * relabelling) is left exactly as rendered.
+ */
+import type {K8sObject} from '../../src/render/render.js'
+
+/** A Prometheus static_configs entry: __meta_* labels stand in for what Kubernetes discovery sets. */
+export interface StaticConfig {
+  targets: string[]
+  labels: Record<string, string>
+}
+
+export interface LoopbackEndpoints {
+  /** Container port → loopback port, for every listener (0.0.0.0:PORT) and the self-metrics port 8888. */
+  ports: Record<number, number>
+  /** Cluster DNS "name.ns.svc.cluster.local:port" → "127.0.0.1:port", for exporter endpoints. */
+  services?: Record<string, string>
+  /** Directory under which each file_storage extension gets its own directory. */
+  dataDir: string
+  /** Replaces /var/log/pods in file_log include/exclude. */
+  podLogDir?: string
+  /** Port of the fake kubelet (HTTPS) for kubelet_stats. */
+  kubeletPort?: number
+  /** Static targets per scrape job (replacing kubernetes_sd_configs). */
+  scrapeTargets?: Record<string, StaticConfig[]>
+}
+
+const LISTENER = /^0\.0\.0\.0:([0-9]+)$/
+const CLUSTER_DNS = /[a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local:[0-9]+/g
+const SELF_METRICS_PORT = 8888
+
+export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any {
+  const copy = structuredClone(config)
+  const port = (p: number): number => {
+    const mapped = endpoints.ports[p]
+    if (mapped === undefined) throw new Error(`loopbackVariant: no loopback port for container port ${p}`)
+    return mapped
+  }
+
+  // 1. Listeners: a pod has its own network namespace, so every collector binds 0.0.0.0:4317,
+  //    :4318, :13133. Here they share one host, and only loopback is allowed: each listener
+  //    becomes 127.0.0.1 with its own free port.
+  for (const section of ['receivers', 'extensions'] as const) {
+    rewriteStrings(copy[section], (value) => {
+      const m = LISTENER.exec(value)
+      return m ? `127.0.0.1:${port(Number(m[1]))}` : value
+    })
+  }
+
+  // 2. Self-metrics: the gateway's pull reader binds 0.0.0.0:8888, and agents and scrapers get the
+  //    collector's default reader on localhost:8888 (one per pod). On one host a second collector
+  //    cannot bind 8888 and exits, so each gets the same reader on its own loopback port.
+  const metrics = ((copy.service ??= {}).telemetry ??= {}).metrics ??= {}
+  if (metrics.level !== 'none') {
+    metrics.readers ??= [{pull: {exporter: {prometheus: {host: 'localhost', port: SELF_METRICS_PORT}}}}]
+    for (const reader of metrics.readers as Array<{pull?: {exporter?: {prometheus?: {host?: string; port?: number}}}}>) {
+      const prometheus = reader.pull?.exporter?.prometheus
+      if (prometheus) Object.assign(prometheus, {host: '127.0.0.1', port: port(prometheus.port ?? SELF_METRICS_PORT)})
+    }
+  }
+
+  // 3. Exporters: Kubernetes Service names (otel-gateway.observability-hub.svc..., prometheus.
+  //    monitoring.svc...) do not resolve here; each becomes the loopback address of the process
+  //    or fake that stands in for the Service. An unmapped one is an error, never left to fail later.
+  rewriteStrings(copy.exporters, (value) =>
+    value.replace(CLUSTER_DNS, (host) => {
+      const mapped = endpoints.services?.[host]
+      if (!mapped) throw new Error(`loopbackVariant: no loopback address for ${host}`)
+      return mapped
+    }),
+  )
+
+  // 4. Storage: file_storage directories are PVCs or hostPaths under /var/lib/otelcol in a
+  //    cluster; here each collector gets its own temp directory (same compaction settings).
+  for (const [name, extension] of Object.entries(copy.extensions ?? {}) as Array<[string, any]>) {
+    if (!name.startsWith('file_storage')) continue
+    extension.directory = `${endpoints.dataDir}/${name.replace('/', '-')}`
+    if (extension.compaction) extension.compaction.directory = extension.directory
+  }
+
+  // 5. Pod logs: the agent tails /var/log/pods (a hostPath); here a temp directory with the same
+  //    <namespace>_<pod>_<uid>/<container>/<n>.log layout, so the container parser still derives
+  //    k8s.namespace.name, k8s.pod.name and k8s.container.name from the path.
+  const fileLog = copy.receivers?.file_log
+  if (fileLog && endpoints.podLogDir) {
+    const move = (p: string): string => p.replace(/^\/var\/log\/pods\//, `${endpoints.podLogDir}/`)
+    fileLog.include = (fileLog.include ?? []).map(move)
+    if (fileLog.exclude) fileLog.exclude = fileLog.exclude.map(move)
+  }
+
+  // 6. Kubelet: outside a cluster there is no service-account token, so auth_type none; the
+  //    endpoint keeps https and ${env:K8S_NODE_IP} (set to 127.0.0.1), only the port changes to
+  //    the fake kubelet's (10250 is privileged and shared). Measured: with auth_type none the
+  //    receiver ignores insecure_skip_verify, so the harness makes the agent trust the fake
+  //    kubelet's certificate through SSL_CERT_FILE (process environment, not config).
+  const kubelet = copy.receivers?.kubelet_stats
+  if (kubelet) {
+    if (endpoints.kubeletPort === undefined) throw new Error('loopbackVariant: kubelet_stats needs kubeletPort')
+    kubelet.auth_type = 'none'
+    kubelet.endpoint = String(kubelet.endpoint).replace(/:10250$/, `:${endpoints.kubeletPort}`)
+  }
+
+  // 7. k8s_attributes asks the Kubernetes API for pod metadata and waits for it at startup: with
+  //    no API server the collector never becomes ready. It is dropped from every pipeline (and
+  //    its definition); the test sends k8s.* resource attributes itself where it needs them.
+  if (copy.processors?.k8s_attributes) {
+    delete copy.processors.k8s_attributes
+    for (const pipeline of Object.values(copy.service?.pipelines ?? {}) as Array<{processors?: string[]}>) {
+      if (pipeline.processors) pipeline.processors = pipeline.processors.filter((p) => p !== 'k8s_attributes')
+    }
+  }
+
+  // 8. Scrape discovery: kubernetes_sd_configs needs an API server. Each job gets static_configs
+  //    carrying the __meta_kubernetes_* labels that endpoints discovery would set, so the job's
+  //    own relabel_configs (keep by Service and port name, namespace/pod/node labels) still run
+  //    unchanged and decide which targets are scraped and how they are labelled.
+  for (const job of copy.receivers?.prometheus?.config?.scrape_configs ?? []) {
+    if (!job.kubernetes_sd_configs) continue
+    const targets = endpoints.scrapeTargets?.[job.job_name]
+    if (!targets) throw new Error(`loopbackVariant: no static targets for scrape job ${job.job_name}`)
+    delete job.kubernetes_sd_configs
+    job.static_configs = targets
+  }
+  return copy
+}
+
+function rewriteStrings(node: any, rewrite: (value: string) => string): void {
+  if (!node || typeof node !== 'object') return
+  for (const [key, value] of Object.entries(node)) {
+    if (typeof value === 'string') node[key] = rewrite(value)
+    else rewriteStrings(value, rewrite)
+  }
+}
+
+// ---------------------------------------------------------------- discovery emulation
+
+/** What backs one Service port here: the loopback address and the pod behind it. */
+export interface Backend {
+  target: string
+  pod: string
+  node: string
+}
+
+/** Address of Service ports nothing backs here: connection refused, so a kept one shows up=0. */
+export const UNBACKED_TARGET = '127.0.0.1:1'
+
+/**
+ * Kubernetes endpoints discovery over the rendered Services: one target per port of every Service
+ * in the job's namespaces, labelled as endpoints discovery labels it. `backends` maps
+ * "namespace/service:port-name" to the process or source that serves it.
+ */
+export function discoverTargets(scrapeJob: any, objects: K8sObject[], backends: Record<string, Backend>): StaticConfig[] {
+  const namespaces: string[] = (scrapeJob.kubernetes_sd_configs ?? []).flatMap((sd: any) => sd.namespaces?.names ?? [])
+  const out: StaticConfig[] = []
+  for (const service of objects.filter((o) => o.kind === 'Service' && namespaces.includes(o.metadata.namespace ?? ''))) {
+    const namespace = service.metadata.namespace!
+    for (const {name: portName} of (service.spec as {ports: Array<{name: string}>}).ports) {
+      const backend = backends[`${namespace}/${service.metadata.name}:${portName}`]
+      out.push({
+        targets: [backend?.target ?? UNBACKED_TARGET],
+        labels: {
+          __meta_kubernetes_namespace: namespace,
+          __meta_kubernetes_service_name: service.metadata.name,
+          __meta_kubernetes_endpoint_port_name: portName,
+          __meta_kubernetes_endpoint_ready: 'true',
+          __meta_kubernetes_pod_name: backend?.pod ?? `${service.metadata.name}-unbacked`,
+          __meta_kubernetes_pod_node_name: backend?.node ?? 'unbacked-node',
+        },
+      })
+    }
+  }
+  return out
+}

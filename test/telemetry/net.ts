@@ -1,0 +1,157 @@
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {gunzipSync, inflateSync, zstdDecompressSync} from 'node:zlib'
+
+/** Only loopback: this machine may send traffic to 127.0.0.0/8 and nowhere else. */
+export const LOOPBACK = '127.0.0.1'
+
+/**
+ * A free TCP port on 127.0.0.1. The port is released before it is used, so another process
+ * could take it in between; with ports picked by the kernel from the ephemeral range this is rare.
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, LOOPBACK, resolve)
+  })
+  const {port} = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>()
+  while (ports.size < count) ports.add(await freePort())
+  return [...ports]
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Poll until `probe` returns a value other than undefined/false, or throw after `timeoutMs` with
+ * the last error or value seen (so a failing test says what it was waiting for).
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  {timeoutMs = 30_000, intervalMs = 250}: {timeoutMs?: number; intervalMs?: number} = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== undefined && value !== false) return value
+      last = value
+    } catch (error) {
+      last = error
+    }
+    if (Date.now() > deadline) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${detail})`)
+    }
+    await sleep(intervalMs)
+  }
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** Undo Content-Encoding: the collector's otlp_http exporter compresses with gzip by default. */
+export function decodeContent(body: Buffer, encoding: string | undefined): Buffer {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return body
+    case 'gzip':
+      return gunzipSync(body)
+    case 'deflate':
+      return inflateSync(body)
+    case 'zstd':
+      return zstdDecompressSync(body)
+    default:
+      throw new HttpError(415, `unsupported Content-Encoding ${encoding}`)
+  }
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text)})
+  res.end(text)
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, {'content-type': contentType, 'content-length': Buffer.byteLength(text)})
+  res.end(text)
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void
+
+/** Run a handler; an HttpError becomes its status with a text body, anything else a 500. */
+export function guarded(handler: Handler): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? LOOPBACK}`)
+    Promise.resolve()
+      .then(() => handler(req, res, url))
+      .catch((error: unknown) => {
+        if (res.headersSent) return void res.destroy()
+        if (error instanceof HttpError) sendText(res, error.status, `${error.message}\n`)
+        else sendText(res, 500, `${error instanceof Error ? error.message : String(error)}\n`)
+      })
+  }
+}
+
+export async function listen(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return (server.address() as AddressInfo).port
+}
+
+/** Close a server and the keep-alive connections collectors hold open, so close never hangs. */
+export async function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeAllConnections()
+  await closed
+}
+
+export async function getJson<T = any>(url: string, init: RequestInit = {}): Promise<{status: number; body: T}> {
+  const response = await fetch(url, {...init, signal: AbortSignal.timeout(10_000)})
+  const text = await response.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // not JSON: keep the text (errors from Loki and Tempo are plain text)
+  }
+  return {status: response.status, body: body as T}
+}
+
+/** True when GET url answers 2xx (readiness probes). */
+export async function httpOk(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, {signal: AbortSignal.timeout(2000)})
+    await response.arrayBuffer()
+    return response.ok
+  } catch {
+    return false
+  }
+}

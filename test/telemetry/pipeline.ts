@@ -1,0 +1,401 @@
+/**
+ * The real-parts telemetry pipeline on loopback: the collector and Prometheus configs fedobs
+ * renders for the example federation, run by the real otelcol and Prometheus binaries (minimally
+ * adapted by loopbackVariant), fed by synthetic sources and draining into Prometheus and the
+ * Loki/Tempo contract fakes:
+ *
+ *   edge: sources ─ scraper ─┐                      ┌─ Prometheus (OTLP receiver)
+ *         kubelet ─ agent ───┼─ OTLP/gRPC ─ gateway ┼─ fake Loki  (/otlp/v1/logs)
+ *   hub:  sources ─ scraper ─┤   (hub.received_at,  └─ fake Tempo (/v1/traces)
+ *         kubelet ─ agent ───┘    file_storage queues)
+ *
+ * Every process can be stopped, SIGKILLed and restarted (same ports, same queue directories), and
+ * every source and sink counts what it served or stored, for loss accounting.
+ */
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {randomUUID} from 'node:crypto'
+import {federationOverrides} from '../../src/federation/flags.js'
+import {loadFederation} from '../../src/federation/load.js'
+import type {Federation} from '../../src/federation/model.js'
+import {emitYaml} from '../../src/render/emit.js'
+import {renderEdge, renderHub, type K8sObject, type Rendering} from '../../src/render/render.js'
+import {configOf, EXAMPLE} from '../helpers/federation.js'
+import {FakeLoki, indexAttributesOf} from './fake-loki.js'
+import {FakeTempo} from './fake-tempo.js'
+import {discoverTargets, loopbackVariant, type Backend, type LoopbackEndpoints} from './loopback.js'
+import {freePorts, getJson, httpOk, LOOPBACK} from './net.js'
+import {logsRequest, postOtlpJson, traceRequest} from './otlp.js'
+import {ManagedProcess} from './processes.js'
+import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type PodRef, type Source} from './sources.js'
+
+export {loopbackVariant, discoverTargets} from './loopback.js'
+export type {LoopbackEndpoints, StaticConfig} from './loopback.js'
+
+export const EDGE = 'fed-observability-remote'
+/**
+ * Series the prometheus receiver creates per target (not served by the source): a matcher to
+ * exclude them when counting a source's samples, e.g. {job="bert-inference", <this>}.
+ */
+export const RECEIVER_SERIES_EXCLUDED = '__name__!~"up|scrape_.+|target_info"'
+export const GATEWAY_POD = 'otel-gateway-0'
+
+export interface PipelineOptions {
+  /** otelcol and prometheus binaries (scripts/testbed/build.sh --print-env). */
+  otelcol: string
+  prometheus: string
+  /** telemetry.scrapeInterval, set through the federation like `--scrape-interval` (default 2s). */
+  scrapeInterval?: string
+  /** Keep the temp directory (configs, logs, TSDB, queues) after stop, for debugging. */
+  keepDir?: boolean
+}
+
+/** One cluster's synthetic world and collectors. */
+export interface ClusterHandle {
+  id: string
+  role: 'hub' | 'edge'
+  rendering: Rendering
+  /** The GPU node the agent runs on (K8S_NODE_NAME) and its pods. */
+  node: NodeShape
+  sources: {bert: BertInferenceSource; dcgm: DcgmExporterSource; ksm: KubeStateMetricsSource; kubelet: KubeletSource}
+  agent: ManagedProcess
+  scraper: ManagedProcess
+  /** The agent's OTLP/HTTP receiver, e.g. http://127.0.0.1:PORT. */
+  agentOtlpHttp: string
+  /** What the test put into this cluster's agent, for loss accounting. */
+  sent: {logRecords: number; spans: number; podLogLines: number}
+  /** Send log records (OTLP/HTTP JSON) into the agent, as a workload's SDK would. */
+  sendLogs(lines: string[], resource?: Record<string, string>): Promise<void>
+  /** Send one trace of `spans` spans into the agent; returns its trace id. */
+  sendTrace(options?: {spans?: number; name?: string; resource?: Record<string, string>}): Promise<string>
+  /** Append CRI-formatted lines to a pod's container log under the agent's pod-log directory. */
+  writePodLog(pod: PodRef, container: string, lines: string[]): void
+}
+
+export interface Pipeline {
+  dir: string
+  federation: Federation
+  prometheus: ManagedProcess
+  gateway: ManagedProcess
+  loki: FakeLoki
+  tempo: FakeTempo
+  hub: ClusterHandle
+  edge: ClusterHandle
+  prometheusUrl: string
+  /** Self-metrics of the gateway (its pull reader), e.g. for otelcol_exporter_queue_size. */
+  gatewayMetricsUrl: string
+  processes(): ManagedProcess[]
+  /** PromQL instant query: the result vector. */
+  query(expr: string, time?: number): Promise<Array<{metric: Record<string, string>; value: [number, string]}>>
+  /** Names of all metrics Prometheus holds. */
+  metricNames(): Promise<string[]>
+  /**
+   * Samples Prometheus holds for a series selector over the last `range`: the sink side of loss
+   * accounting (compare with Source.samplesServed). Add RECEIVER_SERIES_EXCLUDED to leave out what
+   * the prometheus receiver adds itself.
+   */
+  storedSamples(selector: string, range?: string): Promise<number>
+  /** GET against the fake Loki / fake Tempo, JSON parsed. */
+  lokiApi(pathAndQuery: string): Promise<{status: number; body: any}>
+  tempoApi(pathAndQuery: string): Promise<{status: number; body: any}>
+  stop(): Promise<void>
+}
+
+// ---------------------------------------------------------------- rendering
+
+/** The example federation with a short interval, rendered for the hub and the edge. */
+export function renderForLoopback(scrapeInterval: string, gatewayAddress: string): {federation: Federation; hub: Rendering; edge: Rendering} {
+  const federation = loadFederation({file: EXAMPLE, overrides: federationOverrides({'scrape-interval': scrapeInterval})})
+  return {federation, hub: renderHub(federation), edge: renderEdge(federation, EDGE, {hubEndpoint: gatewayAddress})}
+}
+
+function containerArgs(objects: K8sObject[], kind: string, name: string): string[] {
+  const workload = objects.find((o) => o.kind === kind && o.metadata.name === name) as any
+  return workload.spec.template.spec.containers[0].args as string[]
+}
+
+// ---------------------------------------------------------------- the synthetic world
+
+function nodeShape(cluster: 'hub' | 'edge'): {gpuNode: NodeShape; otherNode: NodeShape} {
+  const pod = (namespace: string, name: string, containers: string[]): PodRef => ({namespace, name, uid: randomUUID(), containers})
+  const prefix = cluster === 'hub' ? 'lke100001' : 'lke200002'
+  return {
+    gpuNode: {
+      node: `${prefix}-gpu-${cluster === 'hub' ? '7f3a1c' : '2b9e4d'}`,
+      pods: [
+        pod('bert-inference', `bert-inference-6d9f8b7c5-${cluster === 'hub' ? 'x2k4p' : 'q8w3n'}`, ['bert-inference']),
+        pod(cluster === 'hub' ? 'monitoring' : 'observability', `dcgm-exporter-${cluster === 'hub' ? 'h7t2v' : 'm4r9z'}`, ['dcgm-exporter']),
+        pod('observability', `otel-agent-${cluster === 'hub' ? 'k5j8d' : 'p3c6f'}`, ['otel-agent']),
+      ],
+    },
+    otherNode: {
+      node: `${prefix}-std-${cluster === 'hub' ? '1d4e6a' : '9c2b7e'}`,
+      pods: [pod('observability', `kube-state-metrics-7b8d9c6f5-${cluster === 'hub' ? 'l2m3n' : 'r5s6t'}`, ['kube-state-metrics'])],
+    },
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-telemetry-'))
+  const started: Array<{close(): Promise<void>} | ManagedProcess> = []
+  try {
+    const pipeline = await build(dir, options, started)
+    return pipeline
+  } catch (error) {
+    await stopAll(started)
+    if (!options.keepDir) rmSync(dir, {recursive: true, force: true})
+    throw error
+  }
+}
+
+async function stopAll(started: Array<{close(): Promise<void>} | ManagedProcess>): Promise<void> {
+  // Collectors first (they drain into the backends), then the backends, then the sources.
+  const processes = started.filter((s): s is ManagedProcess => s instanceof ManagedProcess).reverse()
+  for (const p of processes) await p.stop(5000)
+  await Promise.all(started.filter((s): s is {close(): Promise<void>} => !(s instanceof ManagedProcess)).map((s) => s.close()))
+}
+
+/** Addresses every cluster's collectors need: the gateway, Prometheus, and the Service map. */
+interface Shared {
+  dir: string
+  otelcol: string
+  services: Record<string, string>
+  promPort: number
+  gatewayMetricsPort: number
+  started: Array<{close(): Promise<void>} | ManagedProcess>
+}
+
+async function build(dir: string, options: PipelineOptions, started: Shared['started']): Promise<Pipeline> {
+  const [promPort, gwGrpc, gwHttp, gwHealth, gwMetrics] = (await freePorts(5)) as [number, number, number, number, number]
+  const gatewayAddress = `${LOOPBACK}:${gwGrpc}`
+  const {federation, hub, edge} = renderForLoopback(options.scrapeInterval ?? '2s', gatewayAddress)
+
+  // Sinks: fake Loki indexes what the rendered Loki config indexes.
+  const loki = await new FakeLoki({indexAttributes: indexAttributesOf(configOf(hub.objects, 'loki-config', 'loki.yaml'))}).start()
+  const tempo = await new FakeTempo().start()
+  started.push(loki, tempo)
+
+  // Prometheus 3 with the rendered prometheus.yml and the rendered container args.
+  const promDir = path.join(dir, 'prometheus')
+  mkdirSync(path.join(promDir, 'data'), {recursive: true})
+  writeFileSync(path.join(promDir, 'prometheus.yml'), emitYaml(configOf(hub.objects, 'prometheus-config', 'prometheus.yml')))
+  const promArgs = containerArgs(hub.objects, 'Deployment', 'prometheus').map((arg) =>
+    arg.startsWith('--config.file=') ? `--config.file=${promDir}/prometheus.yml` : arg.startsWith('--storage.tsdb.path=') ? `--storage.tsdb.path=${promDir}/data` : arg,
+  )
+  const prometheusUrl = `http://${LOOPBACK}:${promPort}`
+  const prometheus = new ManagedProcess({
+    name: 'prometheus',
+    command: options.prometheus,
+    args: [...promArgs, `--web.listen-address=${LOOPBACK}:${promPort}`],
+    logFile: path.join(dir, 'prometheus.log'),
+    ready: () => httpOk(`${prometheusUrl}/-/ready`),
+  })
+
+  // The gateway: rendered config, backends at the loopback sinks.
+  const shared: Shared = {
+    dir,
+    otelcol: options.otelcol,
+    promPort,
+    gatewayMetricsPort: gwMetrics,
+    started,
+    services: {
+      'otel-gateway.observability-hub.svc.cluster.local:4317': gatewayAddress,
+      'prometheus.monitoring.svc.cluster.local:9090': `${LOOPBACK}:${promPort}`,
+      'loki.monitoring.svc.cluster.local:3100': `${LOOPBACK}:${loki.port}`,
+      'tempo.monitoring.svc.cluster.local:4318': `${LOOPBACK}:${tempo.port}`,
+    },
+  }
+  const gateway = collector(options.otelcol, dir, 'gateway', configOf(hub.objects, 'otel-gateway-config', 'config.yaml'), {
+    ports: {4317: gwGrpc, 4318: gwHttp, 13133: gwHealth, 8888: gwMetrics},
+    services: shared.services,
+    dataDir: path.join(dir, 'gateway'),
+  }, {POD_NAME: GATEWAY_POD}, gwHealth)
+
+  const hubCluster = await buildCluster('hub', hub, shared)
+  const edgeCluster = await buildCluster('edge', edge, shared)
+
+  // Start in dependency order: backends, gateway, then the collectors that ship to it.
+  started.push(prometheus)
+  await prometheus.start()
+  started.push(gateway)
+  await gateway.start()
+  const shippers = [hubCluster.agent, hubCluster.scraper, edgeCluster.agent, edgeCluster.scraper]
+  started.push(...shippers)
+  await Promise.all(shippers.map((p) => p.start()))
+
+  return {
+    dir,
+    federation,
+    prometheus,
+    gateway,
+    loki,
+    tempo,
+    hub: hubCluster,
+    edge: edgeCluster,
+    prometheusUrl,
+    gatewayMetricsUrl: `http://${LOOPBACK}:${gwMetrics}/metrics`,
+    processes: () => [prometheus, gateway, ...shippers],
+    async query(expr, time) {
+      const params = new URLSearchParams({query: expr, ...(time !== undefined ? {time: String(time)} : {})})
+      const {status, body} = await getJson(`${prometheusUrl}/api/v1/query?${params}`)
+      if (status !== 200 || body.status !== 'success') throw new Error(`PromQL ${expr}: ${status} ${JSON.stringify(body)}`)
+      return body.data.result
+    },
+    async storedSamples(selector, range = '1h') {
+      // A range selector as an instant query returns the raw samples; count_over_time would drop
+      // __name__ and fail ("same labelset") when the selector spans several metrics.
+      const params = new URLSearchParams({query: `${selector}[${range}]`})
+      const {status, body} = await getJson(`${prometheusUrl}/api/v1/query?${params}`)
+      if (status !== 200 || body.status !== 'success') throw new Error(`PromQL ${selector}: ${status} ${JSON.stringify(body)}`)
+      return (body.data.result as Array<{values?: unknown[]; histograms?: unknown[]}>).reduce((n, s) => n + (s.values?.length ?? 0) + (s.histograms?.length ?? 0), 0)
+    },
+    async metricNames() {
+      const {body} = await getJson(`${prometheusUrl}/api/v1/label/__name__/values`)
+      return body.data as string[]
+    },
+    lokiApi: (pathAndQuery) => getJson(`${loki.url}${pathAndQuery}`),
+    tempoApi: (pathAndQuery) => getJson(`${tempo.url}${pathAndQuery}`),
+    async stop() {
+      await stopAll(started)
+      if (!options.keepDir) rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+/** One cluster: its synthetic sources and fake kubelet (started), its agent and scraper (not yet). */
+async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: Shared): Promise<ClusterHandle> {
+  const {gpuNode, otherNode} = nodeShape(role)
+  const [bertPod, dcgmPod] = gpuNode.pods as [PodRef, PodRef, PodRef]
+  const sources = {
+    bert: new BertInferenceSource({seed: `bert-${role}`}),
+    dcgm: new DcgmExporterSource({node: gpuNode.node, allocatedTo: {namespace: bertPod.namespace, pod: bertPod.name, container: bertPod.containers[0]!}}),
+    ksm: new KubeStateMetricsSource([gpuNode, otherNode]),
+    kubelet: new KubeletSource(gpuNode),
+  }
+  for (const source of Object.values(sources) as Source[]) shared.started.push(await source.start())
+  const [agGrpc, agHttp, agHealth, agMetrics, scHealth, scMetrics] = (await freePorts(6)) as [number, number, number, number, number, number]
+  const clusterDir = path.join(shared.dir, role)
+  mkdirSync(clusterDir, {recursive: true})
+  const podLogs = new PodLogDir(path.join(clusterDir, 'var-log-pods'))
+  // The containers have been running and logging before the agent starts, as on a real node:
+  // file_log (start_at: end) registers each file at its end on its first poll and reads every
+  // line written after (the agent counts as ready only after that poll, see collector()).
+  for (const pod of gpuNode.pods) for (const container of pod.containers) podLogs.append(pod, container, [`${container} started before the agent; never shipped`])
+
+  const agentConfig = configOf(rendering.objects, 'otel-agent-config', 'config.yaml')
+  const agent = collector(shared.otelcol, shared.dir, `${role}-agent`, agentConfig, {
+    ports: {4317: agGrpc, 4318: agHttp, 13133: agHealth, 8888: agMetrics},
+    services: shared.services,
+    dataDir: path.join(clusterDir, 'agent'),
+    podLogDir: podLogs.dir,
+    kubeletPort: sources.kubelet.port,
+  }, {
+    K8S_NODE_IP: LOOPBACK,
+    K8S_NODE_NAME: gpuNode.node,
+    // auth_type none makes a plain HTTP client that ignores insecure_skip_verify (measured
+    // here: "x509: certificate signed by unknown authority"), so Go's TLS is told to trust the
+    // fake kubelet's self-signed certificate instead. Not a config change.
+    SSL_CERT_FILE: writeFile(path.join(clusterDir, 'kubelet-ca.pem'), sources.kubelet.certificate),
+  }, agHealth, tailedByAgent(agentConfig, gpuNode.pods))
+
+  // What backs each Service port the scrape jobs may discover.
+  const backends: Record<string, Backend> = {
+    'bert-inference/bert-inference:http': {target: sources.bert.target, pod: bertPod.name, node: gpuNode.node},
+    [`${role === 'hub' ? 'monitoring' : 'observability'}/dcgm-exporter:metrics`]: {target: sources.dcgm.target, pod: dcgmPod.name, node: gpuNode.node},
+    'observability/kube-state-metrics:http-metrics': {target: sources.ksm.target, pod: otherNode.pods[0]!.name, node: otherNode.node},
+    'observability-hub/otel-gateway:metrics': {target: `${LOOPBACK}:${shared.gatewayMetricsPort}`, pod: GATEWAY_POD, node: otherNode.node},
+    'monitoring/prometheus:web': {target: `${LOOPBACK}:${shared.promPort}`, pod: 'prometheus-5c7d8f9b6-abcde', node: otherNode.node},
+  }
+  const scraperConfig = configOf(rendering.objects, 'otel-scraper-config', 'config.yaml')
+  const scrapeTargets = Object.fromEntries(
+    (scraperConfig.receivers.prometheus.config.scrape_configs as Array<{job_name: string}>).map((job) => [job.job_name, discoverTargets(job, rendering.objects, backends)]),
+  )
+  const scraper = collector(shared.otelcol, shared.dir, `${role}-scraper`, scraperConfig, {
+    ports: {13133: scHealth, 8888: scMetrics},
+    services: shared.services,
+    dataDir: path.join(clusterDir, 'scraper'),
+    scrapeTargets,
+  }, {}, scHealth)
+
+  const agentOtlpHttp = `http://${LOOPBACK}:${agHttp}`
+  const sent = {logRecords: 0, spans: 0, podLogLines: 0}
+  return {
+    id: rendering.cluster.name,
+    role,
+    rendering,
+    node: gpuNode,
+    sources,
+    agent,
+    scraper,
+    agentOtlpHttp,
+    sent,
+    async sendLogs(lines, resource = {'service.name': 'bert-inference'}) {
+      await postOtlpJson(`${agentOtlpHttp}/v1/logs`, logsRequest(resource, lines))
+      sent.logRecords += lines.length
+    },
+    async sendTrace({spans = 3, name, resource = {'service.name': 'bert-inference'}} = {}) {
+      const {request, traceId} = traceRequest(resource, {spans, ...(name ? {name} : {})})
+      await postOtlpJson(`${agentOtlpHttp}/v1/traces`, request)
+      sent.spans += spans
+      return traceId
+    },
+    writePodLog(pod, container, lines) {
+      podLogs.append(pod, container, lines)
+      sent.podLogLines += lines.length
+    },
+  }
+}
+
+/** /var/log/pods as the kubelet lays it out: <namespace>_<pod>_<uid>/<container>/<restart>.log, CRI format. */
+class PodLogDir {
+  constructor(readonly dir: string) {}
+
+  append(pod: PodRef, container: string, lines: string[]): void {
+    const file = path.join(this.dir, `${pod.namespace}_${pod.name}_${pod.uid}`, container, '0.log')
+    mkdirSync(path.dirname(file), {recursive: true})
+    // <RFC3339Nano> <stream> <F|P> <line>, as containerd writes it.
+    appendFileSync(file, lines.map((line) => `${new Date().toISOString().replace('Z', '000000Z')} stdout F ${line}\n`).join(''))
+  }
+}
+
+function collector(
+  otelcol: string,
+  dir: string,
+  name: string,
+  rendered: unknown,
+  endpoints: LoopbackEndpoints,
+  env: Record<string, string>,
+  healthPort: number,
+  tailedFiles = 0,
+): ManagedProcess {
+  const file = path.join(dir, `${name}.yaml`)
+  writeFileSync(file, emitYaml(loopbackVariant(rendered, endpoints)))
+  return new ManagedProcess({
+    name,
+    command: otelcol,
+    args: [`--config=${file}`],
+    env,
+    logFile: path.join(dir, `${name}.log`),
+    // Healthy, and (for an agent's first start) file_log has made its first poll: the health
+    // check turns green ~200 ms before it, and a line written in between would count as
+    // "already there". After a restart file_log resumes from the offsets in file_storage.
+    ready: async (proc) => (await httpOk(`http://${LOOPBACK}:${healthPort}/`)) && (proc.starts > 1 || proc.logSinceStart().split('Started watching file').length - 1 >= tailedFiles),
+  })
+}
+
+/** How many of the pods' container log files the agent's file_log tails (include minus exclude). */
+function tailedByAgent(agentConfig: any, pods: PodRef[]): number {
+  const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/^\/var\/log\/pods\//, '').split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`)
+  const include = (agentConfig.receivers.file_log.include as string[]).map(glob)
+  const exclude = ((agentConfig.receivers.file_log.exclude ?? []) as string[]).map(glob)
+  const files = pods.flatMap((pod) => pod.containers.map((container) => `${pod.namespace}_${pod.name}_${pod.uid}/${container}/0.log`))
+  return files.filter((f) => include.some((r) => r.test(f)) && !exclude.some((r) => r.test(f))).length
+}
+
+function writeFile(file: string, content: string): string {
+  writeFileSync(file, content)
+  return file
+}
