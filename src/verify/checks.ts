@@ -86,14 +86,14 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
 
   const [jobs, down, unlabelled, collectors, queueFill, failures] = await Promise.all([
     // Newest sample per cluster and job: scrape targets that are up, and the agent's kubelet stats.
-    q(`max by (cluster_id, cluster_role, job) (timestamp(up{${scope}} == 1)) or max by (cluster_id, cluster_role, job) (timestamp({job="kubeletstats", __name__=~"k8s_node_.+", ${scope}}))`),
+    q(`max by (cluster_id, cluster_role, job) (timestamp(up{${scope}} == 1)) or max by (cluster_id, cluster_role, job) (timestamp(k8s_node_memory_working_set_bytes{job="kubeletstats", ${scope}}))`),
     q(`count by (cluster_id, job) (up{${scope}} == 0)`),
     // Data that did not come through the gateway, or without a cluster identity.
     q(`count by (cluster_id) ({__name__=~".+", hub_received_at=""}) or count by (cluster_id) ({__name__=~".+", cluster_id=""})`),
     // One kube-state-metrics per Kubernetes cluster: two instances under one cluster_id means two clusters share it.
     q(`count by (cluster_id) (count by (cluster_id, instance) (up{job="kube-state-metrics", ${scope}}))`),
     q(`max by (exporter) (otelcol_exporter_queue_size{job="otel-gateway"} / otelcol_exporter_queue_capacity{job="otel-gateway"})`),
-    q(`sum by (exporter) (increase({__name__=~"otelcol_exporter_send_failed_(metric_points|log_records|spans)", job="otel-gateway"}[5m]))`),
+    q(['metric_points', 'log_records', 'spans'].map((signal) => `sum by (exporter) (increase(otelcol_exporter_send_failed_${signal}_total{job="otel-gateway"}[5m]))`).join(' or ')),
   ])
 
   const groups: CheckGroup[] = []

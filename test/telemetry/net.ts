@@ -5,19 +5,26 @@ import {gunzipSync, inflateSync, zstdDecompressSync} from 'node:zlib'
 /** Only loopback: this machine may send traffic to 127.0.0.0/8 and nowhere else. */
 export const LOOPBACK = '127.0.0.1'
 
+const handedOut = new Set<number>()
+
 /**
- * A free TCP port on 127.0.0.1. The port is released before it is used, so another process
- * could take it in between; with ports picked by the kernel from the ephemeral range this is rare.
+ * A free TCP port on 127.0.0.1, below the kernel's ephemeral range (32768+): a port picked from
+ * that range can be taken by an outgoing connection's local port before our process binds it.
  */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, LOOPBACK, resolve)
-  })
-  const {port} = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    if (handedOut.has(port)) continue
+    const server = createServer()
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, LOOPBACK, () => resolve(true))
+    })
+    if (!bound) continue
+    await new Promise((resolve) => server.close(resolve))
+    handedOut.add(port)
+    return port
+  }
 }
 
 export async function freePorts(count: number): Promise<number[]> {

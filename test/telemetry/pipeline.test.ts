@@ -8,16 +8,13 @@ const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
 const HUB = 'fed-observability-test'
 
 /**
- * The jobs whose `up` a cluster reports. The hub's otel-gateway job arrives as job="otelcol": the
- * collector's self-metrics carry target_info{service_name="otelcol"}, which the prometheus
- * receiver folds into the resource (service.name, service.instance.id), and Prometheus derives job
- * and instance from those.
+ * The jobs whose `up` a cluster reports. The gateway names its own telemetry resource
+ * (service.name otel-gateway): the prometheus receiver folds the collector's target_info into the
+ * resource, and Prometheus derives job and instance from it.
  */
 function expectedJobs(cluster: ClusterHandle, pipeline: Pipeline): string[] {
   const clusterSpec = cluster.role === 'hub' ? pipeline.federation.hub : pipeline.federation.edges.find((e) => e.name === EDGE)!
-  return scrapeJobs(pipeline.federation, clusterSpec)
-    .map((job) => (job === 'otel-gateway' ? 'otelcol' : job))
-    .sort()
+  return scrapeJobs(pipeline.federation, clusterSpec).sort()
 }
 
 describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub collectors → gateway → Prometheus, Loki, Tempo', () => {

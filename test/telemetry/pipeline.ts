@@ -85,6 +85,11 @@ export interface Pipeline {
   prometheusUrl: string
   /** Self-metrics of the gateway (its pull reader), e.g. for otelcol_exporter_queue_size. */
   gatewayMetricsUrl: string
+  /** The gateway's OTLP/HTTP receiver (as a misconfigured edge could reach it directly). */
+  gatewayOtlpHttpUrl: string
+  /** Base URLs of the Loki and Tempo fakes (what --loki-url / --tempo-url take). */
+  lokiApiUrl: string
+  tempoApiUrl: string
   processes(): ManagedProcess[]
   /** PromQL instant query: the result vector. */
   query(expr: string, time?: number): Promise<Array<{metric: Record<string, string>; value: [number, string]}>>
@@ -237,6 +242,9 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     edge: edgeCluster,
     prometheusUrl,
     gatewayMetricsUrl: `http://${LOOPBACK}:${gwMetrics}/metrics`,
+    gatewayOtlpHttpUrl: `http://${LOOPBACK}:${gwHttp}`,
+    lokiApiUrl: loki.url,
+    tempoApiUrl: tempo.url,
     processes: () => [prometheus, gateway, ...shippers],
     async query(expr, time) {
       const params = new URLSearchParams({query: expr, ...(time !== undefined ? {time: String(time)} : {})})
