@@ -181,6 +181,16 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
     expect((await core.listNamespacedConfigMap({namespace: 'monitoring'})).items.map((c) => c.metadata?.name).sort()).toEqual(['kube-root-ca.crt', 'my-config'])
   }, 240_000)
 
+  it('verify reaches the hub Prometheus through the API server service proxy (and says why it cannot here)', async () => {
+    // The proxy path is real: authenticated by the kubeconfig, resolved by the API server. In the
+    // test bed nothing runs inside pods, so the Service has no usable endpoints and the API server
+    // answers 503; verify must say so and exit 1 (not crash, not hang).
+    const result = await cloud.run(['verify', '-f', EXAMPLE, '--skip-logs', '--skip-traces'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('service monitoring/prometheus (context fedobs-fed-observability-test)')
+    expect(result.stderr).toMatch(/answered 503|no endpoints available/)
+  }, 60_000)
+
   it('refuses a cluster.id another cluster already uses', async () => {
     // A different Kubernetes cluster presented as the same edge.
     const impostor = await testbed.addCluster({name: 'impostor', region: 'us-ord'})
