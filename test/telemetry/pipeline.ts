@@ -49,6 +49,13 @@ export interface PipelineOptions {
   scrapeInterval?: string
   /** Keep the temp directory (configs, logs, TSDB, queues) after stop, for debugging. */
   keepDir?: boolean
+  /**
+   * The hub endpoint the edge's agent and scraper ship to (its rendered otlp_grpc/gateway
+   * endpoint), given the gateway's OTLP/gRPC address: e.g. a TCP relay in front of the gateway
+   * that a test can cut to partition the edge from the hub. Default: the gateway itself. The hub's
+   * own collectors always ship to the gateway directly.
+   */
+  edgeGatewayAddress?: (gatewayAddress: string) => Promise<string> | string
 }
 
 /** One cluster's synthetic world and collectors. */
@@ -110,9 +117,9 @@ export interface Pipeline {
 // ---------------------------------------------------------------- rendering
 
 /** The example federation with a short interval, rendered for the hub and the edge. */
-export function renderForLoopback(scrapeInterval: string, gatewayAddress: string): {federation: Federation; hub: Rendering; edge: Rendering} {
+export function renderForLoopback(scrapeInterval: string, gatewayAddress: string, edgeHubEndpoint = gatewayAddress): {federation: Federation; hub: Rendering; edge: Rendering} {
   const federation = loadFederation({file: EXAMPLE, overrides: federationOverrides({'scrape-interval': scrapeInterval})})
-  return {federation, hub: renderHub(federation), edge: renderEdge(federation, EDGE, {hubEndpoint: gatewayAddress})}
+  return {federation, hub: renderHub(federation), edge: renderEdge(federation, EDGE, {hubEndpoint: edgeHubEndpoint})}
 }
 
 function containerArgs(objects: K8sObject[], kind: string, name: string): string[] {
@@ -176,7 +183,8 @@ interface Shared {
 async function build(dir: string, options: PipelineOptions, started: Shared['started']): Promise<Pipeline> {
   const [promPort, gwGrpc, gwHttp, gwHealth, gwMetrics] = (await freePorts(5)) as [number, number, number, number, number]
   const gatewayAddress = `${LOOPBACK}:${gwGrpc}`
-  const {federation, hub, edge} = renderForLoopback(options.scrapeInterval ?? '2s', gatewayAddress)
+  const edgeHubEndpoint = options.edgeGatewayAddress ? await options.edgeGatewayAddress(gatewayAddress) : gatewayAddress
+  const {federation, hub, edge} = renderForLoopback(options.scrapeInterval ?? '2s', gatewayAddress, edgeHubEndpoint)
 
   // Sinks: fake Loki indexes what the rendered Loki config indexes.
   const loki = await new FakeLoki({indexAttributes: indexAttributesOf(configOf(hub.objects, 'loki-config', 'loki.yaml'))}).start()

@@ -1,0 +1,728 @@
+// Telemetry benchmarks on this machine, loopback only (measure and print; not a test).
+//   node --import tsx scripts/bench-telemetry.ts        (needs the test-bed binaries and `npm run build`)
+//
+// 1. Gateway throughput with the gateway config fedobs renders (persistent file_storage queues,
+//    memory_limiter, resource/hub, no batch processor) in front of real Prometheus 3 and a counting
+//    Tempo sink: concurrent OTLP/HTTP protobuf senders (what an edge agent's batches look like:
+//    1000 metric points or 500 spans per request) at increasing rates. A rate counts as sustained
+//    when every request was accepted (HTTP 200), the senders kept up (>= 95 % of the target), and
+//    every data point or span was stored within DRAIN_MS of the step's end (the queue does not keep
+//    growing). Reports the highest sustained rate and the gateway's peak RSS (VmHWM).
+// 2. `fedobs verify --json` (the built CLI, direct backend URLs) against a hub holding 1 cluster vs
+//    100 clusters: every cluster's series (shaped like the synthetic sources' expositions, kubelet
+//    stats, scrape series; the hub also gateway and Prometheus self-metrics), one log record and one
+//    span each, sent through the gateway. Median of several interleaved runs; target ratio <= 1.5.
+//
+// Every loop is bounded in count and time; every process started here is stopped at the end.
+import {execFile} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {emitYaml} from '../src/render/emit.js'
+import type {K8sObject} from '../src/render/render.js'
+import {configOf} from '../test/helpers/federation.js'
+import {requireBinaries} from '../test/helpers/testbed.js'
+import {FakeLoki, indexAttributesOf} from '../test/telemetry/fake-loki.js'
+import {FakeTempo} from '../test/telemetry/fake-tempo.js'
+import {createServer, type Server} from 'node:http'
+import {closeServer, decodeContent, freePorts, getJson, guarded, httpOk, listen, LOOPBACK, readBody, sendText, sleep, waitFor} from '../test/telemetry/net.js'
+import {logsRequest, postOtlpJson, traceRequest} from '../test/telemetry/otlp.js'
+import {GATEWAY_POD, loopbackVariant, renderForLoopback} from '../test/telemetry/pipeline.js'
+import {ManagedProcess} from '../test/telemetry/processes.js'
+import {BertInferenceSource, DcgmExporterSource, KubeStateMetricsSource} from '../test/telemetry/sources.js'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+const SENDERS = Number(process.env.BENCH_SENDERS ?? 8)
+const STEP_MS = Number(process.env.BENCH_STEP_MS ?? 12_000)
+const DRAIN_MS = 5000
+const POINTS_PER_REQUEST = 1000
+const SPANS_PER_REQUEST = 500
+const METRIC_RATES = [20_000, 40_000, 80_000, 160_000, 320_000, 480_000, 640_000, 960_000, 1_280_000]
+const SPAN_RATES = [5000, 10_000, 20_000, 40_000, 80_000, 120_000, 160_000, 240_000, 320_000]
+const VERIFY_RUNS = Number(process.env.BENCH_RUNS ?? 7)
+const VERIFY_CLUSTERS = 100
+
+// ---------------------------------------------------------------- OTLP protobuf, hand-encoded
+
+const varint = (value: number): Buffer => {
+  const bytes: number[] = []
+  let v = value
+  while (v > 0x7f) {
+    bytes.push((v & 0x7f) | 0x80)
+    v = Math.floor(v / 128)
+  }
+  bytes.push(v)
+  return Buffer.from(bytes)
+}
+const tag = (no: number, wire: number): Buffer => varint(no * 8 + wire)
+const len = (no: number, payload: Buffer): Buffer => Buffer.concat([tag(no, 2), varint(payload.length), payload])
+const str = (no: number, s: string): Buffer => len(no, Buffer.from(s, 'utf8'))
+/** fixed64 / double / bytes given as raw little-endian bytes (so sentinels can be patched later). */
+const raw64 = (no: number, bytes: Buffer): Buffer => Buffer.concat([tag(no, 1), bytes])
+const uint = (no: number, v: number): Buffer => Buffer.concat([tag(no, 0), varint(v)])
+const kv = (key: string, value: string): Buffer => Buffer.concat([str(1, key), len(2, str(1, value))])
+const attrs = (no: number, map: Record<string, string>): Buffer[] => Object.entries(map).map(([k, v]) => len(no, kv(k, v)))
+const u64 = (v: bigint): Buffer => {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64LE(v)
+  return b
+}
+const f64 = (v: number): Buffer => {
+  const b = Buffer.alloc(8)
+  b.writeDoubleLE(v)
+  return b
+}
+
+interface Point {
+  attributes: Record<string, string>
+  time: Buffer
+  value: Buffer
+}
+
+/** ExportMetricsServiceRequest: one ResourceMetrics per resource, gauges only (names kept as given). */
+function metricsRequest(resources: Array<{resource: Record<string, string>; metrics: Array<{name: string; points: Point[]}>}>): Buffer {
+  return Buffer.concat(
+    resources.map(({resource, metrics}) => {
+      const scope = Buffer.concat([len(1, str(1, 'fedobs-bench')), ...metrics.map((m) => len(2, Buffer.concat([str(1, m.name), len(5, Buffer.concat(m.points.map((p) => len(1, Buffer.concat([...attrs(7, p.attributes), raw64(3, p.time), raw64(4, p.value)])))))])))])
+      return len(1, Buffer.concat([len(1, Buffer.concat(attrs(1, resource))), len(2, scope)]))
+    }),
+  )
+}
+
+interface SpanShape {
+  traceId: Buffer
+  spanId: Buffer
+  parentSpanId?: Buffer
+  name: string
+  kind: number
+  start: Buffer
+  end: Buffer
+  attributes: Record<string, string>
+}
+
+/** ExportTraceServiceRequest with one resource. */
+function tracesRequest(resource: Record<string, string>, spans: SpanShape[]): Buffer {
+  const encoded = spans.map((s) =>
+    len(2, Buffer.concat([len(1, s.traceId), len(2, s.spanId), ...(s.parentSpanId ? [len(4, s.parentSpanId)] : []), str(5, s.name), uint(6, s.kind), raw64(7, s.start), raw64(8, s.end), ...attrs(9, s.attributes), len(15, uint(3, 1))])),
+  )
+  return len(1, Buffer.concat([len(1, Buffer.concat(attrs(1, resource))), len(2, Buffer.concat([len(1, str(1, 'fedobs-bench')), ...encoded]))]))
+}
+
+/**
+ * A request encoded once with random sentinel bytes where timestamps, values and ids go, and the
+ * offsets of those sentinels: each send copies it and patches them (fast enough to drive the
+ * gateway without the sender becoming the bottleneck).
+ */
+class Template {
+  readonly offsets: number[] = []
+
+  constructor(
+    readonly body: Buffer,
+    sentinels: Buffer[],
+  ) {
+    let from = 0
+    for (const s of sentinels) {
+      const at = body.indexOf(s, from)
+      if (at < 0) throw new Error('template sentinel not found')
+      this.offsets.push(at)
+      from = at + s.length
+    }
+  }
+}
+
+/** POINTS_PER_REQUEST gauge points: 20 metric names x 50 series, three labels each. */
+function metricTemplate(step: string, sender: number, variant: number): Template {
+  const sentinels: Buffer[] = []
+  const metrics = Array.from({length: 20}, (_, m) => ({
+    name: `bench_load_${m}`,
+    points: Array.from({length: POINTS_PER_REQUEST / 20}, (_, i): Point => {
+      const time = randomBytes(8)
+      const value = randomBytes(8)
+      sentinels.push(time, value)
+      return {attributes: {step, series: `${sender}-${variant}-${m}-${i}`, pod: `bench-pod-${i % 10}`}, time, value}
+    }),
+  }))
+  const resource = {'service.name': 'bench-load', 'service.instance.id': `sender-${sender}`, 'cluster.id': `bench-edge-${sender}`, 'cluster.role': 'edge'}
+  return new Template(metricsRequest([{resource, metrics}]), sentinels)
+}
+
+/** SPANS_PER_REQUEST spans: traces of 5 spans (a server span and 4 children). */
+function spanTemplate(sender: number): Template {
+  const sentinels: Buffer[] = []
+  const spans: SpanShape[] = []
+  for (let i = 0; i < SPANS_PER_REQUEST; i++) {
+    const child = i % 5 !== 0
+    const s: SpanShape = {traceId: randomBytes(16), spanId: randomBytes(8), ...(child ? {parentSpanId: randomBytes(8)} : {}), name: child ? `tokenize-${i % 5}` : 'POST /v1/predict', kind: child ? 1 : 2, start: randomBytes(8), end: randomBytes(8), attributes: child ? {step: String(i % 5)} : {'http.request.method': 'POST', 'http.route': '/v1/predict', 'http.response.status_code': '200'}}
+    spans.push(s)
+    sentinels.push(s.traceId, s.spanId, ...(s.parentSpanId ? [s.parentSpanId] : []), s.start, s.end)
+  }
+  const resource = {'service.name': 'bert-inference', 'service.instance.id': `sender-${sender}`, 'cluster.id': `bench-edge-${sender}`, 'cluster.role': 'edge'}
+  return new Template(tracesRequest(resource, spans), sentinels)
+}
+
+let idCounter = BigInt(Date.now()) << 20n
+
+function fillMetrics(t: Template, timeMs: number): Buffer {
+  const body = Buffer.from(t.body)
+  const time = BigInt(timeMs) * 1_000_000n
+  for (let i = 0; i < t.offsets.length; i += 2) {
+    body.writeBigUInt64LE(time, t.offsets[i]!)
+    body.writeDoubleLE(Math.random() * 1000, t.offsets[i + 1]!)
+  }
+  return body
+}
+
+function fillSpans(t: Template): Buffer {
+  const body = Buffer.from(t.body)
+  const now = BigInt(Date.now()) * 1_000_000n
+  let k = 0
+  let traceId = 0n
+  let rootId = 0n
+  for (let i = 0; i < SPANS_PER_REQUEST; i++) {
+    const child = i % 5 !== 0
+    const id = ++idCounter
+    if (!child) {
+      traceId = id
+      rootId = id
+    }
+    body.writeBigUInt64BE(0xfed0b5n, t.offsets[k]!)
+    body.writeBigUInt64BE(traceId, t.offsets[k++]! + 8)
+    body.writeBigUInt64BE(id, t.offsets[k++]!)
+    if (child) body.writeBigUInt64BE(rootId, t.offsets[k++]!)
+    body.writeBigUInt64LE(now - 50_000_000n, t.offsets[k++]!)
+    body.writeBigUInt64LE(now, t.offsets[k++]!)
+  }
+  return body
+}
+
+// ---------------------------------------------------------------- the hub: gateway, Prometheus, sinks
+
+/** What the hub's gateway exports traces to: the FakeTempo, or the counting sink below. */
+interface TracesSink {
+  port: number
+  url: string
+  start(): Promise<unknown>
+  close(): Promise<void>
+}
+
+/**
+ * A Tempo stand-in for the throughput run: answers POST /v1/traces like Tempo's OTLP receiver
+ * (gzip or not), counts distinct spans (trace id + span id) with a minimal protobuf walk, keeps
+ * nothing else. FakeTempo would build and keep millions of span objects, and its decoder (BigInt
+ * varints) would be the bottleneck instead of the gateway.
+ */
+class CountingTempoSink implements TracesSink {
+  private server: Server | undefined
+  private readonly seen = new Set<string>()
+  port = 0
+  distinct = 0
+  duplicates = 0
+  requests = 0
+
+  get url(): string {
+    return `http://${LOOPBACK}:${this.port}`
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer(
+      guarded(async (req, res, url) => {
+        if (url.pathname === '/ready') return sendText(res, 200, 'ready\n')
+        if (url.pathname !== '/v1/traces' || req.method !== 'POST') return sendText(res, 404, 'not found\n')
+        const body = decodeContent(await readBody(req), req.headers['content-encoding'])
+        this.requests++
+        for (const rs of messages(body, 1)) for (const ss of messages(rs, 2)) for (const span of messages(ss, 2)) this.count(span)
+        res.writeHead(200, {'content-type': 'application/x-protobuf', 'content-length': 0}).end()
+      }),
+    )
+    this.port = await listen(this.server)
+    return this
+  }
+
+  async close(): Promise<void> {
+    if (this.server) await closeServer(this.server)
+  }
+
+  private count(span: Buffer): void {
+    let traceId: Buffer | undefined
+    let spanId: Buffer | undefined
+    for (const [no, value] of fieldsOf(span)) {
+      if (no === 1) traceId = value
+      else if (no === 2) spanId = value
+    }
+    const key = `${traceId?.toString('latin1')}${spanId?.toString('latin1')}`
+    if (this.seen.has(key)) this.duplicates++
+    else {
+      this.seen.add(key)
+      this.distinct++
+    }
+  }
+}
+
+/** The length-delimited fields (wire type 2) of a protobuf message, as [field number, bytes]; other wire types skipped. */
+function* fieldsOf(buf: Buffer): Generator<[number, Buffer]> {
+  let pos = 0
+  const varintAt = (): number => {
+    let result = 0
+    let mul = 1
+    for (;;) {
+      const byte = buf[pos++]!
+      result += (byte & 0x7f) * mul
+      if (byte < 0x80) return result
+      mul *= 128
+    }
+  }
+  while (pos < buf.length) {
+    const key = varintAt()
+    const wire = key & 7
+    if (wire === 0) varintAt()
+    else if (wire === 1) pos += 8
+    else if (wire === 5) pos += 4
+    else if (wire === 2) {
+      const n = varintAt()
+      yield [key >>> 3, buf.subarray(pos, pos + n)]
+      pos += n
+    } else throw new Error(`protobuf wire type ${wire}`)
+  }
+}
+
+function* messages(buf: Buffer, no: number): Generator<Buffer> {
+  for (const [n, value] of fieldsOf(buf)) if (n === no) yield value
+}
+
+interface Hub {
+  dir: string
+  gateway: ManagedProcess
+  prometheus: ManagedProcess
+  loki: FakeLoki
+  tempo: TracesSink
+  prometheusUrl: string
+  gatewayHttp: string
+  gatewayMetricsUrl: string
+  stop(): Promise<void>
+}
+
+function containerArgs(objects: K8sObject[], name: string): string[] {
+  const workload = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as any
+  return workload.spec.template.spec.containers[0].args as string[]
+}
+
+/** The hub half of test/telemetry/pipeline.ts: the rendered gateway and Prometheus, and the sinks. */
+async function startHub(binaries: Record<string, string>, tempo: TracesSink): Promise<Hub> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-bench-telemetry-'))
+  const [promPort, gwGrpc, gwHttp, gwHealth, gwMetrics] = (await freePorts(5)) as [number, number, number, number, number]
+  const {hub} = renderForLoopback('30s', `${LOOPBACK}:${gwGrpc}`)
+  const loki = await new FakeLoki({indexAttributes: indexAttributesOf(configOf(hub.objects, 'loki-config', 'loki.yaml'))}).start()
+  await tempo.start()
+  const promDir = path.join(dir, 'prometheus')
+  mkdirSync(path.join(promDir, 'data'), {recursive: true})
+  writeFileSync(path.join(promDir, 'prometheus.yml'), emitYaml(configOf(hub.objects, 'prometheus-config', 'prometheus.yml')))
+  const args = containerArgs(hub.objects, 'prometheus').map((a) => (a.startsWith('--config.file=') ? `--config.file=${promDir}/prometheus.yml` : a.startsWith('--storage.tsdb.path=') ? `--storage.tsdb.path=${promDir}/data` : a))
+  const prometheusUrl = `http://${LOOPBACK}:${promPort}`
+  const prometheus = new ManagedProcess({name: 'prometheus', command: binaries.FEDOBS_PROMETHEUS!, args: [...args, `--web.listen-address=${LOOPBACK}:${promPort}`], logFile: path.join(dir, 'prometheus.log'), ready: () => httpOk(`${prometheusUrl}/-/ready`)})
+  const gatewayConfig = loopbackVariant(configOf(hub.objects, 'otel-gateway-config', 'config.yaml'), {
+    ports: {4317: gwGrpc, 4318: gwHttp, 13133: gwHealth, 8888: gwMetrics},
+    services: {
+      'prometheus.monitoring.svc.cluster.local:9090': `${LOOPBACK}:${promPort}`,
+      'loki.monitoring.svc.cluster.local:3100': `${LOOPBACK}:${loki.port}`,
+      'tempo.monitoring.svc.cluster.local:4318': `${LOOPBACK}:${tempo.port}`,
+    },
+    dataDir: path.join(dir, 'gateway'),
+  })
+  writeFileSync(path.join(dir, 'gateway.yaml'), emitYaml(gatewayConfig))
+  const gateway = new ManagedProcess({name: 'gateway', command: binaries.FEDOBS_OTELCOL!, args: [`--config=${path.join(dir, 'gateway.yaml')}`], env: {POD_NAME: GATEWAY_POD}, logFile: path.join(dir, 'gateway.log'), ready: () => httpOk(`http://${LOOPBACK}:${gwHealth}/`)})
+  await prometheus.start()
+  await gateway.start()
+  return {
+    dir,
+    gateway,
+    prometheus,
+    loki,
+    tempo,
+    prometheusUrl,
+    gatewayHttp: `http://${LOOPBACK}:${gwHttp}`,
+    gatewayMetricsUrl: `http://${LOOPBACK}:${gwMetrics}/metrics`,
+    async stop() {
+      await gateway.stop(10_000)
+      await prometheus.stop(10_000)
+      await Promise.all([loki.close(), tempo.close()])
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+async function promScalar(hub: Hub, query: string): Promise<number> {
+  const {status, body} = await getJson(`${hub.prometheusUrl}/api/v1/query?${new URLSearchParams({query})}`)
+  if (status !== 200 || body.status !== 'success') throw new Error(`PromQL ${query}: ${status} ${JSON.stringify(body)}`)
+  return body.data.result.length === 0 ? 0 : Number(body.data.result[0].value[1])
+}
+
+/** kB of a /proc/<pid>/status field (VmRSS, VmHWM). */
+function procStatus(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
+  if (!pid) return 0
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+async function queueSize(hub: Hub, exporter: string): Promise<number> {
+  try {
+    const text = await (await fetch(hub.gatewayMetricsUrl, {signal: AbortSignal.timeout(2000)})).text()
+    const line = text.split('\n').find((l) => l.startsWith('otelcol_exporter_queue_size{') && l.includes(`exporter="${exporter}"`))
+    return line ? Number(line.split(' ').at(-1)) : 0
+  } catch {
+    return -1
+  }
+}
+
+// ---------------------------------------------------------------- 1. throughput
+
+interface StepResult {
+  kind: 'metrics' | 'spans'
+  target: number
+  achieved: number
+  accepted: number
+  refused: number
+  stored: number
+  drainMs: number | undefined
+  queuePeak: number
+  rssPeakMiB: number
+  cpu: {gateway: number; prometheus: number; bench: number}
+  sustained: boolean
+  note: string
+}
+
+async function step(hub: Hub, kind: 'metrics' | 'spans', rate: number, index: number): Promise<StepResult> {
+  const stepLabel = `s${index}`
+  const perRequest = kind === 'metrics' ? POINTS_PER_REQUEST : SPANS_PER_REQUEST
+  const intervalMs = (SENDERS * perRequest * 1000) / rate
+  const url = `${hub.gatewayHttp}/v1/${kind === 'metrics' ? 'metrics' : 'traces'}`
+  const templates = Array.from({length: SENDERS}, (_, s) => (kind === 'metrics' ? [metricTemplate(stepLabel, s, 0), metricTemplate(stepLabel, s, 1)] : [spanTemplate(s)]))
+  const exporter = kind === 'metrics' ? 'otlp_http/prometheus' : 'otlp_http/tempo'
+  const tempo = hub.tempo as CountingTempoSink
+  const spansBefore = tempo.distinct
+  let accepted = 0
+  let refused = 0
+  const statuses: Record<string, number> = {}
+  let queuePeak = 0
+  let rssPeak = 0
+  let sampling = true
+  const sampler = (async () => {
+    while (sampling) {
+      queuePeak = Math.max(queuePeak, await queueSize(hub, exporter))
+      rssPeak = Math.max(rssPeak, procStatus(hub.gateway.pid, 'VmRSS'))
+      await sleep(500)
+    }
+  })()
+  const cpu0 = {gateway: cpuSeconds(hub.gateway.pid), prometheus: cpuSeconds(hub.prometheus.pid), bench: process.cpuUsage()}
+  const start = Date.now()
+  const end = start + STEP_MS
+  await Promise.all(
+    templates.map(async (mine, s) => {
+      let lastMs = 0
+      // Stagger the senders across one interval, so requests arrive evenly.
+      for (let i = 0; ; i++) {
+        const due = start + (s * intervalMs) / SENDERS + i * intervalMs
+        if (due >= end || Date.now() > end + 3000) break
+        const wait = due - Date.now()
+        if (wait > 0) await sleep(wait)
+        const template = mine[i % mine.length]!
+        lastMs = Math.max(Date.now(), lastMs + 1)
+        const body = kind === 'metrics' ? fillMetrics(template, lastMs) : fillSpans(template)
+        try {
+          const response = await fetch(url, {method: 'POST', headers: {'content-type': 'application/x-protobuf'}, body, signal: AbortSignal.timeout(10_000)})
+          await response.arrayBuffer()
+          statuses[response.status] = (statuses[response.status] ?? 0) + 1
+          if (response.ok) accepted += perRequest
+          else refused += perRequest
+        } catch (error) {
+          statuses[(error as Error).name] = (statuses[(error as Error).name] ?? 0) + 1
+          refused += perRequest
+        }
+      }
+    }),
+  )
+  const elapsed = Date.now() - start
+  const benchCpu = process.cpuUsage(cpu0.bench)
+  const cpu = {
+    gateway: (cpuSeconds(hub.gateway.pid) - cpu0.gateway) / (elapsed / 1000),
+    prometheus: (cpuSeconds(hub.prometheus.pid) - cpu0.prometheus) / (elapsed / 1000),
+    bench: (benchCpu.user + benchCpu.system) / 1e6 / (elapsed / 1000),
+  }
+  const stored = async (): Promise<number> =>
+    kind === 'metrics' ? promScalar(hub, `sum(count_over_time({__name__=~"bench_load_.+", step="${stepLabel}"}[1h]))`) : tempo.distinct - spansBefore
+  // Everything accepted must arrive; sustained only if it arrived within DRAIN_MS of the step's end.
+  const stepEnd = Date.now()
+  let count = await stored()
+  while (count < accepted && Date.now() - stepEnd < 60_000) {
+    await sleep(500)
+    count = await stored()
+  }
+  const drainMs = count >= accepted ? Date.now() - stepEnd : undefined
+  sampling = false
+  await sampler
+  const achieved = accepted / (elapsed / 1000)
+  const reasons = [
+    refused > 0 ? `refused ${refused} (${JSON.stringify(statuses)})` : '',
+    achieved < rate * 0.95 ? `senders reached ${Math.round((achieved / rate) * 100)} %` : '',
+    drainMs === undefined ? `stored ${count} of ${accepted} after 60 s` : drainMs > DRAIN_MS ? `backlog took ${(drainMs / 1000).toFixed(1)} s to drain` : '',
+    count > accepted ? `stored ${count - accepted} more than accepted` : '',
+  ].filter(Boolean)
+  return {kind, target: rate, achieved, accepted, refused, stored: count, drainMs, queuePeak, rssPeakMiB: rssPeak / 1024, cpu, sustained: reasons.length === 0, note: reasons.join('; ')}
+}
+
+async function ramp(hub: Hub, kind: 'metrics' | 'spans', rates: number[], offset: number): Promise<StepResult[]> {
+  const results: StepResult[] = []
+  const print = (r: StepResult) =>
+    console.log(
+      `  ${kind.padEnd(7)} ${String(r.target).padStart(7)}/s  achieved ${Math.round(r.achieved).toString().padStart(7)}/s  stored ${r.stored}/${r.accepted}  drain ${r.drainMs === undefined ? '  -  ' : `${(r.drainMs / 1000).toFixed(1)} s`}  queue peak ${r.queuePeak}  gateway RSS ${r.rssPeakMiB.toFixed(0)} MiB  CPU gw ${r.cpu.gateway.toFixed(2)} prom ${r.cpu.prometheus.toFixed(2)} bench ${r.cpu.bench.toFixed(2)}  ${r.sustained ? 'ok' : `NOT SUSTAINED: ${r.note}`}`,
+    )
+  for (const rate of rates) {
+    const r = await step(hub, kind, rate, offset + results.length)
+    print(r)
+    results.push(r)
+    if (!r.sustained) break
+    await sleep(2000)
+  }
+  // One bisection between the last sustained rate and the first that was not.
+  const failed = results.at(-1)
+  const passed = results.filter((r) => r.sustained).at(-1)
+  if (failed && !failed.sustained && passed) {
+    await waitFor('the queue to drain before bisecting', async () => (await queueSize(hub, kind === 'metrics' ? 'otlp_http/prometheus' : 'otlp_http/tempo')) === 0, {timeoutMs: 90_000, intervalMs: 1000}).catch(() => undefined)
+    await sleep(2000)
+    const mid = Math.round((passed.target + failed.target) / 2 / 1000) * 1000
+    const r = await step(hub, kind, mid, offset + results.length)
+    print(r)
+    results.push(r)
+  }
+  return results
+}
+
+// ---------------------------------------------------------------- 2. verify: 1 vs 100 clusters
+
+interface Series {
+  name: string
+  labels: Record<string, string>
+}
+
+/** The samples of a text exposition as series (name + labels). */
+function seriesOf(text: string): Series[] {
+  const out: Series[] = []
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+\S+/.exec(line)
+    if (!m || line.startsWith('#')) continue
+    const labels: Record<string, string> = {}
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!
+    out.push({name: m[1]!, labels})
+  }
+  return out
+}
+
+/** What one cluster's scrape jobs serve, from the synthetic sources (one exposition each). */
+async function sourceSeries(): Promise<Record<string, Series[]>> {
+  const pod = (namespace: string, name: string, containers: string[]) => ({namespace, name, uid: `${name}-uid`, containers})
+  const gpuNode = {node: 'bench-gpu', pods: [pod('bert-inference', 'bert-inference-0', ['bert-inference']), pod('observability', 'dcgm-exporter-0', ['dcgm-exporter']), pod('observability', 'otel-agent-0', ['otel-agent'])]}
+  const otherNode = {node: 'bench-std', pods: [pod('observability', 'kube-state-metrics-0', ['kube-state-metrics'])]}
+  const sources = [
+    new BertInferenceSource({seed: 'bench'}),
+    new DcgmExporterSource({node: gpuNode.node, allocatedTo: {namespace: 'bert-inference', pod: 'bert-inference-0', container: 'bert-inference'}}),
+    new KubeStateMetricsSource([gpuNode, otherNode]),
+  ]
+  const out: Record<string, Series[]> = {}
+  for (const source of sources) {
+    await source.start()
+    out[source.name] = seriesOf(await (await fetch(source.url)).text())
+    await source.close()
+  }
+  return out
+}
+
+const range = (n: number) => Array.from({length: n}, (_, i) => i)
+
+/** Every series one cluster sends (per job), as the scraper, the agent and (hub) the self-scrapes produce them. */
+function clusterSeries(role: 'hub' | 'edge', scraped: Record<string, Series[]>): Record<string, Series[]> {
+  const jobs: Record<string, Series[]> = {}
+  const relabel: Record<string, Record<string, string>> = {
+    'bert-inference': {namespace: 'bert-inference', pod: 'bert-inference-0', service: 'bert-inference'},
+    'dcgm-exporter': {node: 'bench-gpu', pod: 'dcgm-exporter-0'},
+    'kube-state-metrics': {},
+  }
+  const scrape = (series: Series[]): Series[] => [...series, ...['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'].map((name) => ({name, labels: {}}))]
+  for (const [job, series] of Object.entries(scraped)) jobs[job] = scrape(series.map((s) => ({name: s.name, labels: {...s.labels, ...relabel[job]}})))
+  // kubelet stats: a node, three pods, three containers (the agent's kubelet_stats groups).
+  const nodeMetrics = ['cpu_usage', 'cpu_time_seconds_total', 'memory_working_set_bytes', 'memory_available_bytes', 'memory_usage_bytes', 'memory_rss_bytes', 'memory_page_faults_ratio', 'memory_major_page_faults_ratio', 'filesystem_usage_bytes', 'filesystem_capacity_bytes', 'filesystem_available_bytes', 'uptime_seconds']
+  const kubelet: Series[] = [
+    ...nodeMetrics.map((m) => ({name: `k8s_node_${m}`, labels: {k8s_node_name: 'bench-gpu'}})),
+    ...['receive', 'transmit'].flatMap((direction) => ['network_io_bytes_total', 'network_errors_total'].map((m) => ({name: `k8s_node_${m}`, labels: {k8s_node_name: 'bench-gpu', direction, interface: 'eth0'}}))),
+    ...range(3).flatMap((p) => nodeMetrics.map((m) => ({name: `k8s_pod_${m}`, labels: {k8s_pod_name: `pod-${p}`, k8s_namespace_name: 'ns'}}))),
+    ...range(3).flatMap((c) => nodeMetrics.slice(0, 8).map((m) => ({name: `container_${m}`, labels: {k8s_pod_name: `pod-${c}`, k8s_container_name: `container-${c}`}}))),
+  ]
+  jobs.kubeletstats = kubelet
+  if (role === 'hub') {
+    const exporters = ['otlp_http/prometheus', 'otlp_http/loki', 'otlp_http/tempo']
+    jobs['otel-gateway'] = scrape([
+      ...exporters.flatMap((exporter) => ['otelcol_exporter_queue_size', 'otelcol_exporter_queue_capacity'].map((name) => ({name, labels: {exporter}}))),
+      ...exporters.flatMap((exporter) => ['metric_points', 'log_records', 'spans'].flatMap((signal) => [`otelcol_exporter_send_failed_${signal}_total`, `otelcol_exporter_sent_${signal}_total`].map((name) => ({name, labels: {exporter}})))),
+      ...range(120).map((i) => ({name: `otelcol_http_server_request_duration_seconds_bucket`, labels: {le: String(2 ** (i % 15)), route: `r${Math.floor(i / 15)}`}})),
+    ])
+    jobs.prometheus = scrape(range(300).map((i) => ({name: `prometheus_http_request_duration_seconds_bucket`, labels: {le: String(2 ** (i % 10)), handler: `/h${Math.floor(i / 10)}`}})))
+  }
+  return jobs
+}
+
+/** Send `times` points of every series of these clusters through the gateway (one request per cluster). */
+async function ingestClusters(hub: Hub, clusters: Array<{name: string; role: 'hub' | 'edge'}>, scraped: Record<string, Series[]>, times: number[]): Promise<number> {
+  let points = 0
+  for (const cluster of clusters) {
+    const jobs = clusterSeries(cluster.role, scraped)
+    const resources = Object.entries(jobs).map(([job, series]) => {
+      const byName = new Map<string, Point[]>()
+      for (const s of series) {
+        const value = s.name === 'up' ? 1 : s.name === 'otelcol_exporter_queue_capacity' ? 5000 : s.name.startsWith('otelcol_exporter_') ? 0 : Math.random() * 100
+        for (const t of times) byName.set(s.name, [...(byName.get(s.name) ?? []), {attributes: s.labels, time: u64(BigInt(t) * 1_000_000n), value: f64(value)}])
+      }
+      points += series.length * times.length
+      return {resource: {'service.name': job, 'service.instance.id': `${cluster.name}-${job}`, 'cluster.id': cluster.name, 'cluster.role': cluster.role}, metrics: [...byName].map(([name, pts]) => ({name, points: pts}))}
+    })
+    const response = await fetch(`${hub.gatewayHttp}/v1/metrics`, {method: 'POST', headers: {'content-type': 'application/x-protobuf'}, body: metricsRequest(resources), signal: AbortSignal.timeout(10_000)})
+    if (!response.ok) throw new Error(`gateway refused ${cluster.name}'s metrics: ${response.status} ${await response.text()}`)
+    await postOtlpJson(`${hub.gatewayHttp}/v1/logs`, logsRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, [`${cluster.name} request ok`]))
+    await postOtlpJson(`${hub.gatewayHttp}/v1/traces`, traceRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, {spans: 2}).request)
+  }
+  return points
+}
+
+function federationFile(dir: string, clusters: number): string {
+  const pools = '    pools:\n      - {type: g6-standard-2, count: 2}\n      - {type: g2-gpu-rtx4000a1-s, count: 1}\n'
+  const edges = range(clusters - 1).map((i) => `  - name: bench-edge-${String(i + 1).padStart(3, '0')}\n    region: us-ord\n${pools}`).join('')
+  const file = path.join(dir, `fedobs-${clusters}.yaml`)
+  writeFileSync(
+    file,
+    `apiVersion: fedobs/v1\nname: bench\nhub:\n  name: bench-hub\n  region: us-ord\n${pools.replace(/^ {2}/gm, '')}${edges ? `edges:\n${edges}` : ''}telemetry:\n  scrapeInterval: 30s\ninference: {enabled: true, image: "registry.example.com/bert:1"}\n`,
+  )
+  return file
+}
+
+function clusterNames(n: number): Array<{name: string; role: 'hub' | 'edge'}> {
+  return [{name: 'bench-hub', role: 'hub'}, ...range(n - 1).map((i) => ({name: `bench-edge-${String(i + 1).padStart(3, '0')}`, role: 'edge' as const}))]
+}
+
+/** One `fedobs verify --json` run (asynchronous: the Loki and Tempo fakes live in this process). */
+function runVerify(file: string, hub: Hub): Promise<{ms: number; code: number | null; report: any}> {
+  const start = process.hrtime.bigint()
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [`${root}bin/run.js`, 'verify', '-f', file, '--prometheus-url', hub.prometheusUrl, '--loki-url', hub.loki.url, '--tempo-url', hub.tempo.url, '--json'],
+      {cwd: root, env: {...process.env, NO_COLOR: '1'}, maxBuffer: 16 * 1024 * 1024, timeout: 120_000},
+      (error, stdout) => {
+        const ms = Number(process.hrtime.bigint() - start) / 1e6
+        let report: any
+        try {
+          report = JSON.parse(stdout)
+        } catch {
+          report = undefined
+        }
+        const code = (error as {code?: unknown} | null)?.code
+        resolve({ms, code: error ? (typeof code === 'number' ? code : null) : 0, report})
+      },
+    )
+  })
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+// ---------------------------------------------------------------- main
+
+const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+if (!binaries.ok) {
+  console.error(`bench-telemetry: test-bed binaries missing (${binaries.missing.join(', ')}): run npm run testbed:build`)
+  process.exit(1)
+}
+const hubs: Hub[] = []
+const benchStart = Date.now()
+const hardStop = setTimeout(() => {
+  console.error('bench-telemetry: over 20 minutes, giving up')
+  process.exit(2)
+}, 20 * 60_000)
+try {
+  console.log(`fedobs telemetry benchmarks: ${new Date().toISOString()}, Node ${process.version}, otelcol ${process.env.FEDOBS_OTELCOL_VERSION ?? binaries.paths.FEDOBS_OTELCOL_VERSION}, Prometheus ${binaries.paths.FEDOBS_PROMETHEUS_VERSION}, ${(await import('node:os')).availableParallelism()} CPUs`)
+
+  // ---- 1. throughput
+  console.log(`\n1. gateway throughput (rendered gateway config; ${SENDERS} OTLP/HTTP protobuf senders, ${POINTS_PER_REQUEST} points or ${SPANS_PER_REQUEST} spans per request, ${STEP_MS / 1000} s steps, sustained = all accepted, senders >= 95 %, all stored within ${DRAIN_MS / 1000} s)`)
+  const throughputHub = await startHub(binaries.paths, new CountingTempoSink())
+  hubs.push(throughputHub)
+  const metricSteps = await ramp(throughputHub, 'metrics', METRIC_RATES, 0)
+  const hwmAfterMetrics = procStatus(throughputHub.gateway.pid, 'VmHWM')
+  await sleep(2000)
+  const spanSteps = await ramp(throughputHub, 'spans', SPAN_RATES, 100)
+  const hwm = procStatus(throughputHub.gateway.pid, 'VmHWM')
+  const promHwm = procStatus(throughputHub.prometheus.pid, 'VmHWM')
+  const duplicates = (throughputHub.tempo as CountingTempoSink).duplicates
+  await throughputHub.stop()
+  hubs.pop()
+  const best = (steps: StepResult[]) => steps.filter((s) => s.sustained).sort((a, b) => b.achieved - a.achieved)[0]
+  const bestMetrics = best(metricSteps)
+  const bestSpans = best(spanSteps)
+  const firstFail = (steps: StepResult[]) => steps.find((s) => !s.sustained)
+  console.log(`  highest sustained: ${bestMetrics ? `${Math.round(bestMetrics.achieved)} data points/s` : 'none'} (first not sustained: ${firstFail(metricSteps)?.target ?? 'none'}/s); ${bestSpans ? `${Math.round(bestSpans.achieved)} spans/s` : 'none'} (first not sustained: ${firstFail(spanSteps)?.target ?? 'none'}/s)`)
+  console.log(`  gateway peak RSS (VmHWM): ${(hwmAfterMetrics / 1024).toFixed(0)} MiB after the metrics ramp, ${(hwm / 1024).toFixed(0)} MiB after the spans ramp; Prometheus VmHWM ${(promHwm / 1024).toFixed(0)} MiB; duplicate spans at the sink: ${duplicates}`)
+
+  // ---- 2. verify 1 vs 100 clusters
+  console.log(`\n2. fedobs verify --json, 1 vs ${VERIFY_CLUSTERS} clusters (median of ${VERIFY_RUNS} interleaved runs after one warm-up each)`)
+  const scraped = await sourceSeries()
+  const [one, hundred] = await Promise.all([startHub(binaries.paths, new FakeTempo()), startHub(binaries.paths, new FakeTempo())])
+  hubs.push(one!, hundred!)
+  const now = Date.now()
+  const times = range(10).map((i) => now - (9 - i) * 30_000)
+  const pointsOne = await ingestClusters(one!, clusterNames(1), scraped, times)
+  const pointsHundred = await ingestClusters(hundred!, clusterNames(VERIFY_CLUSTERS), scraped, times)
+  // Each cluster's points are one request (one append in Prometheus): all its series there, and
+  // every up point, means all of it is there.
+  for (const [hub, points, clusters] of [[one!, pointsOne, 1], [hundred!, pointsHundred, VERIFY_CLUSTERS]] as const) {
+    const upPoints = (5 + (clusters - 1) * 3) * times.length
+    await waitFor(`${points / times.length} series and ${upPoints} up points in Prometheus`, async () => (await promScalar(hub, 'count({cluster_id=~".+", __name__!="target_info"})')) >= points / times.length && (await promScalar(hub, 'sum(count_over_time(up[10m]))')) === upPoints, {timeoutMs: 60_000, intervalMs: 1000})
+  }
+  const seriesOne = await promScalar(one!, 'count({__name__=~".+"})')
+  const seriesHundred = await promScalar(hundred!, 'count({__name__=~".+"})')
+  const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-bench-verify-'))
+  const files = {one: federationFile(dir, 1), hundred: federationFile(dir, VERIFY_CLUSTERS)}
+  await runVerify(files.one, one!)
+  await runVerify(files.hundred, hundred!)
+  const runs = {one: [] as Array<Awaited<ReturnType<typeof runVerify>>>, hundred: [] as Array<Awaited<ReturnType<typeof runVerify>>>}
+  for (let i = 0; i < VERIFY_RUNS; i++) {
+    runs.one.push(await runVerify(files.one, one!))
+    runs.hundred.push(await runVerify(files.hundred, hundred!))
+  }
+  rmSync(dir, {recursive: true, force: true})
+  const row = (name: string, series: number, r: typeof runs.one) => {
+    const report = r.at(-1)!.report
+    const status = report ? `exit ${r.at(-1)!.code}, ${report.summary.ok} ok / ${report.summary.warn} warn / ${report.summary.fail} fail, ${report.queries} queries` : `no JSON report (exit ${r.at(-1)!.code})`
+    console.log(`  ${name.padEnd(14)} ${String(series).padStart(7)} series  median ${median(r.map((x) => x.ms)).toFixed(0).padStart(6)} ms  (min ${Math.min(...r.map((x) => x.ms)).toFixed(0)}, max ${Math.max(...r.map((x) => x.ms)).toFixed(0)})  ${status}`)
+  }
+  row('1 cluster', seriesOne, runs.one)
+  row(`${VERIFY_CLUSTERS} clusters`, seriesHundred, runs.hundred)
+  const ratio = median(runs.hundred.map((x) => x.ms)) / median(runs.one.map((x) => x.ms))
+  console.log(`  ratio ${ratio.toFixed(2)} (target <= 1.5)`)
+  const verifyOk = runs.one.concat(runs.hundred).every((r) => r.code === 0 && r.report?.ok === true)
+  if (!verifyOk) console.log('  note: some verify runs did not pass every check (see the status column)')
+  console.log(`\n${ratio <= 1.5 && bestMetrics && bestSpans ? 'targets met' : 'TARGETS MISSED'} (${((Date.now() - benchStart) / 1000).toFixed(0)} s)`)
+} finally {
+  clearTimeout(hardStop)
+  for (const hub of hubs) await hub.stop().catch(() => undefined)
+}
