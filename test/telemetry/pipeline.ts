@@ -56,6 +56,11 @@ export interface PipelineOptions {
    * own collectors always ship to the gateway directly.
    */
   edgeGatewayAddress?: (gatewayAddress: string) => Promise<string> | string
+  /**
+   * host:port of a real kube-state-metrics (e.g. the test-bed binary watching a test-bed cluster)
+   * to scrape as the cluster's kube-state-metrics instead of the synthetic source.
+   */
+  kubeStateMetrics?: Partial<Record<'hub' | 'edge', string>>
 }
 
 /** One cluster's synthetic world and collectors. */
@@ -227,8 +232,8 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     dataDir: path.join(dir, 'gateway'),
   }, {POD_NAME: GATEWAY_POD}, gwHealth)
 
-  const hubCluster = await buildCluster('hub', hub, shared)
-  const edgeCluster = await buildCluster('edge', edge, shared)
+  const hubCluster = await buildCluster('hub', hub, shared, options.kubeStateMetrics?.hub)
+  const edgeCluster = await buildCluster('edge', edge, shared, options.kubeStateMetrics?.edge)
 
   // Start in dependency order: backends, gateway, then the collectors that ship to it.
   started.push(prometheus)
@@ -282,7 +287,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
 }
 
 /** One cluster: its synthetic sources and fake kubelet (started), its agent and scraper (not yet). */
-async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: Shared): Promise<ClusterHandle> {
+async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: Shared, realKsm?: string): Promise<ClusterHandle> {
   const {gpuNode, otherNode} = nodeShape(role)
   const [bertPod, dcgmPod] = gpuNode.pods as [PodRef, PodRef, PodRef]
   const sources = {
@@ -321,7 +326,7 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
   const backends: Record<string, Backend> = {
     'bert-inference/bert-inference:http': {target: sources.bert.target, pod: bertPod.name, node: gpuNode.node},
     [`${role === 'hub' ? 'monitoring' : 'observability'}/dcgm-exporter:metrics`]: {target: sources.dcgm.target, pod: dcgmPod.name, node: gpuNode.node},
-    'observability/kube-state-metrics:http-metrics': {target: sources.ksm.target, pod: otherNode.pods[0]!.name, node: otherNode.node},
+    'observability/kube-state-metrics:http-metrics': {target: realKsm ?? sources.ksm.target, pod: otherNode.pods[0]!.name, node: otherNode.node},
     'observability-hub/otel-gateway:metrics': {target: `${LOOPBACK}:${shared.gatewayMetricsPort}`, pod: GATEWAY_POD, node: otherNode.node},
     'monitoring/prometheus:web': {target: `${LOOPBACK}:${shared.promPort}`, pod: 'prometheus-5c7d8f9b6-abcde', node: otherNode.node},
   }
