@@ -24,7 +24,3 @@ export function roleFromTags(tags: readonly string[]): Role | undefined {
   const role = tag?.slice('fedobs-role:'.length)
   return role === 'hub' || role === 'edge' ? role : undefined
 }
-
-export function federationFromTags(tags: readonly string[]): string | undefined {
-  return tags.find((t) => t.startsWith('fedobs-federation:'))?.slice('fedobs-federation:'.length)
-}

@@ -94,17 +94,6 @@ export function clusterPath(federation: Federation, name: string): FieldPath {
   return index === -1 ? [] : ['edges', index]
 }
 
-/** Validate a file without resolving it; returns the problems (empty when valid). */
-export function validateFederationFile(file: string, cwd: string = process.cwd()): ConfigIssue[] {
-  try {
-    loadFederation({file, cwd})
-    return []
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues
-    throw error
-  }
-}
-
 function relativeName(file: string, cwd: string): string {
   const relative = path.relative(cwd, file)
   return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative
