@@ -216,7 +216,7 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
       queries++
       const end = Math.floor(Date.now() / 1000)
       const params = new URLSearchParams({start: String(end - Math.round(options.signalWindowMs / 1000)), end: String(end)})
-      const answer = (await backends.tempo.get(`api/search/tag/resource.cluster.id/values?${params}`, options.signal)) as {tagValues?: Array<{value: string} | string>}
+      const answer = (await backends.tempo.get(`api/v2/search/tag/resource.cluster.id/values?${params}`, options.signal)) as {tagValues?: Array<{value: string} | string>}
       const ids = new Set((answer.tagValues ?? []).map((v) => (typeof v === 'string' ? v : v.value)))
       for (const cluster of selected) {
         traces.push(
