@@ -1,17 +1,12 @@
 import {readFileSync, statSync, writeFileSync, mkdirSync, existsSync} from 'node:fs'
 import path from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {startCloud, type Cloud} from '../helpers/cloud.js'
+import {cloudPerTest, type Cloud} from '../helpers/cloud.js'
 
 const EXAMPLE = 'examples/fedobs.yaml'
-let cloud: Cloud | undefined
-
-afterEach(async () => {
-  if (cloud) expect(cloud.fake.state.violations, 'the fake answered outside the spec').toEqual([])
-  await cloud?.close()
-  cloud = undefined
-})
+const startCloud = cloudPerTest()
+let cloud: Cloud
 
 function contexts(file: string): string[] {
   return (parse(readFileSync(file, 'utf8')).contexts as Array<{name: string}>).map((c) => c.name)

@@ -1,16 +1,11 @@
 import {existsSync, readFileSync} from 'node:fs'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {startCloud, type Cloud} from '../helpers/cloud.js'
+import {cloudPerTest, type Cloud} from '../helpers/cloud.js'
 
 const EXAMPLE = 'examples/fedobs.yaml'
-let cloud: Cloud | undefined
-
-afterEach(async () => {
-  if (cloud) expect(cloud.fake.state.violations, 'the fake answered outside the spec').toEqual([])
-  await cloud?.close()
-  cloud = undefined
-})
+const startCloud = cloudPerTest()
+let cloud: Cloud
 
 function idOf(c: Cloud, label: string): number {
   return [...c.fake.state.clusters.values()].find((cluster) => cluster.label === label)!.id

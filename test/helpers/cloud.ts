@@ -2,7 +2,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {expect} from 'vitest'
+import {afterEach, expect} from 'vitest'
 import {startFakeLinode, type FakeLinode, type FakeLinodeOptions} from '../fake-linode/server.js'
 import {BIN, REPO, runCli, type CliResult} from './cli.js'
 
@@ -59,4 +59,24 @@ export async function startCloud(options: FakeLinodeOptions = {}): Promise<Cloud
     posts: () => fake.state.requests.filter((r) => r.method === 'POST' && /\/lke\/clusters$/.test(r.path)).length,
     close: () => fake.close(),
   }
+}
+
+/**
+ * One fake cloud per test: `const start = cloudPerTest()` at the top of a file, then
+ * `const cloud = await start()` in each test. After each test the fake must have answered only
+ * within the spec, and it is closed.
+ */
+export function cloudPerTest(): (options?: FakeLinodeOptions) => Promise<Cloud> {
+  let current: Cloud | undefined
+  afterEach(async () => {
+    const cloud = current
+    current = undefined
+    if (!cloud) return
+    try {
+      expect(cloud.fake.state.violations, 'the fake answered outside the spec').toEqual([])
+    } finally {
+      await cloud.close()
+    }
+  })
+  return async (options) => (current = await startCloud(options))
 }
