@@ -14,7 +14,7 @@
  */
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {evaluateMetric, labelKey, lineLabels, parseLogQL, parseDuration, passes, selectStreams, type Entry, type LogExpr, type MetricExpr, type Stream} from './logql.js'
-import {closeServer, decodeContent, guarded, HttpError, listen, LOOPBACK, readBody, sendJson, sendText} from './net.js'
+import {closeServer, guarded, HttpError, listen, LOOPBACK, readBody, receiveOtlp, sendJson, sendText} from './net.js'
 import {anyValueText, attributeMap, parseLogsRequest, type AnyValue, type LogsRequest} from './otlp.js'
 
 /** Loki's default OTLP resource attributes stored as index labels (distributor otlp_config defaults). */
@@ -177,22 +177,7 @@ export class FakeLoki {
   }
 
   private async push(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req)
-    if (this.fault !== undefined) {
-      this.stats.rejected++
-      throw new HttpError(this.fault, 'fault injected')
-    }
-    let request: LogsRequest
-    try {
-      request = parseLogsRequest(decodeContent(raw, req.headers['content-encoding']), req.headers['content-type'])
-    } catch (error) {
-      this.stats.rejected++
-      throw error instanceof HttpError ? error : new HttpError(400, `failed to parse OTLP logs: ${String(error)}`)
-    }
-    this.stats.requests++
-    this.stats.bytes += raw.length
-    const format = `${req.headers['content-type'] ?? ''}; ${req.headers['content-encoding'] ?? 'identity'}`
-    this.stats.formats[format] = (this.stats.formats[format] ?? 0) + 1
+    const request = await receiveOtlp(req, this, 'logs', parseLogsRequest)
     this.ingest(request)
     // Loki answers every accepted push with 204 No Content (OTLP clients take any 2xx as success).
     res.writeHead(204).end()

@@ -12,7 +12,7 @@
  * Search results give trace ids in hex without leading zeros, as Tempo does.
  */
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import {closeServer, decodeContent, guarded, HttpError, listen, LOOPBACK, readBody, sendJson, sendText} from './net.js'
+import {closeServer, guarded, HttpError, listen, LOOPBACK, receiveOtlp, sendJson, sendText} from './net.js'
 import {attributeMap, parseTracesRequest, type KeyValue, type Resource, type Scope, type Span, type TracesRequest} from './otlp.js'
 import {parseTraceQL, type SpanContext} from './traceql.js'
 
@@ -117,26 +117,10 @@ export class FakeTempo {
   }
 
   private async push(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req)
-    if (this.fault !== undefined) {
-      this.stats.rejected++
-      throw new HttpError(this.fault, 'fault injected')
-    }
-    const contentType = req.headers['content-type']
-    let request: TracesRequest
-    try {
-      request = parseTracesRequest(decodeContent(raw, req.headers['content-encoding']), contentType)
-    } catch (error) {
-      this.stats.rejected++
-      throw error instanceof HttpError ? error : new HttpError(400, `failed to parse OTLP traces: ${String(error)}`)
-    }
-    this.stats.requests++
-    this.stats.bytes += raw.length
-    const format = `${req.headers['content-type'] ?? ''}; ${req.headers['content-encoding'] ?? 'identity'}`
-    this.stats.formats[format] = (this.stats.formats[format] ?? 0) + 1
+    const request = await receiveOtlp(req, this, 'traces', parseTracesRequest)
     this.ingest(request)
     // An OTLP/HTTP receiver answers an empty ExportTraceServiceResponse in the request's encoding.
-    if (/json/i.test(contentType ?? '')) return sendJson(res, 200, {})
+    if (/json/i.test(req.headers['content-type'] ?? '')) return sendJson(res, 200, {})
     res.writeHead(200, {'content-type': 'application/x-protobuf', 'content-length': 0}).end()
   }
 

@@ -162,3 +162,41 @@ export async function httpOk(url: string): Promise<boolean> {
     return false
   }
 }
+
+/** What an OTLP ingest endpoint of a contract fake counts. */
+export interface IngestStats {
+  requests: number
+  rejected: number
+  bytes: number
+  /** Requests by "content-type; content-encoding". */
+  formats: Record<string, number>
+}
+
+/**
+ * Read, decompress and parse one OTLP/HTTP push, counting it; an injected fault or a body that
+ * does not parse is counted as rejected and answered with an HttpError.
+ */
+export async function receiveOtlp<T>(
+  req: IncomingMessage,
+  sink: {stats: IngestStats; fault?: number},
+  signal: string,
+  parse: (body: Buffer, contentType: string | undefined) => T,
+): Promise<T> {
+  const raw = await readBody(req)
+  if (sink.fault !== undefined) {
+    sink.stats.rejected++
+    throw new HttpError(sink.fault, 'fault injected')
+  }
+  let request: T
+  try {
+    request = parse(decodeContent(raw, req.headers['content-encoding']), req.headers['content-type'])
+  } catch (error) {
+    sink.stats.rejected++
+    throw error instanceof HttpError ? error : new HttpError(400, `failed to parse OTLP ${signal}: ${String(error)}`)
+  }
+  sink.stats.requests++
+  sink.stats.bytes += raw.length
+  const format = `${req.headers['content-type'] ?? ''}; ${req.headers['content-encoding'] ?? 'identity'}`
+  sink.stats.formats[format] = (sink.stats.formats[format] ?? 0) + 1
+  return request
+}
