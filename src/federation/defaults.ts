@@ -16,6 +16,11 @@ export const DEFAULTS = {
     outOfOrderWindow: '2h',
   },
   inference: {enabled: false, replicas: 1, gpusPerReplica: 1},
+  security: {
+    mtls: true,
+    certificates: {validity: '90d', renewBefore: '30d'},
+    pii: {enabled: true},
+  },
 } as const
 
 export const API_VERSIONS = ['fedobs/v1'] as const

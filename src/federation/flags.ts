@@ -24,6 +24,8 @@ export const federationFlags = {
   'gateway-autoscaling': Flags.boolean({description: 'Autoscale the gateway with an HPA.', allowNo: true, helpGroup: 'FEDERATION'}),
   inference: Flags.boolean({description: 'Deploy the BERT inference demo on GPU clusters.', allowNo: true, helpGroup: 'FEDERATION'}),
   'inference-image': Flags.string({description: 'Image of the BERT inference demo (turns it on).', helpValue: 'IMAGE', helpGroup: 'FEDERATION'}),
+  mtls: Flags.boolean({description: 'Mutual TLS between the collectors and the hub gateway (default). --no-mtls sends plaintext: trials only.', allowNo: true, helpGroup: 'FEDERATION'}),
+  pii: Flags.boolean({description: 'Scrub PII at the agents before data leaves a cluster (default).', allowNo: true, helpGroup: 'FEDERATION'}),
 }
 
 export const clusterShapeFlags = {
@@ -84,6 +86,8 @@ export function federationOverrides(flags: FlagValues): PendingOverride[] {
     if (flags.inference === undefined) set('inference-image', ['inference', 'enabled'], true)
   }
   set('hub-endpoint', ['telemetry', 'gateway', 'endpoint'], flags['hub-endpoint'])
+  set(flags.mtls === false ? 'no-mtls' : 'mtls', ['security', 'mtls'], flags.mtls)
+  set(flags.pii === false ? 'no-pii' : 'pii', ['security', 'pii', 'enabled'], flags.pii)
   return out
 }
 

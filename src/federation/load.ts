@@ -8,6 +8,7 @@ import {DEFAULTS} from './defaults.js'
 import {isGpuPlan, type ClusterSpec, type Federation, type NodePool, type Role} from './model.js'
 import {federationSchema} from './schema.js'
 import {resolveOverrides, type PendingOverride} from './flags.js'
+import {re2Problem} from './re2.js'
 
 export const DEFAULT_FILE = 'fedobs.yaml'
 
@@ -387,6 +388,11 @@ interface FederationFile {
     }
   }
   inference?: Partial<Federation['inference']>
+  security?: {
+    mtls?: boolean
+    certificates?: Partial<Federation['security']['certificates']>
+    pii?: Partial<Federation['security']['pii']>
+  }
 }
 
 function semanticIssues(raw: unknown, source: Source, overrides: Override[]): ConfigIssue[] {
@@ -427,6 +433,12 @@ function semanticIssues(raw: unknown, source: Source, overrides: Override[]): Co
       }
     }
   }
+  for (const [i, pattern] of (file.security?.pii?.patterns ?? []).entries()) {
+    const problem = re2Problem(pattern.regex)
+    if (problem) {
+      issues.push(issueAt(source, overrides, ['security', 'pii', 'patterns', i, 'regex'], `the pattern ${JSON.stringify(pattern.regex)} is not a valid RE2 expression: ${problem}`, {expected: 'a regular expression in RE2 syntax (no look-around, no back-references), such as EMP-[0-9]{6}'}))
+    }
+  }
   const autoscaling = file.telemetry?.gateway?.autoscaling
   if (autoscaling) {
     const min = autoscaling.minReplicas ?? DEFAULTS.telemetry.gateway.autoscaling.minReplicas
@@ -462,6 +474,7 @@ function resolve(file: FederationFile, source: string | undefined): Federation {
   const gateway = t.gateway ?? {}
   const autoscaling = gateway.autoscaling ?? {}
   const inference = file.inference ?? {}
+  const security = file.security ?? {}
   return {
     name: file.name,
     ...(source ? {source} : {}),
@@ -486,6 +499,15 @@ function resolve(file: FederationFile, source: string | undefined): Federation {
       ...(inference.image ? {image: inference.image} : {}),
       replicas: inference.replicas ?? DEFAULTS.inference.replicas,
       gpusPerReplica: inference.gpusPerReplica ?? DEFAULTS.inference.gpusPerReplica,
+    },
+    security: {
+      mtls: security.mtls ?? DEFAULTS.security.mtls,
+      certificates: {...DEFAULTS.security.certificates, ...security.certificates},
+      pii: {
+        enabled: security.pii?.enabled ?? DEFAULTS.security.pii.enabled,
+        allowKeys: [...new Set(security.pii?.allowKeys ?? [])],
+        patterns: (security.pii?.patterns ?? []).map((p) => ({...p})),
+      },
     },
   }
 }

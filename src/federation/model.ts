@@ -43,6 +43,20 @@ export interface InferenceSpec {
   gpusPerReplica: number
 }
 
+/** An extra PII pattern of the federation file: what matches `regex` (RE2) is replaced. */
+export interface PiiPattern {
+  name: string
+  regex: string
+  replacement?: string
+}
+
+export interface SecuritySpec {
+  /** mTLS and per-cluster identity between the collectors and the hub gateway (default on). */
+  mtls: boolean
+  certificates: {validity: string; renewBefore: string}
+  pii: {enabled: boolean; allowKeys: string[]; patterns: PiiPattern[]}
+}
+
 export interface Federation {
   name: string
   /** Path of the federation file, or undefined when built from flags alone. */
@@ -51,6 +65,7 @@ export interface Federation {
   edges: ClusterSpec[]
   telemetry: TelemetrySpec
   inference: InferenceSpec
+  security: SecuritySpec
 }
 
 /** Linode GPU plans carry "gpu" in their id (g1-gpu-rtx6000-1, g2-gpu-rtx4000a1-s, ...). */

@@ -61,6 +61,7 @@ export const federationSchema = {
     },
     telemetry: {$ref: '#/definitions/telemetry'},
     inference: {$ref: '#/definitions/inference'},
+    security: {$ref: '#/definitions/security'},
   },
   definitions: {
     cluster: {
@@ -213,6 +214,59 @@ export const federationSchema = {
       },
       if: {properties: {enabled: {const: true}}, required: ['enabled']},
       then: {required: ['image']},
+    },
+    security: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'How the federation protects its telemetry. Everything is on by default.',
+      properties: {
+        mtls: {
+          type: 'boolean',
+          default: DEFAULTS.security.mtls,
+          description:
+            'Mutual TLS (TLS 1.3) and a per-cluster identity between every collector and the hub gateway. false sends OTLP in plaintext to the internet: only for a trial, and fedobs warns on every render and deploy.',
+        },
+        certificates: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            validity: {...duration, default: DEFAULTS.security.certificates.validity, description: 'Lifetime of the gateway and client certificates fedobs issues.'},
+            renewBefore: {
+              ...duration,
+              default: DEFAULTS.security.certificates.renewBefore,
+              description: '`fedobs deploy` and `fedobs connect` re-issue a certificate that expires sooner than this.',
+            },
+          },
+        },
+        pii: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Scrub personal data (e-mail addresses, US SSNs, card numbers, phone numbers) at every agent, before data leaves the cluster.',
+          properties: {
+            enabled: {type: 'boolean', default: DEFAULTS.security.pii.enabled},
+            allowKeys: {
+              type: 'array',
+              items: {type: 'string', minLength: 1, 'x-expected': 'an attribute key such as user.id'},
+              description: 'Attribute keys whose values are never scrubbed.',
+            },
+            patterns: {
+              type: 'array',
+              items: {$ref: '#/definitions/piiPattern'},
+              description: 'Extra patterns to scrub, in RE2 syntax (the collector\'s).',
+            },
+          },
+        },
+      },
+    },
+    piiPattern: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'regex'],
+      properties: {
+        name: {...dnsName, description: 'Name of the pattern; the default replacement is [REDACTED:<name>].'},
+        regex: {type: 'string', minLength: 1, 'x-expected': 'a regular expression in RE2 syntax, such as EMP-[0-9]{6}'},
+        replacement: {type: 'string', description: 'What replaces a match (default [REDACTED:<name>]).'},
+      },
     },
   },
 } as const

@@ -7,6 +7,7 @@ import {clusterTag, FEDOBS_TAG, federationTag} from '../federation/identity.js'
 import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../federation/model.js'
 import {emitYaml} from './emit.js'
 import {IMAGES} from './images.js'
+import {networkPolicies} from './network-policies.js'
 import {renderTemplate, type Values} from './template.js'
 
 export interface K8sObject {
@@ -84,6 +85,7 @@ const KIND_ORDER = [
   'DaemonSet',
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
+  'NetworkPolicy',
 ]
 
 export function kindRank(kind: string): number {
@@ -154,6 +156,8 @@ export function renderCluster(federation: Federation, cluster: ClusterSpec, opti
     add('nvidia-device-plugin.yaml', renderTemplate(`${TEMPLATES}cluster/nvidia-device-plugin.yaml`, values))
   }
   if (inference) add('bert-inference.yaml', renderTemplate(`${TEMPLATES}cluster/bert-inference.yaml`, values))
+  const policies = networkPolicies(federation, cluster, namespaces)
+  if (policies.length > 0) add('network-policies.yaml', policies)
 
   const all = files.flatMap((f) => f.objects)
   for (const object of all) applyCommonMetadata(object, federation, cluster)
