@@ -59,6 +59,7 @@ const PRUNABLE: Array<{apiVersion: string; kind: string}> = [
   {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole'},
   {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding'},
   {apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass'},
+  {apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy'},
 ]
 
 const WORKLOADS = new Set(['Deployment', 'DaemonSet', 'StatefulSet'])
