@@ -24,3 +24,11 @@ export function roleFromTags(tags: readonly string[]): Role | undefined {
   const role = tag?.slice('fedobs-role:'.length)
   return role === 'hub' || role === 'edge' ? role : undefined
 }
+
+/**
+ * Issuer of a federation's identity tokens: the `iss` of every token and the gateway's oidc
+ * `issuer_url` (never fetched: the gateway reads the keys from a local JWKS file).
+ */
+export function tokenIssuer(federation: string): string {
+  return `https://fedobs.invalid/federations/${federation}`
+}

@@ -10,7 +10,8 @@
 import {UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
 import {createIssuingCa, createRootCa, describeCertificate, issueLeaf, type KeyMaterial} from './x509.js'
-import {createTokenKey, jwksDocument, signIdentityToken, tokenIssuer, type TokenKey} from './token.js'
+import {tokenIssuer} from '../federation/identity.js'
+import {createTokenKey, jwksDocument, signIdentityToken, type TokenKey} from './token.js'
 
 export const DAY_MS = 86_400_000
 const ROOT_VALIDITY_DAYS = 3650

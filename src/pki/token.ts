@@ -25,10 +25,7 @@ export interface IdentityClaims {
   issuedAt?: Date
 }
 
-/** The issuer of a federation's tokens; also the gateway's oidc `issuer_url`. */
-export function tokenIssuer(federation: string): string {
-  return `https://fedobs.invalid/federations/${federation}`
-}
+export {tokenIssuer} from '../federation/identity.js'
 
 export async function createTokenKey(): Promise<TokenKey> {
   const {privateKey, publicKey} = await generateKeyPair(TOKEN_ALGORITHM, {extractable: true})

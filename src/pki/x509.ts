@@ -7,8 +7,10 @@ import 'reflect-metadata'
 import {webcrypto} from 'node:crypto'
 import * as x509 from '@peculiar/x509'
 
-const crypto = webcrypto as unknown as Crypto
-x509.cryptoProvider.set(crypto)
+type CryptoKey = webcrypto.CryptoKey
+type CryptoKeyPair = webcrypto.CryptoKeyPair
+const crypto = webcrypto
+x509.cryptoProvider.set(crypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
 
 const ALGORITHM = {name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256'} as const
 const DAY_MS = 86_400_000

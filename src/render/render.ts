@@ -8,6 +8,7 @@ import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../fede
 import {emitYaml} from './emit.js'
 import {IMAGES} from './images.js'
 import {networkPolicies} from './network-policies.js'
+import {clientSecurity, gatewaySecurity, SECRETS, type ClientSecurity} from './security.js'
 import {renderTemplate, type Values} from './template.js'
 
 export interface K8sObject {
@@ -30,11 +31,23 @@ export interface Rendering {
   files: RenderedFile[]
   /** Every object, in apply order (namespaces and RBAC first, workloads last). */
   objects: K8sObject[]
+  /** Secrets the workloads mount that fedobs creates outside the manifests (keys are never rendered). */
+  secrets: Array<{namespace: string; name: string; createdBy: string}>
+  /** What a person should know about this rendering (insecure settings, an open gateway, ...). */
+  warnings: string[]
 }
 
 export interface EdgeRenderOptions {
   /** host:port of the hub gateway's OTLP/gRPC endpoint. */
   hubEndpoint?: string
+}
+
+export interface HubRenderOptions {
+  /**
+   * Public addresses (CIDRs) of each edge's nodes, as `connect` recorded them: with
+   * telemetry.gateway.allowedSources, the only sources the gateway's Cloud Firewall lets in.
+   */
+  edgeSources?: Record<string, string[]>
 }
 
 export const NAMESPACES = {
@@ -99,8 +112,8 @@ export function sortForApply(objects: K8sObject[]): K8sObject[] {
 
 // ---------------------------------------------------------------- public entry points
 
-export function renderHub(federation: Federation): Rendering {
-  return renderCluster(federation, federation.hub, {})
+export function renderHub(federation: Federation, options: HubRenderOptions = {}): Rendering {
+  return renderCluster(federation, federation.hub, options)
 }
 
 export function renderEdge(federation: Federation, name: string, options: EdgeRenderOptions = {}): Rendering {
@@ -120,10 +133,11 @@ export function renderEdge(federation: Federation, name: string, options: EdgeRe
   return renderCluster(federation, edge, options)
 }
 
-export function renderCluster(federation: Federation, cluster: ClusterSpec, options: EdgeRenderOptions): Rendering {
+export function renderCluster(federation: Federation, cluster: ClusterSpec, options: EdgeRenderOptions & HubRenderOptions): Rendering {
   const isHub = cluster.role === 'hub'
   const hubEndpoint = isHub ? GATEWAY_SERVICE : options.hubEndpoint
-  const values = clusterValues(federation, cluster, hubEndpoint)
+  const gatewayAllowList = isHub ? gatewaySources(federation, options.edgeSources ?? {}) : undefined
+  const values = clusterValues(federation, cluster, hubEndpoint, gatewayAllowList?.cidrs ?? [])
 
   const files: RenderedFile[] = []
   const add = (name: string, objects: unknown[]): void => {
@@ -166,12 +180,59 @@ export function renderCluster(federation: Federation, cluster: ClusterSpec, opti
   if (configMap) (configMap.metadata.annotations ??= {})[ANNOTATIONS.hubEndpoint] = hubEndpoint ?? ''
   for (const file of files) file.objects = sortForApply(file.objects)
 
-  return {cluster, ...(hubEndpoint ? {hubEndpoint} : {}), files, objects: sortForApply(all)}
+  const secrets: Rendering['secrets'] = []
+  if (federation.security.mtls && hubEndpoint) {
+    secrets.push({namespace: NAMESPACES.observability, name: SECRETS.client, createdBy: isHub ? 'fedobs deploy hub' : `fedobs connect ${cluster.name} hub`})
+  }
+  if (federation.security.mtls && isHub) {
+    secrets.push({namespace: NAMESPACES.hub, name: SECRETS.gatewayTls, createdBy: 'fedobs deploy hub'}, {namespace: NAMESPACES.hub, name: SECRETS.gatewayTrust, createdBy: 'fedobs deploy hub'})
+  }
+  const warnings = [...securityWarnings(federation, cluster), ...(gatewayAllowList?.warnings ?? [])]
+  return {cluster, ...(hubEndpoint ? {hubEndpoint} : {}), files, objects: sortForApply(all), secrets, warnings}
+}
+
+function securityWarnings(federation: Federation, cluster: ClusterSpec): string[] {
+  if (federation.security.mtls) return []
+  return [
+    cluster.role === 'hub'
+      ? 'security.mtls is off: the gateway accepts plaintext OTLP from anyone who reaches it, and trusts the cluster.id each sender claims'
+      : `security.mtls is off: ${cluster.name} sends its telemetry in plaintext, unauthenticated, over the internet`,
+  ]
+}
+
+/** IPv4 and IPv6 "everywhere". */
+const OPEN = new Set(['0.0.0.0/0', '::/0', '0.0.0.0', '::'])
+
+/**
+ * Who may reach the gateway LoadBalancer: every edge's nodes (as recorded at connect) and the
+ * allowedSources of the file, nothing else; with nobody known yet, nobody. Warns when that is
+ * everyone, and names the edges of the file that are not in it.
+ */
+export function gatewaySources(federation: Federation, edgeSources: Record<string, string[]>): {cidrs: string[]; warnings: string[]} {
+  const edges = federation.edges.map((e) => e.name)
+  const cidrs = [...new Set([...edges.flatMap((e) => edgeSources[e] ?? []), ...federation.telemetry.gateway.allowedSources].map(normalizeCidr))].sort()
+  const warnings: string[] = []
+  if (cidrs.some((c) => OPEN.has(c))) {
+    warnings.push(`the gateway LoadBalancer is open to everyone (telemetry.gateway.allowedSources holds ${cidrs.filter((c) => OPEN.has(c)).join(' and ')})${federation.security.mtls ? '; mTLS still refuses clients without a federation certificate' : ' and mTLS is off: anyone can write data'}`)
+    return {cidrs, warnings}
+  }
+  const missing = edges.filter((e) => (edgeSources[e] ?? []).length === 0)
+  if (missing.length > 0) {
+    warnings.push(
+      `the gateway firewall does not let in ${missing.join(', ')} yet (its nodes' addresses are added by \`fedobs connect <edge> hub\`)${cidrs.length === 0 ? '; until then it admits nobody' : ''}`,
+    )
+  }
+  return {cidrs, warnings}
+}
+
+function normalizeCidr(source: string): string {
+  if (source.includes('/')) return source
+  return source.includes(':') ? `${source}/128` : `${source}/32`
 }
 
 // ---------------------------------------------------------------- values
 
-function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint: string | undefined): Values {
+function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint: string | undefined, gatewayAllowList: string[]): Values {
   const {telemetry} = federation
   const isHub = cluster.role === 'hub'
   const base: Values = {
@@ -189,7 +250,8 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
     },
     tempoRetention: toGoDuration(telemetry.retention),
     gatewayLbTags: [FEDOBS_TAG, federationTag(federation.name), clusterTag(cluster.name)].join(','),
-    gatewayFirewallAcl: firewallAcl(telemetry.gateway.allowedSources),
+    gatewayFirewallAcl: firewallAcl(gatewayAllowList),
+    security: isHub ? gatewaySecurity(federation) : {},
     gpuNodeAffinity: gpuNodeAffinity(cluster),
     backends: {
       prometheus: `http://prometheus.${NAMESPACES.monitoring}.svc.cluster.local:9090/api/v1/otlp/v1/metrics`,
@@ -197,10 +259,13 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
       tempo: `http://tempo.${NAMESPACES.monitoring}.svc.cluster.local:4318/v1/traces`,
     },
   }
-  const exporter = collectorExporter(hubEndpoint, telemetry.queue.size)
-  const collectorValues: Values = {...base, exporters: exporter.exporters, exporterName: exporter.name}
+  // Agents and scrapers mount their client certificate and token only once they ship somewhere.
+  const client: ClientSecurity | Record<string, never> = hubEndpoint ? clientSecurity(federation) : {}
+  const exporter = collectorExporter(hubEndpoint, telemetry.queue.size, client)
+  const collectorValues: Values = {...base, client, exporters: exporter.exporters, exporterName: exporter.name}
   const values: Values = {
     ...base,
+    client,
     agentConfig: collectorConfig('agent', collectorValues),
     scraperConfig: scraperConfig(collectorValues, federation, cluster),
   }
@@ -218,7 +283,7 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
   return values
 }
 
-function collectorExporter(endpoint: string | undefined, queueSize: number): {name: string; exporters: Record<string, unknown>} {
+function collectorExporter(endpoint: string | undefined, queueSize: number, client: Partial<ClientSecurity>): {name: string; exporters: Record<string, unknown>} {
   if (!endpoint) {
     // Not connected yet: say so in the collector's log rather than pretend to ship anywhere.
     return {name: 'debug/unconnected', exporters: {'debug/unconnected': {verbosity: 'basic'}}}
@@ -228,7 +293,8 @@ function collectorExporter(endpoint: string | undefined, queueSize: number): {na
     exporters: {
       'otlp_grpc/gateway': {
         endpoint,
-        tls: {insecure: true},
+        tls: client.tls ?? {insecure: true},
+        ...(client.auth ? {auth: client.auth} : {}),
         sending_queue: {enabled: true, queue_size: queueSize},
         retry_on_failure: {enabled: true, initial_interval: '5s', max_interval: '30s', max_elapsed_time: '0s'},
       },
@@ -282,11 +348,11 @@ export function dashboards(): Record<string, string> {
   return dashboardCache
 }
 
-function firewallAcl(sources: string[]): string | undefined {
-  if (sources.length === 0) return undefined
-  const ipv4 = sources.filter((s) => !s.includes(':')).map((s) => (s.includes('/') ? s : `${s}/32`))
-  const ipv6 = sources.filter((s) => s.includes(':')).map((s) => (s.includes('/') ? s : `${s}/128`))
-  return JSON.stringify({allowList: {...(ipv4.length > 0 ? {ipv4} : {}), ...(ipv6.length > 0 ? {ipv6} : {})}})
+/** The Linode CCM's Cloud Firewall annotation: an allow list (everything else is dropped). */
+function firewallAcl(sources: string[]): string {
+  const ipv4 = sources.filter((s) => !s.includes(':'))
+  const ipv6 = sources.filter((s) => s.includes(':'))
+  return JSON.stringify({allowList: {ipv4, ipv6}})
 }
 
 function gpuNodeAffinity(cluster: ClusterSpec): unknown {

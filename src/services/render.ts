@@ -11,6 +11,13 @@ export function emitRendering(output: Output, rendering: Rendering, outputDirect
         `(\`fedobs connect ${cluster.name} hub\`, --hub-endpoint, or telemetry.gateway.endpoint).`,
     )
   }
+  for (const warning of rendering.warnings) output.warn(warning)
+  if (rendering.secrets.length > 0) {
+    output.info(
+      `note: these workloads mount Secrets that hold keys and are never rendered: ${rendering.secrets.map((s) => `${s.namespace}/${s.name}`).join(', ')}; ` +
+        `${[...new Set(rendering.secrets.map((s) => `\`${s.createdBy}\``))].join(' and ')} create${rendering.secrets.length === 1 ? 's' : ''} them (with kubectl apply, run that once too).`,
+    )
+  }
   if (outputDirectory) {
     const written = writeKustomizeDirectory(outputDirectory, rendering)
     if (output.json) {

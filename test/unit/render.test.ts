@@ -212,12 +212,14 @@ describe('hub', () => {
       expect(fixed.objects.some((o) => o.kind === 'HorizontalPodAutoscaler')).toBe(false)
     })
 
-    it('adds a firewall ACL to the LoadBalancer only when sources are configured', () => {
-      const external = find(hub.objects, 'Service', 'otel-gateway-external') as any
-      expect(external.metadata.annotations).not.toHaveProperty('service.beta.kubernetes.io/linode-loadbalancer-firewall-acl')
-      const guarded = renderHub({...federation, telemetry: {...federation.telemetry, gateway: {...federation.telemetry.gateway, allowedSources: ['203.0.113.0/24', '198.51.100.7']}}})
-      const acl = (find(guarded.objects, 'Service', 'otel-gateway-external') as any).metadata.annotations['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl']
-      expect(JSON.parse(acl)).toEqual({allowList: {ipv4: ['203.0.113.0/24', '198.51.100.7/32']}})
+    it('lets through its firewall exactly the edges recorded at connect and allowedSources; nobody before', () => {
+      const aclOf = (rendering: ReturnType<typeof renderHub>): unknown => JSON.parse((find(rendering.objects, 'Service', 'otel-gateway-external') as any).metadata.annotations['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl'])
+      expect(aclOf(hub)).toEqual({allowList: {ipv4: [], ipv6: []}})
+      const guarded = renderHub(
+        {...federation, telemetry: {...federation.telemetry, gateway: {...federation.telemetry.gateway, allowedSources: ['203.0.113.0/24', '198.51.100.7']}}},
+        {edgeSources: {'fed-observability-remote': ['172.105.10.1', '2600:3c06::f03c:94ff:fe12:3456'], 'not-in-the-file': ['192.0.2.9/32']}},
+      )
+      expect(aclOf(guarded)).toEqual({allowList: {ipv4: ['172.105.10.1/32', '198.51.100.7/32', '203.0.113.0/24'], ipv6: ['2600:3c06::f03c:94ff:fe12:3456/128']}})
     })
   })
 
