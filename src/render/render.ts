@@ -348,11 +348,15 @@ export function dashboards(): Record<string, string> {
   return dashboardCache
 }
 
-/** The Linode CCM's Cloud Firewall annotation: an allow list (everything else is dropped). */
-function firewallAcl(sources: string[]): string {
+/**
+ * The Linode CCM's Cloud Firewall annotation: an allow list, everything else dropped. The API
+ * refuses an empty address list, so "nobody yet" is a deny list of everything.
+ */
+export function firewallAcl(sources: string[]): string {
+  if (sources.length === 0) return JSON.stringify({denyList: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}})
   const ipv4 = sources.filter((s) => !s.includes(':'))
   const ipv6 = sources.filter((s) => s.includes(':'))
-  return JSON.stringify({allowList: {ipv4, ipv6}})
+  return JSON.stringify({allowList: {...(ipv4.length > 0 ? {ipv4} : {}), ...(ipv6.length > 0 ? {ipv6} : {})}})
 }
 
 function gpuNodeAffinity(cluster: ClusterSpec): unknown {

@@ -71,6 +71,13 @@ export class FakeTempo {
     return n
   }
 
+  /** Number of distinct spans stored whose resource attributes satisfy `predicate`. */
+  spanCountWhere(predicate: (resource: Record<string, string>) => boolean): number {
+    let n = 0
+    for (const spans of this.traces.values()) for (const stored of spans.values()) if (predicate(attributeMap(stored.resource.attributes))) n++
+    return n
+  }
+
   ingest(request: TracesRequest): number {
     let count = 0
     for (const rs of request.resourceSpans ?? []) {

@@ -3,10 +3,11 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
-import {describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {emitYaml} from '../../src/render/emit.js'
 import {renderEdge, renderHub} from '../../src/render/render.js'
 import {configOf, exampleFederation} from '../helpers/federation.js'
+import {TestPki} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {discoverTargets, loopbackVariant, UNBACKED_TARGET, type LoopbackEndpoints} from './loopback.js'
 
@@ -26,6 +27,11 @@ const ENDPOINTS: LoopbackEndpoints = {
   podLogDir: '/tmp/fedobs-test/pods',
   kubeletPort: 43001,
   scrapeTargets: Object.fromEntries(['bert-inference', 'dcgm-exporter', 'kube-state-metrics', 'otel-gateway', 'prometheus'].map((job) => [job, [{targets: ['127.0.0.1:44001'], labels: {__meta_kubernetes_service_name: job}}]])),
+  mounts: {
+    '/etc/otelcol/tls': '/tmp/fedobs-test/secrets/tls',
+    '/etc/otelcol/trust': '/tmp/fedobs-test/secrets/trust',
+    '/etc/otelcol/gateway-client': '/tmp/fedobs-test/secrets/gateway-client',
+  },
 }
 
 const CONFIGS: Array<[string, any]> = [
@@ -48,6 +54,7 @@ function withoutAllowedChanges(config: any): any {
         .replace(/(0\.0\.0\.0|127\.0\.0\.1|203\.0\.113\.7|\$\{env:K8S_NODE_IP\}|[a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local):[0-9]+/g, 'ADDRESS')
         .replace(/^(\/var\/lib\/otelcol|\/tmp\/fedobs-test\/data)\/.*/, 'DIRECTORY')
         .replace(/^(\/var\/log\/pods|\/tmp\/fedobs-test\/pods)\//, 'PODLOGS/')
+        .replace(/^(\/etc\/otelcol|\/tmp\/fedobs-test\/secrets)\/(tls|trust|gateway-client)\//, 'SECRET:$2/')
     }
     if (Array.isArray(node)) return node.map(blank)
     if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, blank(v)]))
@@ -119,12 +126,24 @@ const binaries = requireBinaries(['FEDOBS_OTELCOL'])
 const run = promisify(execFile)
 
 describe.skipIf(!binaries.ok)('loopback variants on the real collector', () => {
+  let pki: TestPki
+  beforeAll(async () => {
+    pki = await TestPki.create(mkdtempSync(path.join(tmpdir(), 'fedobs-loopback-pki-')), federation.name, {
+      gatewayAddresses: ['127.0.0.1'],
+      clusters: [
+        {name: federation.hub.name, role: 'hub'},
+        {name: 'fed-observability-remote', role: 'edge'},
+      ],
+    })
+  })
+
   for (const [label, rendered] of CONFIGS) {
     it(`${label} variant passes otelcol validate`, async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-loopback-'))
       try {
         const file = path.join(dir, 'config.yaml')
-        writeFileSync(file, emitYaml(loopbackVariant(rendered, {...ENDPOINTS, dataDir: dir, podLogDir: dir})))
+        const mounts = label === 'gateway' ? pki.gatewayMounts() : pki.clientMounts(label.startsWith('hub') ? federation.hub.name : 'fed-observability-remote')
+        writeFileSync(file, emitYaml(loopbackVariant(rendered, {...ENDPOINTS, dataDir: dir, podLogDir: dir, mounts})))
         const env = {...process.env, POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '127.0.0.1', K8S_NODE_NAME: 'n'}
         await expect(run(binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', ['validate', `--config=${file}`], {env})).resolves.toBeDefined()
       } finally {

@@ -6,6 +6,7 @@
  * relabelling) is left exactly as rendered.
  */
 import type {K8sObject} from '../../src/render/render.js'
+import {withMounts} from '../helpers/pki.js'
 
 /** A Prometheus static_configs entry: __meta_* labels stand in for what Kubernetes discovery sets. */
 export interface StaticConfig {
@@ -26,6 +27,8 @@ export interface LoopbackEndpoints {
   kubeletPort?: number
   /** Static targets per scrape job (replacing kubernetes_sd_configs). */
   scrapeTargets?: Record<string, StaticConfig[]>
+  /** Secret mount path (e.g. /etc/otelcol/tls) → local directory holding the same files. */
+  mounts?: Record<string, string>
 }
 
 const LISTENER = /^0\.0\.0\.0:([0-9]+)$/
@@ -124,7 +127,16 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
     delete job.kubernetes_sd_configs
     job.static_configs = targets
   }
-  return copy
+
+  // 9. Secrets: certificates, keys, trust bundles and identity tokens are Secret volumes mounted
+  //    under /etc/otelcol/<name> in a pod; here each is a local directory laid out the same way
+  //    (test/helpers/pki.ts, kubelet atomic-writer layout), so reloads behave as in a pod. Only the
+  //    directory part of each path changes; an unmapped mount is an error.
+  try {
+    return withMounts(copy, endpoints.mounts ?? {})
+  } catch (error) {
+    throw new Error(`loopbackVariant: ${(error as Error).message}`)
+  }
 }
 
 function rewriteStrings(node: any, rewrite: (value: string) => string): void {

@@ -22,6 +22,7 @@ import type {Federation} from '../../src/federation/model.js'
 import {emitYaml} from '../../src/render/emit.js'
 import {renderEdge, renderHub, type K8sObject, type Rendering} from '../../src/render/render.js'
 import {configOf, EXAMPLE} from '../helpers/federation.js'
+import {TestPki} from '../helpers/pki.js'
 import {FakeLoki, indexAttributesOf} from './fake-loki.js'
 import {FakeTempo} from './fake-tempo.js'
 import {discoverTargets, loopbackVariant, type Backend, type LoopbackEndpoints} from './loopback.js'
@@ -88,6 +89,8 @@ export interface ClusterHandle {
 export interface Pipeline {
   dir: string
   federation: Federation
+  /** The federation's CA and the Secret volumes the collectors mount (rotate, revoke, ...). */
+  pki: TestPki
   prometheus: ManagedProcess
   gateway: ManagedProcess
   loki: FakeLoki
@@ -97,8 +100,10 @@ export interface Pipeline {
   prometheusUrl: string
   /** Self-metrics of the gateway (its pull reader), e.g. for otelcol_exporter_queue_size. */
   gatewayMetricsUrl: string
-  /** The gateway's OTLP/HTTP receiver (as a misconfigured edge could reach it directly). */
+  /** The gateway's OTLP/HTTP receiver, https (mTLS): e.g. https://127.0.0.1:PORT. */
   gatewayOtlpHttpUrl: string
+  /** The gateway's OTLP/gRPC address, 127.0.0.1:PORT. */
+  gatewayOtlpGrpcAddress: string
   /** Base URLs of the Loki and Tempo fakes (what --loki-url / --tempo-url take). */
   lokiApiUrl: string
   tempoApiUrl: string
@@ -178,6 +183,7 @@ async function stopAll(started: Array<{close(): Promise<void>} | ManagedProcess>
 /** Addresses every cluster's collectors need: the gateway, Prometheus, and the Service map. */
 interface Shared {
   dir: string
+  pki: TestPki
   otelcol: string
   services: Record<string, string>
   promPort: number
@@ -212,9 +218,20 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     ready: () => httpOk(`${prometheusUrl}/-/ready`),
   })
 
+  // The federation's CA, as `fedobs deploy hub` and `fedobs connect` would set it up: the gateway's
+  // certificate for its address here, and the hub's and the edge's client credentials.
+  const pki = await TestPki.create(path.join(dir, 'pki'), federation.name, {
+    gatewayAddresses: [LOOPBACK],
+    clusters: [
+      {name: hub.cluster.name, role: 'hub'},
+      {name: edge.cluster.name, role: 'edge'},
+    ],
+  })
+
   // The gateway: rendered config, backends at the loopback sinks.
   const shared: Shared = {
     dir,
+    pki,
     otelcol: options.otelcol,
     promPort,
     gatewayMetricsPort: gwMetrics,
@@ -230,6 +247,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     ports: {4317: gwGrpc, 4318: gwHttp, 13133: gwHealth, 8888: gwMetrics},
     services: shared.services,
     dataDir: path.join(dir, 'gateway'),
+    mounts: pki.gatewayMounts(),
   }, {POD_NAME: GATEWAY_POD}, gwHealth)
 
   const hubCluster = await buildCluster('hub', hub, shared, options.kubeStateMetrics?.hub)
@@ -247,6 +265,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
   return {
     dir,
     federation,
+    pki,
     prometheus,
     gateway,
     loki,
@@ -255,7 +274,8 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     edge: edgeCluster,
     prometheusUrl,
     gatewayMetricsUrl: `http://${LOOPBACK}:${gwMetrics}/metrics`,
-    gatewayOtlpHttpUrl: `http://${LOOPBACK}:${gwHttp}`,
+    gatewayOtlpHttpUrl: `https://${LOOPBACK}:${gwHttp}`,
+    gatewayOtlpGrpcAddress: gatewayAddress,
     lokiApiUrl: loki.url,
     tempoApiUrl: tempo.url,
     processes: () => [prometheus, gateway, ...shippers],
@@ -313,6 +333,7 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
     dataDir: path.join(clusterDir, 'agent'),
     podLogDir: podLogs.dir,
     kubeletPort: sources.kubelet.port,
+    mounts: shared.pki.clientMounts(rendering.cluster.name),
   }, {
     K8S_NODE_IP: LOOPBACK,
     K8S_NODE_NAME: gpuNode.node,
@@ -339,6 +360,7 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
     services: shared.services,
     dataDir: path.join(clusterDir, 'scraper'),
     scrapeTargets,
+    mounts: shared.pki.clientMounts(rendering.cluster.name),
   }, {}, scHealth)
 
   const agentOtlpHttp = `http://${LOOPBACK}:${agHttp}`

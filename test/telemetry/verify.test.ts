@@ -4,6 +4,7 @@ import path from 'node:path'
 import {Ajv} from 'ajv'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, REPO} from '../helpers/cli.js'
+import {postToGateway} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {quoteLabelValue, regexAlternatives} from '../../src/verify/backends.js'
 import {verifySchema} from '../../src/verify/schema.js'
@@ -114,8 +115,9 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline', () => {
 
   it('reports an unknown cluster id containing quotes and braces, and escapes it in queries', async () => {
     const rogue = 'a"b})'
-    // Agents upsert their own cluster.id, so a rogue id reaches the hub only straight at the
-    // gateway, as a misconfigured collector elsewhere would send it.
+    // The gateway takes cluster.id from the sender's identity token, so a rogue id reaches the hub
+    // only with credentials issued for it: minted here by the federation CA (the CLI never would,
+    // cluster names are validated), and sent straight at the gateway.
     const now = `${Date.now()}000000`
     const body = {
       resourceMetrics: [
@@ -125,8 +127,9 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline', () => {
         },
       ],
     }
-    const response = await fetch(`${p.gatewayOtlpHttpUrl}/v1/metrics`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
-    expect(response.status).toBe(200)
+    const credentials = await p.pki.issue({name: rogue, role: 'edge'})
+    const response = await postToGateway(`${p.gatewayOtlpHttpUrl}/v1/metrics`, body, credentials)
+    expect(response).toMatchObject({status: 200})
     await waitFor('the rogue series at the hub', async () => (await p.query(`up{cluster_id=${quoteLabelValue(rogue)}}`)).length === 1, {timeoutMs: 30_000})
     // The escaping selects exactly the rogue series, by equality and by regex.
     expect(await p.query(`up{cluster_id=~${regexAlternatives([rogue])}}`)).toHaveLength(1)

@@ -214,7 +214,7 @@ describe('hub', () => {
 
     it('lets through its firewall exactly the edges recorded at connect and allowedSources; nobody before', () => {
       const aclOf = (rendering: ReturnType<typeof renderHub>): unknown => JSON.parse((find(rendering.objects, 'Service', 'otel-gateway-external') as any).metadata.annotations['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl'])
-      expect(aclOf(hub)).toEqual({allowList: {ipv4: [], ipv6: []}})
+      expect(aclOf(hub)).toEqual({denyList: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}}) // the API refuses an empty allow list
       const guarded = renderHub(
         {...federation, telemetry: {...federation.telemetry, gateway: {...federation.telemetry.gateway, allowedSources: ['203.0.113.0/24', '198.51.100.7']}}},
         {edgeSources: {'fed-observability-remote': ['172.105.10.1', '2600:3c06::f03c:94ff:fe12:3456'], 'not-in-the-file': ['192.0.2.9/32']}},
