@@ -104,3 +104,15 @@ export async function connectKube(kubeconfigFile: string, context: string): Prom
 export function objectKey(object: KubeObject): string {
   return `${object.kind}/${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}`
 }
+
+/**
+ * The object as client-node's typed model, for apply and patch. client-node serializes a request
+ * body through its models, where a JSON field whose name is reserved in TypeScript has another
+ * name (a NetworkPolicy rule's `from` is `_from`): a plain object's `from` would be dropped
+ * silently, turning "allow from these peers" into "allow from anyone". Reading the object into the
+ * model first keeps every field.
+ */
+export function typedForApply<T extends KubeObject>(kube: Kube, object: T): T {
+  // loadYaml reads a document into the model its apiVersion/kind names (JSON is YAML).
+  return kube.k8s.loadYaml<T>(JSON.stringify(object))
+}

@@ -170,7 +170,7 @@ export function renderCluster(federation: Federation, cluster: ClusterSpec, opti
     add('nvidia-device-plugin.yaml', renderTemplate(`${TEMPLATES}cluster/nvidia-device-plugin.yaml`, values))
   }
   if (inference) add('bert-inference.yaml', renderTemplate(`${TEMPLATES}cluster/bert-inference.yaml`, values))
-  const policies = networkPolicies(federation, cluster, namespaces)
+  const policies = networkPolicies(federation, cluster, namespaces, hubEndpoint)
   if (policies.length > 0) add('network-policies.yaml', policies)
 
   const all = files.flatMap((f) => f.objects)
@@ -184,6 +184,7 @@ export function renderCluster(federation: Federation, cluster: ClusterSpec, opti
   if (federation.security.mtls && hubEndpoint) {
     secrets.push({namespace: NAMESPACES.observability, name: SECRETS.client, createdBy: isHub ? 'fedobs deploy hub' : `fedobs connect ${cluster.name} hub`})
   }
+  if (isHub) secrets.push({namespace: NAMESPACES.monitoring, name: 'grafana-admin', createdBy: 'fedobs deploy hub'})
   if (federation.security.mtls && isHub) {
     secrets.push({namespace: NAMESPACES.hub, name: SECRETS.gatewayTls, createdBy: 'fedobs deploy hub'}, {namespace: NAMESPACES.hub, name: SECRETS.gatewayTrust, createdBy: 'fedobs deploy hub'})
   }
@@ -249,6 +250,7 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
       ...(telemetry.gateway.autoscaling.enabled ? {replicas: undefined} : {}),
     },
     tempoRetention: toGoDuration(telemetry.retention),
+    prometheusRetentionSize: retentionSize(telemetry.storage.prometheus),
     gatewayLbTags: [FEDOBS_TAG, federationTag(federation.name), clusterTag(cluster.name)].join(','),
     gatewayFirewallAcl: firewallAcl(gatewayAllowList),
     security: isHub ? gatewaySecurity(federation) : {},
@@ -383,6 +385,17 @@ function storageClass(federation: Federation, cluster: ClusterSpec): K8sObject {
     volumeBindingMode: 'WaitForFirstConsumer',
     parameters: {'linodebs.csi.linode.com/volumeTags': [FEDOBS_TAG, federationTag(federation.name), clusterTag(cluster.name)].join(',')},
   }
+}
+
+/**
+ * Prometheus's size-based retention for a PVC of `quantity` (512Mi, 50Gi, 1Ti): 85% of it, in
+ * Prometheus's MB (2^20 bytes), so the oldest blocks go before the volume is full.
+ */
+export function retentionSize(quantity: string): string {
+  const match = /^([1-9][0-9]*)(Mi|Gi|Ti)$/.exec(quantity)
+  if (!match) throw new Error(`not a storage quantity: ${quantity}`)
+  const mebibytes = Number(match[1]) * {Mi: 1, Gi: 1024, Ti: 1024 * 1024}[match[2] as 'Mi' | 'Gi' | 'Ti']
+  return `${Math.floor(mebibytes * 0.85)}MB`
 }
 
 /** Prometheus-style durations (15d, 1w) as Go durations (360h, 168h) for Tempo. */

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {isGpuPlan} from '../federation/model.js'
-import {KubeApiError, objectKey, toKubeError, type Kube, type KubeObject} from '../kube/client.js'
+import {KubeApiError, objectKey, toKubeError, typedForApply, type Kube, type KubeObject} from '../kube/client.js'
 import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
 import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
@@ -23,6 +23,11 @@ export interface DeployOptions {
   timeoutMs: number
   report: Report
   signal: AbortSignal
+  /**
+   * Runs once the namespaces exist and before anything else is applied: creates what the
+   * workloads need that is never rendered (Secrets with keys and passwords).
+   */
+  prepare?: () => Promise<void>
 }
 
 export interface DeployResult {
@@ -38,6 +43,8 @@ export interface DeployResult {
   replaced: string[]
   ready: boolean
   gatewayAddress?: string
+  /** Every external address of the gateway LoadBalancer (IPv4, IPv6, hostname). */
+  gatewayAddresses?: string[]
   grafanaSecretCreated?: boolean
   /** Real milliseconds: fedobs's own work (apply, prune) vs waiting for the cluster. */
   timings: {applyMs: number; pruneMs: number; waitMs: number}
@@ -102,7 +109,7 @@ async function applyOne(kube: Kube, object: K8sObject, options: DeployOptions, i
   const before = inventory?.get(key) ?? (await read(kube, object))
   let after: KubeObject
   try {
-    after = (await kube.objects.patch(object, undefined, options.dryRun ? 'All' : undefined, FIELD_MANAGER, options.forceConflicts, kube.k8s.PatchStrategy.ServerSideApply)) as KubeObject
+    after = (await kube.objects.patch(typedForApply(kube, object as KubeObject) as K8sObject, undefined, options.dryRun ? 'All' : undefined, FIELD_MANAGER, options.forceConflicts, kube.k8s.PatchStrategy.ServerSideApply)) as KubeObject
   } catch (error) {
     throw explainApplyError(toKubeError(error, `applying ${key}`), key)
   }
@@ -136,7 +143,12 @@ async function applyAll(kube: Kube, objects: K8sObject[], options: DeployOptions
   const results: AppliedObject[] = []
   // A server-side dry run cannot create namespaces, so objects in new namespaces cannot be checked.
   const existingNamespaces = options.dryRun ? new Set((await kube.core.listNamespace()).items.map((n) => n.metadata?.name)) : undefined
+  let prepared = false
   for (const rank of ranks) {
+    if (!prepared && rank > kindRank('Namespace')) {
+      prepared = true
+      await options.prepare?.()
+    }
     const group = objects.filter((o) => kindRank(o.kind) === rank)
     results.push(
       ...(await mapLimit(group, 8, async (object) => {
@@ -308,9 +320,14 @@ async function diagnose(kube: Kube, object: KubeObject): Promise<string[]> {
 }
 
 async function gatewayAddress(kube: Kube): Promise<string | undefined> {
+  return (await gatewayAddresses(kube))[0]
+}
+
+/** Every ingress address of the gateway LoadBalancer (what its certificate must cover). */
+async function gatewayAddresses(kube: Kube): Promise<string[]> {
   const service = await read(kube, {apiVersion: 'v1', kind: 'Service', metadata: {name: 'otel-gateway-external', namespace: NAMESPACES.hub}})
-  const ingress = service?.status?.loadBalancer?.ingress?.[0]
-  return ingress?.ip ?? ingress?.hostname
+  const ingress = (service?.status?.loadBalancer?.ingress ?? []) as Array<{ip?: string; hostname?: string}>
+  return ingress.flatMap((i) => [i.ip, i.hostname].filter((a): a is string => Boolean(a)))
 }
 
 /**
@@ -353,8 +370,11 @@ async function waitReady(kube: Kube, rendering: Rendering, options: DeployOption
   }
 }
 
-/** The Grafana admin password lives in a Secret fedobs creates once and never prints. */
-async function ensureGrafanaSecret(kube: Kube, dryRun: boolean): Promise<boolean> {
+/**
+ * The Grafana admin password lives in a Secret fedobs creates once, before Grafana starts (Grafana
+ * requires it: it never starts with a default password), and never prints.
+ */
+export async function ensureGrafanaSecret(kube: Kube, dryRun: boolean): Promise<boolean> {
   const existing = await read(kube, {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'grafana-admin', namespace: NAMESPACES.monitoring}})
   if (existing || dryRun) return false
   try {
@@ -385,7 +405,12 @@ export async function deployRendering(kube: Kube, rendering: Rendering, options:
   const replaced: string[] = []
   const started = performance.now()
   const inventory = await ownedObjects(kube, cluster.name, rendering.objects)
-  const applied = await applyAll(kube, rendering.objects, options, replaced, inventory)
+  let grafanaSecretCreated: boolean | undefined
+  const prepare = async (): Promise<void> => {
+    if (cluster.role === 'hub') grafanaSecretCreated = await ensureGrafanaSecret(kube, options.dryRun)
+    await options.prepare?.()
+  }
+  const applied = await applyAll(kube, rendering.objects, {...options, prepare}, replaced, inventory)
   const applyMs = performance.now() - started
   const counts = {created: 0, configured: 0, unchanged: 0}
   for (const a of applied) counts[a.action]++
@@ -408,7 +433,6 @@ export async function deployRendering(kube: Kube, rendering: Rendering, options:
     }
   }
 
-  const grafanaSecretCreated = cluster.role === 'hub' ? await ensureGrafanaSecret(kube, options.dryRun) : undefined
   const pruneMs = performance.now() - pruneStarted
   let ready = false
   let address: string | undefined
@@ -418,6 +442,7 @@ export async function deployRendering(kube: Kube, rendering: Rendering, options:
     ready = waited.ready
     address = waited.address
   }
+  const addresses = cluster.role === 'hub' && !options.dryRun ? await gatewayAddresses(kube) : []
   return {
     cluster: cluster.name,
     role: cluster.role,
@@ -431,9 +456,10 @@ export async function deployRendering(kube: Kube, rendering: Rendering, options:
     replaced,
     ready,
     ...(address ? {gatewayAddress: address} : {}),
+    ...(addresses.length > 0 ? {gatewayAddresses: addresses} : {}),
     ...(grafanaSecretCreated !== undefined ? {grafanaSecretCreated} : {}),
     timings: {applyMs: Math.round(applyMs), pruneMs: Math.round(pruneMs), waitMs: Math.round(performance.now() - waitStarted)},
   }
 }
 
-export {gatewayAddress, read as readObject}
+export {gatewayAddress, gatewayAddresses, read as readObject, applyOne}

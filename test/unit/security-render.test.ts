@@ -57,7 +57,7 @@ describe('mTLS by default: the gateway', () => {
   })
 
   it('names the Secrets deploy hub creates, and renders no key', () => {
-    expect(hub.secrets.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(['observability-hub/otel-gateway-tls', 'observability-hub/otel-gateway-trust', 'observability/otel-gateway-client'])
+    expect(hub.secrets.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(['monitoring/grafana-admin', 'observability-hub/otel-gateway-tls', 'observability-hub/otel-gateway-trust', 'observability/otel-gateway-client'])
     expect(toYamlStream(hub.objects)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/)
     expect(hub.warnings.filter((w) => w.includes('mtls'))).toEqual([])
   })
@@ -114,7 +114,7 @@ describe('security.mtls: false (plaintext, warned)', () => {
     expect(gateway.processors['resource/identity']).toBeUndefined()
     expect(gateway.service.pipelines.metrics.processors).toEqual(['memory_limiter', 'resource/hub'])
     expect(hubPlain.warnings.join('\n')).toMatch(/security\.mtls is off: the gateway accepts plaintext/)
-    expect(hubPlain.secrets).toEqual([])
+    expect(hubPlain.secrets.map((s) => s.name)).toEqual(['grafana-admin'])
   })
 
   it('renders edges that export in plaintext, and warns', () => {
@@ -149,5 +149,41 @@ describe('who may reach the gateway', () => {
 
   it('is quiet when every edge is let in and nobody else', () => {
     expect(gatewaySources(federation, {[EDGE]: ['172.105.10.1/32', '172.105.10.2/32']})).toEqual({cidrs: ['172.105.10.1/32', '172.105.10.2/32'], warnings: []})
+  })
+})
+
+describe('least privilege', () => {
+  it('Grafana requires its admin Secret: it never starts with a default password', () => {
+    const env = podSpec(find(hub.objects, 'Deployment', 'grafana')).containers[0].env
+    const password = env.find((e: {name: string}) => e.name === 'GF_SECURITY_ADMIN_PASSWORD')
+    expect(password.valueFrom.secretKeyRef).toEqual({name: 'grafana-admin', key: 'admin-password', optional: false})
+    expect(env.find((e: {name: string}) => e.name === 'GF_AUTH_ANONYMOUS_ENABLED').value).toBe('false')
+  })
+
+  it('agents may read nodes/stats, never nodes/proxy', () => {
+    const rules = (find(edge.objects, 'ClusterRole', 'otel-agent') as any).rules as Array<{resources: string[]}>
+    const resources = rules.flatMap((r) => r.resources)
+    expect(resources).toContain('nodes/stats')
+    expect(resources).not.toContain('nodes/proxy')
+    expect(resources.filter((r) => r.includes('secrets'))).toEqual([])
+  })
+
+  it('Prometheus has no lifecycle API and a size-based retention below its volume', () => {
+    const args: string[] = podSpec(find(hub.objects, 'Deployment', 'prometheus')).containers[0].args
+    expect(args).not.toContain('--web.enable-lifecycle')
+    expect(args).toContain('--storage.tsdb.retention.size=43520MB') // 85% of the 50Gi PVC
+    expect(args).toContain('--storage.tsdb.retention.time=15d')
+  })
+
+  it('the agent runs as root only to read the root-owned pod logs, with no capabilities and no escalation', () => {
+    const container = podSpec(find(edge.objects, 'DaemonSet', 'otel-agent')).containers[0]
+    expect(container.securityContext).toMatchObject({runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ['ALL']}})
+    expect(container.volumeMounts).toContainEqual({name: 'varlogpods', mountPath: '/var/log/pods', readOnly: true})
+  })
+
+  it('the scraper and the gateway run as non-root', () => {
+    for (const [kind, name, rendering] of [['Deployment', 'otel-scraper', edge], ['StatefulSet', 'otel-gateway', hub]] as const) {
+      expect(podSpec(find(rendering.objects, kind, name)).securityContext).toMatchObject({runAsNonRoot: true, runAsUser: 10001})
+    }
   })
 })
