@@ -6,8 +6,12 @@ import type {Output} from '../lib/output.js'
 import {UsageError} from '../lib/errors.js'
 import {parseDuration} from '../lib/time.js'
 import {runTasks} from '../lib/progress.js'
-import {deployRendering, type DeployResult} from '../services/deploy.js'
-import type {Rendering} from '../render/render.js'
+import type {DeployResult} from '../services/deploy.js'
+import type {EdgeAddresses, EdgeDeployResult, HubDeployResult} from '../services/hub.js'
+import {createLinodeClient, type LinodeApi} from '../linode/client.js'
+import {resolveToken} from '../linode/token.js'
+import {nodeAddressesFromKube} from '../services/gateway-firewall.js'
+import {FEDOBS_TAG} from '../federation/identity.js'
 
 export const kubeFlags = {
   kubeconfig: Flags.string({description: 'kubeconfig file (else the first file of KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE', helpGroup: 'KUBERNETES'}),
@@ -33,29 +37,60 @@ export function kubeFor(cluster: ClusterSpec, flags: {kubeconfig?: string; conte
   return connectKube(resolveKubeconfigTarget(flags.kubeconfig), flags.context ?? cluster.context ?? contextAlias(cluster.name))
 }
 
-/** Deploy one rendering with progress, and print the result. */
-export async function deployWithProgress(output: Output, kube: Kube, rendering: Rendering, flags: {'dry-run': boolean; 'force-conflicts': boolean; prune: boolean; wait: boolean; timeout: string}, signal: AbortSignal): Promise<DeployResult> {
-  const timeoutMs = timeoutOf(flags.timeout)
-  const [outcome] = await runTasks(
-    output,
-    [
-      {
-        title: `${rendering.cluster.role} ${rendering.cluster.name}`,
-        run: (report) =>
-          deployRendering(kube, rendering, {dryRun: flags['dry-run'], forceConflicts: flags['force-conflicts'], prune: flags.prune, wait: flags.wait, timeoutMs, report, signal}),
-      },
-    ],
-    {concurrent: false},
-  )
+export interface ApplyFlags {
+  'dry-run': boolean
+  'force-conflicts': boolean
+  prune: boolean
+  wait: boolean
+  timeout: string
+}
+
+/** Run one deployment with progress. */
+export async function deployWithProgress<T extends DeployResult>(output: Output, title: string, run: (report: (message: string) => void) => Promise<T>): Promise<T> {
+  const [outcome] = await runTasks(output, [{title, run}], {concurrent: false})
   if (!outcome!.ok) throw outcome!.error
   return outcome!.value
 }
 
-export function printDeploy(output: Output, result: DeployResult): void {
+/** The Linode token, for looking up node addresses: optional (without one, the nodes' ExternalIPs). */
+export const addressFlags = {
+  'token-file': Flags.string({
+    description: "File holding the Linode API token, to read the edges' node addresses for the gateway firewall (else LINODE_TOKEN, LINODE_CLI_TOKEN, the linode-cli config; without any, the nodes' ExternalIP addresses).",
+    helpValue: 'FILE',
+    helpGroup: 'LINODE',
+  }),
+}
+
+/**
+ * Where an edge's public node addresses come from: the Linode API when a token is at hand (the
+ * LKE cluster with the edge's label and the fedobs tag, its pools, one instance list), else the
+ * ExternalIP addresses the Linode cloud controller writes on the Kubernetes nodes.
+ */
+export async function edgeAddressResolver(flags: {'token-file'?: string}, output: Output, signal: AbortSignal): Promise<(cluster: ClusterSpec) => (kube: Kube) => Promise<EdgeAddresses>> {
+  let api: LinodeApi | undefined
+  try {
+    const {token, source} = resolveToken({...(flags['token-file'] ? {tokenFile: flags['token-file']} : {})})
+    output.debug(`node addresses from the Linode API (token from ${source})`)
+    api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, log: (message) => output.debug(message)})
+  } catch (error) {
+    if ((error as {code?: string}).code !== 'no-token' || flags['token-file']) throw error
+    output.debug("no Linode token: node addresses from the nodes' ExternalIP addresses")
+  }
+  return (cluster) => async (kube) => {
+    if (api) {
+      const found = (await api.clustersByLabel(cluster.name)).find((c) => (c.tags ?? []).includes(FEDOBS_TAG))
+      if (found) return {addresses: await api.nodeAddresses(found.id), source: `the Linode API (LKE cluster ${found.id})`}
+    }
+    return {addresses: await nodeAddressesFromKube(kube), source: "the nodes' ExternalIP addresses"}
+  }
+}
+
+export function printDeploy(output: Output, result: DeployResult & Partial<Pick<HubDeployResult, 'pki'> & Pick<EdgeDeployResult, 'credentials' | 'firewall'>> & {warnings?: string[]}): void {
   if (output.json) {
     output.document(result)
     return
   }
+  for (const warning of result.warnings ?? []) output.warn(warning)
   const {counts} = result
   const verb = result.dryRun ? 'would apply' : 'applied'
   output.success(`${result.role} ${result.cluster} (${result.context}): ${verb} ${result.applied.length} objects — ${counts.created} created, ${counts.configured} changed, ${counts.unchanged} unchanged${result.pruned.length > 0 ? `; pruned ${result.pruned.length}` : ''}`)
@@ -64,6 +99,10 @@ export function printDeploy(output: Output, result: DeployResult): void {
   for (const node of result.gpuNodesLabelled) output.info(`  GPU node ${node} labelled nvidia.com/gpu.present=true`)
   for (const agent of result.patchedAgents) output.info(`  patched K8S_NODE_IP into ${agent}`)
   for (const replaced of result.replaced) output.info(`  replaced ${replaced}`)
+  if (result.pki?.caCreated) output.info('  federation CA created in Secret observability-hub/fedobs-pki (its keys never leave the hub)')
+  for (const issued of result.pki?.issued ?? []) output.info(`  issued the ${issued}`)
+  if (result.credentials?.issued) output.info(`  issued the client certificate of ${result.credentials.cluster} (${result.credentials.reason}; until ${result.credentials.notAfter.slice(0, 10)})`)
+  if (result.firewall?.changed) output.info(`  gateway firewall: ${result.firewall.sources.length} address(es) of ${result.firewall.edge} admitted`)
   if (result.grafanaSecretCreated) output.info('  Grafana admin password created in Secret monitoring/grafana-admin (kubectl -n monitoring get secret grafana-admin -o jsonpath={.data.admin-password} | base64 -d)')
   if (result.gatewayAddress) {
     output.info(`  gateway: ${result.gatewayAddress}:4317 (OTLP/gRPC), ${result.gatewayAddress}:4318 (OTLP/HTTP)`)

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {confirm} from '../cli/cloud.js'
-import {kubeFor, timeoutOf} from '../cli/kube.js'
+import {addressFlags, edgeAddressResolver, kubeFor, timeoutOf} from '../cli/kube.js'
 import {fileFlag} from '../federation/flags.js'
 import {loadFederation} from '../federation/load.js'
 import {findCluster} from '../federation/model.js'
@@ -26,6 +26,7 @@ export default class Connect extends BaseCommand<typeof Connect> {
     'hub-context': Flags.string({description: "The hub's kubeconfig context.", helpValue: 'NAME'}),
     'force-conflicts': Flags.boolean({description: 'Take over fields another manager owns.'}),
     timeout: Flags.string({description: 'How long to wait, e.g. 10m.', default: '10m', helpValue: 'DURATION'}),
+    ...addressFlags,
   }
 
   async run(): Promise<void> {
@@ -41,9 +42,10 @@ export default class Connect extends BaseCommand<typeof Connect> {
       kubeFor(hub, {kubeconfig: this.flags.kubeconfig, context: this.flags['hub-context']}),
     ])
     const removeLocalStack = this.flags.yes ? 'yes' : this.interactive ? 'ask' : 'no'
+    const addresses = (await edgeAddressResolver(this.flags, this.output, this.abort.signal))(edge)
     const [outcome] = await runTasks(
       this.output,
-      [{title: `connect ${edge.name} → ${hub.name}`, run: (report) => connectEdge(federation, edge, edgeKube, hubKube, {timeoutMs: timeoutOf(this.flags.timeout), removeLocalStack, confirm, report, signal: this.abort.signal, forceConflicts: this.flags['force-conflicts']})}],
+      [{title: `connect ${edge.name} → ${hub.name}`, run: (report) => connectEdge(federation, edge, edgeKube, hubKube, {timeoutMs: timeoutOf(this.flags.timeout), removeLocalStack, confirm, report, signal: this.abort.signal, forceConflicts: this.flags['force-conflicts'], addresses})}],
       {concurrent: false},
     )
     if (!outcome!.ok) throw outcome!.error
@@ -53,6 +55,9 @@ export default class Connect extends BaseCommand<typeof Connect> {
       return
     }
     this.output.success(result.changed ? `${result.edge} ships to ${result.hubEndpoint}${result.previousEndpoint ? ` (was ${result.previousEndpoint})` : ''}` : `${result.edge} already ships to ${result.hubEndpoint}: nothing changed`)
+    if (result.credentials?.issued) this.output.info(`  issued its client certificate and identity token (${result.credentials.reason}; until ${result.credentials.notAfter.slice(0, 10)})`)
+    if (result.firewall.changed) this.output.info(`  gateway firewall: admits its ${result.firewall.sources.length} node address(es)`)
+    for (const warning of result.firewall.warnings) this.output.warn(warning)
     for (const removed of result.localStack.removed) this.output.info(`  removed ${removed}`)
     if (result.localStack.kept.length > 0) {
       this.output.warn(`the edge-local monitoring stack is still there (${result.localStack.kept.length} objects); re-run with --yes to remove it:\n  ${result.localStack.kept.join('\n  ')}`)

@@ -44,6 +44,17 @@ export function parseDuration(text: string): number | undefined {
   return ((Number(h ?? 0) * 60 + Number(m ?? 0)) * 60 + Number(s ?? 0)) * 1000 + Number(ms ?? 0)
 }
 
+const UNIT_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000}
+
+/** A federation-file duration (Prometheus style: 90d, 2w, 1h30m, 500ms) in milliseconds. */
+export function parseLongDuration(text: string): number | undefined {
+  const trimmed = text.trim()
+  if (!/^([0-9]+(ms|s|m|h|d|w|y))+$/.test(trimmed)) return undefined
+  let total = 0
+  for (const [, amount, unit] of trimmed.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)) total += Number(amount) * UNIT_MS[unit!]!
+  return total
+}
+
 export function formatDuration(ms: number): string {
   const seconds = Math.round(ms / 1000)
   if (seconds < 60) return `${seconds}s`

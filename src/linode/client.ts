@@ -1,6 +1,7 @@
+import {isIP} from 'node:net'
 import {ExitCode, FedobsError, UsageError} from '../lib/errors.js'
 import {simulatedNow, sleep} from '../lib/time.js'
-import type {ApiCluster, ApiKubeconfig, ApiNodeBalancer, ApiPool, ApiRegion, ApiType, ApiVolume, ClusterPayload} from './types.js'
+import type {ApiCluster, ApiInstance, ApiKubeconfig, ApiNodeBalancer, ApiPool, ApiRegion, ApiType, ApiVolume, ClusterPayload} from './types.js'
 
 const OFFICIAL = 'https://api.linode.com'
 
@@ -71,6 +72,13 @@ export interface LinodeApi {
   deleteCluster(id: number): Promise<boolean>
   kubeconfig(id: number): Promise<{ready: true; yaml: string} | {ready: false; retryAfterMs?: number}>
   pools(id: number): Promise<ApiPool[]>
+  /** The Linodes with these ids (ids that do not exist are left out): one request per 500 ids. */
+  instancesByIds(ids: number[]): Promise<ApiInstance[]>
+  /**
+   * The public addresses of every node of an LKE cluster that has its Linode yet, as CIDRs
+   * (`a.b.c.d/32`, `<ipv6>/128`), sorted: the pools, then one instance list.
+   */
+  nodeAddresses(clusterId: number): Promise<string[]>
   nodeBalancers(): Promise<ApiNodeBalancer[]>
   deleteNodeBalancer(id: number): Promise<boolean>
   volumes(): Promise<ApiVolume[]>
@@ -91,6 +99,39 @@ export function normalizeBaseUrl(raw: string | undefined): string {
   }
   const pathname = url.pathname.replace(/\/+$/, '').replace(/\/v4(beta)?$/, '')
   return `${url.protocol}//${url.host}${pathname}`
+}
+
+/** How many ids one X-Filter `+or` may carry: one page of the largest size. */
+export const IDS_PER_FILTER = 500
+
+/** Ranges that never face the internet: RFC 1918, shared address space (CGNAT), loopback, link-local. */
+const NON_PUBLIC_IPV4: [number, number][] = [
+  [0x0a000000, 8],
+  [0xac100000, 12],
+  [0xc0a80000, 16],
+  [0x64400000, 10],
+  [0x7f000000, 8],
+  [0xa9fe0000, 16],
+]
+
+const ipv4Number = (address: string): number => address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0)
+
+export function isPublicIPv4(address: string): boolean {
+  if (isIP(address) !== 4) return false
+  const n = ipv4Number(address)
+  return !NON_PUBLIC_IPV4.some(([base, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)))
+}
+
+/** Unique-local (fc00::/7) and link-local (fe80::/10) IPv6 addresses are not public. */
+function isPublicIPv6(address: string): boolean {
+  return isIP(address) === 6 && !/^f[cd]/i.test(address) && !/^fe[89ab]/i.test(address)
+}
+
+/** The public addresses of these Linodes as CIDRs: IPv4 /32 first (numeric order), then IPv6 /128. */
+export function publicCidrs(instances: ApiInstance[]): string[] {
+  const ipv4 = new Set(instances.flatMap((i) => i.ipv4).filter(isPublicIPv4))
+  const ipv6 = new Set(instances.map((i) => i.ipv6?.replace(/\/\d+$/, '')).filter((a): a is string => a !== undefined && isPublicIPv6(a)))
+  return [...[...ipv4].sort((a, b) => ipv4Number(a) - ipv4Number(b)).map((a) => `${a}/32`), ...[...ipv6].sort().map((a) => `${a}/128`)]
 }
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504])
@@ -136,6 +177,7 @@ interface Api {
   deleteKubernetesCluster(id: number): Promise<unknown>
   getKubeConfig(id: number): Promise<ApiKubeconfig>
   getNodePools(id: number, params: PageParams): Promise<Page<ApiPool>>
+  getLinodes(params: PageParams, filter: Record<string, unknown>): Promise<Page<ApiInstance>>
   getNodeBalancers(params: PageParams): Promise<Page<ApiNodeBalancer>>
   deleteNodeBalancer(id: number): Promise<unknown>
   getVolumes(params: PageParams): Promise<Page<ApiVolume>>
@@ -272,6 +314,15 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
     }
   }
 
+  async function instancesByIds(ids: number[]): Promise<ApiInstance[]> {
+    const unique = [...new Set(ids)]
+    const chunks = Array.from({length: Math.ceil(unique.length / IDS_PER_FILTER)}, (_, i) => unique.slice(i * IDS_PER_FILTER, (i + 1) * IDS_PER_FILTER))
+    const pages = await Promise.all(chunks.map((chunk) => allPages('/linode/instances', (p) => api.getLinodes(p, {'+or': chunk.map((id) => ({id}))}))))
+    return pages.flat().map(({id, label, ipv4, ipv6, lke_cluster_id}) => ({id, label, ipv4, ipv6, lke_cluster_id}))
+  }
+
+  const pools = (id: number): Promise<ApiPool[]> => allPages(`/lke/clusters/${id}/pools`, (p) => api.getNodePools(id, p))
+
   return {
     calls,
     regions: () => allPages('/regions', (p) => api.getRegions(p)),
@@ -309,7 +360,12 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
         throw new LinodeApiError({status: failure.status, errors: failure.data?.errors ?? [], method: 'GET', path: `/lke/clusters/${id}/kubeconfig`, ...(failure.network ? {network: failure.network} : {})})
       }
     },
-    pools: (id) => allPages(`/lke/clusters/${id}/pools`, (p) => api.getNodePools(id, p)),
+    pools,
+    instancesByIds,
+    nodeAddresses: async (clusterId) => {
+      const ids = (await pools(clusterId)).flatMap((pool) => pool.nodes.map((node) => node.instance_id)).filter((id): id is number => id !== null)
+      return ids.length === 0 ? [] : publicCidrs(await instancesByIds(ids))
+    },
     nodeBalancers: () => allPages('/nodebalancers', (p) => api.getNodeBalancers(p)),
     deleteNodeBalancer: (id) => gone('DELETE', `/nodebalancers/${id}`, () => api.deleteNodeBalancer(id)),
     volumes: () => allPages('/volumes', (p) => api.getVolumes(p)),

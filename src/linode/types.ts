@@ -56,6 +56,17 @@ export interface ApiNodeBalancer {
   ipv4?: string
 }
 
+/** A Linode (compute instance): what fedobs reads of GET /linode/instances. */
+export interface ApiInstance {
+  id: number
+  label: string
+  /** Public and private IPv4 addresses, without a prefix length. */
+  ipv4: string[]
+  /** The SLAAC address with its /128, or null when the Linode has none. */
+  ipv6: string | null
+  lke_cluster_id: number | null
+}
+
 export interface ApiVolume {
   id: number
   label: string

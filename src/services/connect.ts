@@ -1,13 +1,15 @@
-import {toKubeError, type Kube, type KubeObject} from '../kube/client.js'
-import {OperationError, UsageError} from '../lib/errors.js'
+import {toKubeError, type Kube} from '../kube/client.js'
+import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
 import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
-import {ANNOTATIONS, LABELS, NAMESPACES, renderEdge} from '../render/render.js'
-import {deployRendering, gatewayAddress, readObject, type DeployResult} from './deploy.js'
+import {ANNOTATIONS, LABELS, NAMESPACES} from '../render/render.js'
+import {gatewayAddress, readObject, type DeployResult} from './deploy.js'
+import {deployEdge, type EdgeAddresses} from './hub.js'
+import type {FirewallUpdate} from './gateway-firewall.js'
+import type {CredentialsResult} from './pki.js'
+import {claimClusterId, clusterUid} from './registry.js'
 
-/** Where the hub remembers which Kubernetes cluster holds each cluster.id. */
-const REGISTRY = {name: 'fedobs-cluster-ids', namespace: NAMESPACES.hub}
 
 /** The edge-local stack of the seed (Prometheus/Loki/Tempo/Grafana in `monitoring`), by kind and name. */
 const LOCAL_STACK: Array<{apiVersion: string; kind: string; name: string}> = [
@@ -29,6 +31,8 @@ export interface ConnectOptions {
   report: Report
   signal: AbortSignal
   forceConflicts: boolean
+  /** The public addresses of the edge's nodes (the Linode API, or the nodes' ExternalIPs). */
+  addresses: (edge: Kube) => Promise<EdgeAddresses>
 }
 
 export interface ConnectResult {
@@ -39,16 +43,9 @@ export interface ConnectResult {
   changed: boolean
   deploy: DeployResult
   localStack: {found: string[]; removed: string[]; kept: string[]}
-}
-
-/** The kube-system namespace UID identifies a Kubernetes cluster, whatever its name. */
-async function clusterUid(kube: Kube): Promise<string> {
-  try {
-    const namespace = await kube.core.readNamespace({name: 'kube-system'})
-    return namespace.metadata?.uid ?? ''
-  } catch (error) {
-    throw toKubeError(error, 'reading namespace kube-system')
-  }
+  /** With mTLS: the edge's client certificate (issued now or still valid). */
+  credentials?: CredentialsResult
+  firewall: FirewallUpdate
 }
 
 export async function hubEndpoint(federation: Federation, hub: Kube, options: {timeoutMs: number; report: Report; signal: AbortSignal}): Promise<string> {
@@ -67,35 +64,6 @@ export async function hubEndpoint(federation: Federation, hub: Kube, options: {t
     reported = true
     await sleep(2000, options.signal)
   }
-}
-
-/** Refuse a cluster.id that a different Kubernetes cluster already uses; record ours. */
-async function claimClusterId(hub: Kube, clusterId: string, uid: string): Promise<void> {
-  const registry = await readObject(hub, {apiVersion: 'v1', kind: 'ConfigMap', metadata: REGISTRY})
-  const owner = registry?.data?.[clusterId]
-  if (owner && owner !== uid) {
-    throw new UsageError(`cluster.id "${clusterId}" is already used by another cluster (kube-system uid ${owner}, this one is ${uid})`, {
-      hint: 'Give this edge another name in the federation file; two clusters with one cluster.id would mix their data at the hub.',
-      code: 'duplicate-cluster-id',
-    })
-  }
-  if (owner === uid) return
-  const body: KubeObject = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {...REGISTRY, labels: {[LABELS.name]: 'fedobs', [LABELS.component]: 'registry', [LABELS.partOf]: 'fedobs'}},
-    data: {[clusterId]: uid},
-  }
-  try {
-    // Field manager per cluster id: each edge owns its own key, so concurrent connects do not collide.
-    await hub.objects.patch(body as never, undefined, undefined, `fedobs-id-${clusterId}`.slice(0, 128), false, hub.k8s.PatchStrategy.ServerSideApply)
-  } catch (error) {
-    throw toKubeError(error, 'recording the cluster id at the hub')
-  }
-}
-
-export async function registerHubIdentity(hub: Kube, hubCluster: ClusterSpec): Promise<void> {
-  await claimClusterId(hub, hubCluster.name, await clusterUid(hub))
 }
 
 export async function currentEndpoint(edge: Kube): Promise<string | undefined> {
@@ -141,8 +109,19 @@ export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec,
   await claimClusterId(hub, edgeSpec.name, await clusterUid(edge))
   const previous = await currentEndpoint(edge)
   options.report(previous === endpoint ? `already points at ${endpoint}` : previous ? `re-pointing from ${previous} to ${endpoint}` : `pointing at ${endpoint}`)
-  const rendering = renderEdge(federation, edgeSpec.name, {hubEndpoint: endpoint})
-  const deploy = await deployRendering(edge, rendering, {dryRun: false, forceConflicts: options.forceConflicts, prune: true, wait: true, timeoutMs: options.timeoutMs, report: options.report, signal: options.signal})
+  const deploy = await deployEdge(edge, federation, edgeSpec, {
+    dryRun: false,
+    forceConflicts: options.forceConflicts,
+    prune: true,
+    wait: true,
+    timeoutMs: options.timeoutMs,
+    report: options.report,
+    signal: options.signal,
+    endpoint,
+    hub,
+    addresses: options.addresses,
+  })
+  const {credentials, firewall} = deploy
 
   const plan = await findLocalStack(edge)
   const found = plan.remove.map((o) => `${o.kind} ${o.namespace}/${o.name}`)
@@ -169,8 +148,10 @@ export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec,
     hub: federation.hub.name,
     hubEndpoint: endpoint,
     ...(previous ? {previousEndpoint: previous} : {}),
-    changed: previous !== endpoint || deploy.counts.created + deploy.counts.configured > 0,
+    changed: previous !== endpoint || deploy.counts.created + deploy.counts.configured > 0 || Boolean(credentials?.issued) || Boolean(firewall?.changed),
     deploy,
     localStack: {found, removed, kept},
+    ...(credentials ? {credentials} : {}),
+    firewall: firewall!,
   }
 }

@@ -3,6 +3,8 @@ import {AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi} from '@kubernetes
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
 import {startCloud, type Cloud} from '../helpers/cloud.js'
+import {describeCertificate, isSignedBy} from '../../src/pki/x509.js'
+import type {PkiState} from '../../src/pki/authority.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {createLinodeBridge, type LinodeBridge} from '../testbed/bridge.js'
 import {waitFor} from '../testbed/net.js'
@@ -30,6 +32,13 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
     return {core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api), objects: KubernetesObjectApi.makeApiClient(config)}
   }
   const agentConfig = async () => parse((await clients(`fedobs-${EDGE}`).core.readNamespacedConfigMap({name: 'otel-agent-config', namespace: 'observability'})).data!['config.yaml']!)
+  const secretData = async (context: string, namespace: string, name: string): Promise<Record<string, string>> => {
+    const secret = await clients(context).core.readNamespacedSecret({name, namespace})
+    return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))
+  }
+  const pkiState = async (): Promise<PkiState> => JSON.parse((await secretData(`fedobs-${HUB}`, 'observability-hub', 'fedobs-pki'))['state.json']!)
+  const gatewayCertificate = async () => describeCertificate((await secretData(`fedobs-${HUB}`, 'observability-hub', 'otel-gateway-tls'))['tls.crt']!)
+  const firewallAcl = async () => JSON.parse((await clients(`fedobs-${HUB}`).core.readNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'})).metadata!.annotations!['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl']!)
 
   beforeAll(async () => {
     testbed = await startTestbed()
@@ -63,6 +72,26 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
     expect(gateway.status?.readyReplicas).toBeGreaterThanOrEqual(1)
     const gpu = (await clients(`fedobs-${HUB}`).core.listNode()).items.filter((n) => n.metadata?.labels?.['nvidia.com/gpu.present'] === 'true')
     expect(gpu).toHaveLength(1)
+    // Secure by default: the CA, the gateway's certificate for its NodeBalancer address, the trust
+    // bundle and the hub's own credentials exist; nobody is let through the firewall yet.
+    expect(result.stderr).toContain('federation CA created')
+    const state = await pkiState()
+    expect(Object.keys(state.clusters)).toEqual([HUB])
+    const gatewayCert = await gatewayCertificate()
+    expect(gatewayCert.ipAddresses).toContain(nb.ipv4)
+    expect(gatewayCert.dnsNames).toContain('otel-gateway.observability-hub.svc.cluster.local')
+    expect(gatewayCert.fingerprint).toBe(state.gateway!.fingerprint)
+    const trust = await secretData(`fedobs-${HUB}`, 'observability-hub', 'otel-gateway-trust')
+    expect(trust['client-cas.pem']).toContain(state.clusters[HUB]!.ca.cert.trim())
+    expect(JSON.parse(trust['jwks.json']!).keys[0].kid).toBe(state.tokenKey.kid)
+    const hubClient = await secretData(`fedobs-${HUB}`, 'observability', 'otel-gateway-client')
+    expect(await isSignedBy(hubClient['tls.crt']!, state.clusters[HUB]!.ca.cert)).toBe(true)
+    expect(Object.keys(hubClient).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key', 'token'])
+    expect(await firewallAcl()).toEqual({denyList: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}})
+    expect(result.stderr).toContain(`does not let in ${EDGE} yet`)
+    // The cloud controller (stand-in) put a Cloud Firewall on the NodeBalancer that drops everyone.
+    await waitFor(async () => cloud.fake.firewallOf(nb.id)?.rules.inbound_policy === 'ACCEPT', {timeoutMs: 20_000, intervalMs: 250, what: 'the firewall on the NodeBalancer'})
+    expect(cloud.fake.firewallOf(nb.id)!.rules.inbound).toEqual([expect.objectContaining({action: 'DROP', protocol: 'TCP', ports: '4317,4318', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}})])
   }, 240_000)
 
   it('a second deploy hub changes nothing and keeps the Grafana password', async () => {
@@ -73,6 +102,7 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
     const doc = JSON.parse(result.stdout)
     expect(doc.counts).toMatchObject({created: 0, configured: 0})
     expect(doc.grafanaSecretCreated).toBe(false)
+    expect(doc.pki).toEqual({caCreated: false, issued: []})
     expect(await secret()).toBe(before)
     expect(result.stdout).not.toContain(Buffer.from(before!, 'base64').toString())
   }, 120_000)
@@ -95,11 +125,34 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
     expect(config.processors['resource/cluster'].attributes).toContainEqual({key: 'cluster.id', value: EDGE, action: 'upsert'})
     const agent = await clients(`fedobs-${EDGE}`).apps.readNamespacedDaemonSet({name: 'otel-agent', namespace: 'observability'})
     expect(agent.status?.numberReady).toBe(3)
+    // The edge holds credentials from its own CA, which the gateway now trusts; its nodes are let in.
+    const state = await pkiState()
+    const edgeClient = await secretData(`fedobs-${EDGE}`, 'observability', 'otel-gateway-client')
+    expect(await isSignedBy(edgeClient['tls.crt']!, state.clusters[EDGE]!.ca.cert)).toBe(true)
+    expect((await describeCertificate(edgeClient['tls.crt']!)).fingerprint).toBe(state.clusters[EDGE]!.client!.fingerprint)
+    expect((await secretData(`fedobs-${HUB}`, 'observability-hub', 'otel-gateway-trust'))['client-cas.pem']).toContain(state.clusters[EDGE]!.ca.cert.trim())
+    expect(doc.credentials).toMatchObject({cluster: EDGE, issued: true, reason: 'first credentials'})
+    expect(doc.firewall.sources.length).toBeGreaterThan(0)
+    const acl = await firewallAcl()
+    expect([...(acl.allowList?.ipv4 ?? []), ...(acl.allowList?.ipv6 ?? [])].sort()).toEqual([...doc.firewall.sources].sort())
+    // From the Linode API: exactly the public addresses of the edge's three Linodes, v4 and v6.
+    const edgeId = [...cloud.fake.state.clusters.values()].find((c) => c.label === EDGE)!.id
+    const instances = cloud.fake.view().instances.filter((i) => i.lke_cluster_id === edgeId)
+    expect(instances).toHaveLength(3)
+    expect([...doc.firewall.sources].sort()).toEqual(instances.flatMap((i) => [`${i.ipv4[0]}/32`, i.ipv6!]).sort())
+    // ... and the Cloud Firewall on the gateway's NodeBalancer admits exactly those.
+    const hubId = [...cloud.fake.state.clusters.values()].find((c) => c.label === HUB)!.id
+    const nb = [...cloud.fake.state.nodeBalancers.values()].find((n) => n.lke_cluster?.id === hubId)!
+    await waitFor(async () => cloud.fake.firewallOf(nb.id)?.rules.inbound_policy === 'DROP', {timeoutMs: 20_000, intervalMs: 250, what: 'the allow list on the NodeBalancer firewall'})
+    const rule = cloud.fake.firewallOf(nb.id)!.rules.inbound![0]!
+    expect(rule).toMatchObject({action: 'ACCEPT', protocol: 'TCP', ports: '4317,4318'})
+    expect([...(rule.addresses.ipv4 ?? []), ...(rule.addresses.ipv6 ?? [])].sort()).toEqual([...doc.firewall.sources].sort())
 
     const second = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE, '--json'])
     expect(second.code, second.stderr).toBe(0)
     const again = JSON.parse(second.stdout)
     expect(again.changed).toBe(false)
+    expect(again.credentials).toMatchObject({cluster: EDGE, issued: false})
     expect(again.deploy.counts).toMatchObject({created: 0, configured: 0})
     const registry = await clients(`fedobs-${HUB}`).core.readNamespacedConfigMap({name: 'fedobs-cluster-ids', namespace: 'observability-hub'})
     expect(Object.keys(registry.data!).sort()).toEqual([EDGE, HUB].sort())
@@ -118,6 +171,8 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout)).toMatchObject({previousEndpoint: before, hubEndpoint: after, changed: true})
     expect((await agentConfig()).exporters['otlp_grpc/gateway'].endpoint).toBe(after)
+    // The gateway certificate was re-issued for the new address.
+    expect((await gatewayCertificate()).ipAddresses).toContain(after.replace(/:4317$/, ''))
   }, 240_000)
 
   it('removes the seed edge-local stack only with --yes, and only what it can attribute', async () => {

@@ -1,5 +1,5 @@
 /** The operations the fake serves, each keyed by the spec's method and path template. */
-import {ApiFailure, notFound, type ApiCluster, type ClusterInput, type ClusterRecord, type FakeCloud} from './cloud.js'
+import {ApiFailure, notFound, type ApiCluster, type ClusterInput, type ClusterRecord, type DeviceType, type FakeCloud, type FirewallInput, type FirewallRulesInput} from './cloud.js'
 import {FilterError, applyFilter, paginate, type Page} from './filter.js'
 import type {Fixtures} from './fixtures.js'
 import type {JsonObject} from './openapi.js'
@@ -128,6 +128,61 @@ export const ROUTES: Route[] = [
       return ok({})
     },
   },
+  {
+    method: 'GET',
+    template: '/nodebalancers/{nodeBalancerId}/firewalls',
+    handle: (ctx, r) => list(ctx, r, ctx.cloud.firewallsOf('nodebalancer', id(ctx, 'nodeBalancerId')).map((f) => ctx.cloud.firewallView(f))),
+  },
+
+  {method: 'GET', template: '/linode/instances', handle: (ctx, r) => list(ctx, r, ctx.cloud.instances())},
+  {method: 'GET', template: '/linode/instances/{linodeId}', handle: (ctx) => ok(ctx.cloud.instance(id(ctx, 'linodeId')))},
+
+  {method: 'GET', template: '/networking/firewalls', handle: (ctx, r) => list(ctx, r, [...ctx.cloud.firewalls.values()].map((f) => ctx.cloud.firewallView(f)))},
+  {method: 'POST', template: '/networking/firewalls', handle: (ctx) => ok(ctx.cloud.firewallView(ctx.cloud.createFirewall(ctx.body as FirewallInput)))},
+  {method: 'GET', template: '/networking/firewalls/{firewallId}', handle: (ctx) => ok(ctx.cloud.firewallView(ctx.cloud.firewall(id(ctx, 'firewallId'))))},
+  {
+    method: 'PUT',
+    template: '/networking/firewalls/{firewallId}',
+    handle: (ctx) => ok(ctx.cloud.firewallView(ctx.cloud.updateFirewall(id(ctx, 'firewallId'), ctx.body as Parameters<FakeCloud['updateFirewall']>[1]))),
+  },
+  {
+    method: 'DELETE',
+    template: '/networking/firewalls/{firewallId}',
+    handle: (ctx) => {
+      ctx.cloud.deleteFirewall(id(ctx, 'firewallId'))
+      return ok({})
+    },
+  },
+  {method: 'GET', template: '/networking/firewalls/{firewallId}/rules', handle: (ctx) => ok(structuredClone(ctx.cloud.firewall(id(ctx, 'firewallId')).rules))},
+  {
+    method: 'PUT',
+    template: '/networking/firewalls/{firewallId}/rules',
+    handle: (ctx) => ok(structuredClone(ctx.cloud.replaceRules(id(ctx, 'firewallId'), ctx.body as FirewallRulesInput).rules)),
+  },
+  {
+    method: 'GET',
+    template: '/networking/firewalls/{firewallId}/devices',
+    handle: (ctx, r) => list(ctx, r, ctx.cloud.firewall(id(ctx, 'firewallId')).devices.map((d) => ctx.cloud.deviceView(d))),
+  },
+  {
+    method: 'POST',
+    template: '/networking/firewalls/{firewallId}/devices',
+    handle: (ctx) => ok(ctx.cloud.deviceView(ctx.cloud.addDevice(id(ctx, 'firewallId'), ctx.body as {id: number; type: DeviceType}))),
+  },
+  {
+    method: 'GET',
+    template: '/networking/firewalls/{firewallId}/devices/{deviceId}',
+    handle: (ctx) => ok(ctx.cloud.deviceView(ctx.cloud.device(id(ctx, 'firewallId'), id(ctx, 'deviceId')))),
+  },
+  {
+    method: 'DELETE',
+    template: '/networking/firewalls/{firewallId}/devices/{deviceId}',
+    handle: (ctx) => {
+      ctx.cloud.removeDevice(id(ctx, 'firewallId'), id(ctx, 'deviceId'))
+      return ok({})
+    },
+  },
+
   {method: 'GET', template: '/volumes', handle: (ctx, r) => list(ctx, r, [...ctx.cloud.volumes.values()])},
   {
     method: 'GET',

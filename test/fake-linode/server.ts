@@ -5,7 +5,20 @@
 import {randomBytes, timingSafeEqual} from 'node:crypto'
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {ApiFailure, FakeCloud, type ApiCluster, type ApiNodeBalancer, type ApiPool, type ApiVolume, type ClusterInput, type ClusterRecord, type PoolRecord} from './cloud.js'
+import {
+  ApiFailure,
+  FakeCloud,
+  type ApiCluster,
+  type ApiFirewall,
+  type ApiInstance,
+  type ApiNodeBalancer,
+  type ApiPool,
+  type ApiVolume,
+  type ClusterInput,
+  type ClusterRecord,
+  type FirewallRecord,
+  type PoolRecord,
+} from './cloud.js'
 import {defaultFixtures, type Fixtures} from './fixtures.js'
 import {lkeKubeconfig} from './kubeconfig.js'
 import {errorReason, Faults, RateLimiter, type Fault, type RateLimit} from './limits.js'
@@ -15,7 +28,7 @@ import {Clock, DEFAULT_TIMELINE, resolveTimeline, seededRandom, type Timeline} f
 
 export type {Fault, RateLimit} from './limits.js'
 export type {Timeline} from './timeline.js'
-export type {ApiCluster, ApiNodeBalancer, ApiPool, ApiVolume, ClusterInput} from './cloud.js'
+export type {ApiCluster, ApiFirewall, ApiFirewallDevice, ApiInstance, ApiNodeBalancer, ApiPool, ApiVolume, ClusterInput, FirewallRule} from './cloud.js'
 
 export interface FakeLinodeOptions {
   host?: string
@@ -60,6 +73,7 @@ export interface FakeState {
   readonly pools: Map<number, PoolRecord>
   readonly nodeBalancers: Map<number, ApiNodeBalancer>
   readonly volumes: Map<number, ApiVolume>
+  readonly firewalls: Map<number, FirewallRecord>
   /** Every node as the API shows it now (computed on each read). */
   readonly nodes: FakeView['nodes']
   readonly requests: LoggedRequest[]
@@ -73,6 +87,9 @@ export interface FakeView {
   nodes: (ApiPool['nodes'][number] & {clusterId: number; poolId: number; type: string})[]
   nodeBalancers: ApiNodeBalancer[]
   volumes: ApiVolume[]
+  /** The Linodes behind pool nodes that exist by now. */
+  instances: ApiInstance[]
+  firewalls: ApiFirewall[]
 }
 
 export interface FakeLinode {
@@ -98,8 +115,10 @@ export interface FakeLinode {
   addCluster(input: ClusterInput, options?: {ageSeconds?: number}): ApiCluster
   addNodeBalancer(input: {clusterId: number | null; label?: string; tags?: string[]; region?: string}): ApiNodeBalancer
   addVolume(input: {label: string; tags?: string[]; linodeId: number | null; size: number; region?: string}): ApiVolume
-  /** Delete a NodeBalancer as its owner (the cloud controller) would; false when it does not exist. */
+  /** Delete a NodeBalancer as its owner (the cloud controller) would (its firewall device goes too); false when it does not exist. */
   removeNodeBalancer(id: number): boolean
+  /** The Cloud Firewall a NodeBalancer is a device of, as the API shows it; undefined when none (or no such NodeBalancer). */
+  firewallOf(nodeBalancerId: number): ApiFirewall | undefined
   close(): Promise<void>
 }
 
@@ -261,6 +280,8 @@ export async function startFakeLinode(options: FakeLinodeOptions = {}): Promise<
       nodes: pools.flatMap((p) => p.nodes.map((n) => ({...n, clusterId: p.clusterId, poolId: p.id, type: p.type}))),
       nodeBalancers: [...cloud.nodeBalancers.values()].map((nb) => structuredClone(nb)),
       volumes: [...cloud.volumes.values()].map((v) => structuredClone(v)),
+      instances: cloud.instances(),
+      firewalls: [...cloud.firewalls.values()].map((f) => cloud.firewallView(f)),
     }
   }
 
@@ -274,6 +295,7 @@ export async function startFakeLinode(options: FakeLinodeOptions = {}): Promise<
       pools: cloud.pools,
       nodeBalancers: cloud.nodeBalancers,
       volumes: cloud.volumes,
+      firewalls: cloud.firewalls,
       get nodes() {
         return view().nodes
       },
@@ -307,7 +329,16 @@ export async function startFakeLinode(options: FakeLinodeOptions = {}): Promise<
       rejectInvalid('/volumes/{volumeId}', volume, () => cloud.volumes.delete(volume.id))
       return structuredClone(volume)
     },
-    removeNodeBalancer: (id) => cloud.nodeBalancers.delete(id),
+    removeNodeBalancer(id) {
+      if (!cloud.nodeBalancers.has(id)) return false
+      cloud.deleteNodeBalancer(id)
+      return true
+    },
+    firewallOf(nodeBalancerId) {
+      if (!cloud.nodeBalancers.has(nodeBalancerId)) return undefined
+      const [firewall] = cloud.firewallsOf('nodebalancer', nodeBalancerId)
+      return firewall ? cloud.firewallView(firewall) : undefined
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()))

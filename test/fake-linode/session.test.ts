@@ -171,7 +171,7 @@ describe('a realistic session, every answer checked against the spec', () => {
     expect((await api.call('GET', '/v4/regions', {token: 'wrong'})).status).toBe(401)
     expect((await api.call('GET', '/v4beta/lke/clusters/12345')).body).toEqual({errors: [{reason: 'Not found'}]})
     expect((await api.call('GET', '/v4/lke/clusters/abc')).body).toEqual({errors: [{field: 'clusterId', reason: 'clusterId must be of type integer'}]})
-    expect((await api.call('GET', '/v4/linode/instances')).status).toBe(404)
+    expect((await api.call('GET', '/v4/linode/instances/12345/disks')).status).toBe(404)
     expect((await api.call('PATCH', '/v4/lke/clusters')).status).toBe(405)
   })
 

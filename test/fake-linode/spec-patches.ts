@@ -11,6 +11,14 @@ export const POOLS = '/{apiVersion}/lke/clusters/{clusterId}/pools'
 export const POOL = '/{apiVersion}/lke/clusters/{clusterId}/pools/{poolId}'
 export const NODEBALANCERS = '/{apiVersion}/nodebalancers'
 export const NODEBALANCER = '/{apiVersion}/nodebalancers/{nodeBalancerId}'
+export const NODEBALANCER_FIREWALLS = '/{apiVersion}/nodebalancers/{nodeBalancerId}/firewalls'
+export const INSTANCES = '/{apiVersion}/linode/instances'
+export const INSTANCE = '/{apiVersion}/linode/instances/{linodeId}'
+export const FIREWALLS = '/{apiVersion}/networking/firewalls'
+export const FIREWALL = '/{apiVersion}/networking/firewalls/{firewallId}'
+export const FIREWALL_RULES = '/{apiVersion}/networking/firewalls/{firewallId}/rules'
+export const FIREWALL_DEVICES = '/{apiVersion}/networking/firewalls/{firewallId}/devices'
+export const FIREWALL_DEVICE = '/{apiVersion}/networking/firewalls/{firewallId}/devices/{deviceId}'
 
 function get(root: JsonObject, path: string[]): Json {
   let node: Json = root
@@ -30,6 +38,56 @@ function at(root: JsonObject, path: string[]): JsonObject {
 const json200 = (path: string, method: string) => ['paths', path, method, 'responses', '200', 'content', 'application/json', 'schema']
 const requestBody = (path: string, method: string) => ['paths', path, method, 'requestBody', 'content', 'application/json', 'schema']
 const props = (schema: JsonObject): JsonObject => at(schema, ['properties'])
+const listItems = (path: string): string[] => [...json200(path, 'get'), 'properties', 'data', 'items']
+
+function allOfPart(schema: JsonObject, index: number): JsonObject {
+  const parts = get(schema, ['allOf'])
+  const part = Array.isArray(parts) ? parts[index] : undefined
+  if (!isObject(part)) throw new Error(`spec patch: allOf[${index}] not found`)
+  return part
+}
+
+/**
+ * Firewall objects in answers: the list items, the create/read/update answers, and the items of
+ * GET /nodebalancers/{id}/firewalls (once the patch that makes that answer one object has run).
+ */
+function firewallAnswers(spec: JsonObject): JsonObject[] {
+  return [
+    at(spec, listItems(FIREWALLS)),
+    at(spec, listItems(NODEBALANCER_FIREWALLS)),
+    at(spec, json200(FIREWALLS, 'post')),
+    at(spec, json200(FIREWALL, 'get')),
+    at(spec, json200(FIREWALL, 'put')),
+  ]
+}
+
+/** Rule sets in answers: inside each firewall, and GET/PUT .../rules. */
+function ruleSetAnswers(spec: JsonObject): JsonObject[] {
+  return [...firewallAnswers(spec).map((f) => at(f, ['properties', 'rules'])), at(spec, json200(FIREWALL_RULES, 'get')), at(spec, json200(FIREWALL_RULES, 'put'))]
+}
+
+/** Rule sets in requests: the create body's `rules` (once the patch that merges that body has run) and the PUT .../rules body. */
+function ruleSetRequests(spec: JsonObject): JsonObject[] {
+  return [at(spec, [...requestBody(FIREWALLS, 'post'), 'properties', 'rules']), allOfPart(at(spec, requestBody(FIREWALL_RULES, 'put')), 0)]
+}
+
+const directions = ['inbound', 'outbound'] as const
+
+/**
+ * The complete check requires every name under `properties`; a name under `patternProperties`
+ * (anchored to that exact name) stays optional while additionalProperties: false still accepts it.
+ */
+function optionalInAnswers(schema: JsonObject, names: string[]): void {
+  const properties = props(schema)
+  const pattern: JsonObject = isObject(schema.patternProperties) ? schema.patternProperties : {}
+  for (const name of names) {
+    const property = properties[name]
+    if (property === undefined) throw new Error(`spec patch: property ${name} not found`)
+    pattern[`^${name}$`] = property
+    delete properties[name]
+  }
+  schema.patternProperties = pattern
+}
 
 export interface SpecPatch {
   why: string
@@ -95,6 +153,108 @@ export const SPEC_PATCHES: SpecPatch[] = [
       }
       for (const nb of [at(spec, json200(NODEBALANCER, 'get')), at(spec, [...json200(NODEBALANCERS, 'get'), 'properties', 'data', 'items'])]) {
         props(nb).lke_cluster = structuredClone(lkeCluster)
+      }
+    },
+  },
+  {
+    // Fixture TestNodeBalancerFirewalls_List.yaml (linode/linodego, GET /nodebalancers/1774421/firewalls):
+    // one page {data, page, pages, results}. The spec's allOf[{page, pages, results} closed, {data}]
+    // rejects `data`, so every answer fails.
+    why: 'GET /nodebalancers/{id}/firewalls answers one page object {data, page, pages, results}',
+    apply(spec) {
+      const media = at(spec, ['paths', NODEBALANCER_FIREWALLS, 'get', 'responses', '200', 'content', 'application/json'])
+      const published = at(media, ['schema'])
+      const merged = structuredClone(allOfPart(published, 0))
+      props(merged).data = structuredClone(get(allOfPart(published, 1), ['properties', 'data']))
+      media.schema = merged
+    },
+  },
+  {
+    // linodego FirewallCreateOptions {label, rules{inbound, inbound_policy, outbound, outbound_policy},
+    // tags, devices} is what the API takes (fixture TestFirewall_Get.yaml: that POST answered 200). The
+    // published body is allOf[the firewall object, closed: no `devices`] plus a `rules` override closed
+    // to inbound/outbound, so every valid body fails with "rules.inbound_policy is not a recognized
+    // field" (and "devices is not a recognized field").
+    why: 'POST /networking/firewalls takes label, tags, rules (with both policies) and devices: one object, not two closed allOf parts',
+    apply(spec) {
+      const media = at(spec, ['paths', FIREWALLS, 'post', 'requestBody', 'content', 'application/json'])
+      const published = at(media, ['schema'])
+      const merged = structuredClone(allOfPart(published, 0))
+      props(merged).devices = structuredClone(get(published, ['properties', 'devices']))
+      merged.required = structuredClone(get(published, ['required']))
+      at(merged, ['properties', 'rules']).required = structuredClone(get(published, ['properties', 'rules', 'required']))
+      media.schema = merged
+    },
+  },
+  {
+    // The spec puts `required: [action, addresses, protocol]` on the inbound/outbound arrays (PUT
+    // .../rules, and the create body before the patch above), where JSON Schema ignores it: it is
+    // meant for each rule, and the API refuses a rule without them.
+    why: 'firewall rule requests: action, addresses and protocol are required on each rule, not on the rule list',
+    apply(spec) {
+      const put = at(spec, requestBody(FIREWALL_RULES, 'put'))
+      const required = structuredClone(get(put, ['properties', 'inbound', 'required']))
+      delete put.properties
+      for (const ruleSet of ruleSetRequests(spec)) for (const d of directions) at(ruleSet, ['properties', d, 'items']).required = structuredClone(required)
+    },
+  },
+  {
+    // linodego sends `"outbound": null` for a rule set without outbound rules (FirewallRulesCreateOptions
+    // and FirewallRuleSet have no omitempty; the CCM never sets outbound) and the API keeps and answers
+    // null: fixture TestFirewall_Get.yaml, request `"outbound":null`, answer `"outbound": null`.
+    why: 'firewall rule lists (inbound, outbound) may be null in requests and answers',
+    apply(spec) {
+      for (const ruleSet of [...ruleSetRequests(spec), ...ruleSetAnswers(spec)]) for (const d of directions) at(ruleSet, ['properties', d]).nullable = true
+    },
+  },
+  {
+    // Fixture TestNodeBalancerFirewalls_List.yaml: the rule {"protocol": "TCP", "addresses": {"ipv4":
+    // ["192.0.2.0/32"]}, "action": "ACCEPT", "label": "...", "ports": "22"} has no description and no
+    // ipv6; TestFirewall_Get.yaml's ICMP rule has no ports. The API leaves out what was not set.
+    why: 'firewall rules in answers carry description, label, ports and addresses.ipv4/ipv6 only when set',
+    apply(spec) {
+      for (const ruleSet of ruleSetAnswers(spec)) {
+        for (const d of directions) {
+          const rule = at(ruleSet, ['properties', d, 'items'])
+          optionalInAnswers(rule, ['description', 'label', 'ports'])
+          const addresses = at(rule, ['properties', 'addresses'])
+          optionalInAnswers(addresses, ['ipv4', 'ipv6'])
+          addresses.minProperties = 1
+        }
+      }
+    },
+  },
+  {
+    // linodego Firewall.Entities and FirewallDeviceEntity{id, type, label *string, url, parent_entity};
+    // fixture TestNodeBalancerFirewalls_List.yaml: "entities": [{"id": 1774421, "type": "nodebalancer",
+    // "label": "go-test-def", "url": "/v4/nodebalancers/1774421", "parent_entity": null}];
+    // TestFirewallDevice_Get.yaml: the device's entity has "parent_entity": null and a relative url,
+    // which the spec's `format: url` refuses.
+    why: 'firewalls carry `entities`; device entities carry `parent_entity`; entity urls are relative (/v4/nodebalancers/N)',
+    apply(spec) {
+      const deviceEntities = [
+        at(spec, [...listItems(FIREWALL_DEVICES), 'properties', 'entity']),
+        at(spec, [...json200(FIREWALL_DEVICES, 'post'), 'properties', 'entity']),
+        at(spec, [...json200(FIREWALL_DEVICE, 'get'), 'properties', 'entity']),
+      ]
+      for (const entity of deviceEntities) {
+        const properties = props(entity)
+        at(properties, ['url'])
+        properties.url = {type: 'string', pattern: '^/v4(beta)?/'}
+        properties.label = {type: 'string', nullable: true}
+        properties.parent_entity = {type: 'object', nullable: true}
+      }
+      const {readOnly: _, ...entity} = structuredClone(deviceEntities[2]!)
+      for (const firewall of firewallAnswers(spec)) props(firewall).entities = {type: 'array', items: structuredClone(entity)}
+    },
+  },
+  {
+    // Fixture TestLKENodePool_GetFound.yaml, GET /linode/instances/94907010 (an LKE node):
+    // "backups": {"enabled": true, "available": true, "schedule": {...}, "last_successful": null}.
+    why: 'Linode `backups.last_successful` is null until a backup has run',
+    apply(spec) {
+      for (const instance of [at(spec, json200(INSTANCE, 'get')), at(spec, listItems(INSTANCES))]) {
+        at(instance, ['properties', 'backups', 'properties', 'last_successful']).nullable = true
       }
     },
   },

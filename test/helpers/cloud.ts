@@ -39,6 +39,9 @@ export async function startCloud(options: FakeLinodeOptions = {}): Promise<Cloud
     const all = result.stdout + result.stderr
     expect(all.includes(fake.token), 'the Linode token leaked into output').toBe(false)
     for (const cluster of fake.state.clusters.values()) expect(all.includes(cluster.kubeToken), 'a kubeconfig token leaked into output').toBe(false)
+    // Nor any key, certificate or identity token of the federation's PKI.
+    expect(all.match(/-----BEGIN [A-Z ]*-----/)?.[0], 'PEM material in output').toBeUndefined()
+    expect(all.match(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/)?.[0], 'a JWT in output').toBeUndefined()
     return result
   }
   return {

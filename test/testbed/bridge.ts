@@ -96,13 +96,16 @@ export function createLinodeBridge(testbed: Testbed, options: BridgeOptions = {}
     const cluster = entry.running?.cluster
     if (!cluster) return
     const pools = new Map(view.pools.map((p) => [p.id, p]))
+    const instances = new Map(view.instances.map((i) => [i.id, i]))
     const ready = view.nodes.filter((n) => n.clusterId === entry.lkeId && n.status === 'ready' && n.instance_id !== null)
     for (const node of ready) {
       if (entry.nodes.has(node.id)) continue
       const pool = pools.get(node.poolId)
       // The fake's node ids are <pool>-<10 hex>; LKE names end in 8.
       const suffix = node.id.slice(node.id.indexOf('-') + 1, node.id.indexOf('-') + 9)
-      const spec = {plan: node.type, poolId: node.poolId, instanceId: node.instance_id!, suffix, labels: pool?.labels ?? {}, taints: pool?.taints ?? []}
+      // The Linode's public IPv4 becomes the ExternalIP, as the CCM's node controller sets it.
+      const externalIP = instances.get(node.instance_id!)?.ipv4.find((a) => !a.startsWith('192.168.'))
+      const spec = {plan: node.type, poolId: node.poolId, instanceId: node.instance_id!, suffix, labels: pool?.labels ?? {}, taints: pool?.taints ?? [], ...(externalIP ? {externalIP} : {})}
       // 409: created in an earlier round whose answer got lost.
       await ignoreStatus(cluster.addNode(spec), 409)
       entry.nodes.set(node.id, nodeName(cluster.contextName, node.poolId, suffix))

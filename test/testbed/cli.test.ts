@@ -133,9 +133,9 @@ describe.skipIf(!binaries.ok)('the real CLI against the fake Linode API bridged 
     expect(state.nodeBalancers).toEqual([])
     expect(state.volumes).toEqual([])
     const deletes = cloud.fake.state.requests.slice(requestsBefore).filter((r) => r.method === 'DELETE')
-    // The NodeBalancer was released by the cloud-controller stand-in (the CLI deleted none);
-    // the retained volume detached with the cluster and the CLI swept it.
-    expect(deletes.map((r) => r.template)).toEqual(['/{apiVersion}/lke/clusters/{clusterId}', '/{apiVersion}/volumes/{volumeId}'])
+    // The NodeBalancer (and the Cloud Firewall on it) were released by the cloud-controller stand-in
+    // (the CLI deleted neither); the retained volume detached with the cluster and the CLI swept it.
+    expect(deletes.map((r) => r.template)).toEqual(['/{apiVersion}/networking/firewalls/{firewallId}', '/{apiVersion}/lke/clusters/{clusterId}', '/{apiVersion}/volumes/{volumeId}'])
     expect(parse(readFileSync(cloud.kubeconfig, 'utf8')).contexts.map((c: {name: string}) => c.name)).not.toContain(CONTEXT)
     await waitFor(() => testbed.clusters.size === 0, {timeoutMs: 30_000, what: 'the bridge to stop the test-bed cluster'})
     expect(cloud.fake.state.violations).toEqual([])

@@ -26,6 +26,12 @@ export interface NodeSpec {
   labels?: Record<string, string>
   /** Effects: NoSchedule, PreferNoSchedule or NoExecute. */
   taints?: {key: string; value?: string; effect: string}[]
+  /**
+   * Its Linode's public IPv4, which the CCM lists as ExternalIP. One only: the CCM would add the
+   * IPv6 as a second ExternalIP, but kwok patches node status with a strategic merge keyed on the
+   * address type, and two of a type make that patch invalid (the node would never become Ready).
+   */
+  externalIP?: string
 }
 
 export interface PlanResources {
@@ -75,8 +81,10 @@ export function lkeNode(spec: NodeSpec, options: {name: string; internalIP: stri
     spec: {providerID: `linode://${spec.instanceId}`, ...(spec.taints?.length ? {taints: spec.taints} : {})},
     status: {
       ...resources,
+      // In the CCM's order: Hostname, the public IPv4, then the internal address.
       addresses: [
         {type: 'Hostname', address: name},
+        ...(spec.externalIP ? [{type: 'ExternalIP', address: spec.externalIP}] : []),
         {type: 'InternalIP', address: options.internalIP},
       ],
       nodeInfo: {

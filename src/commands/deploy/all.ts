@@ -1,38 +1,38 @@
 import {BaseCommand} from '../../base-command.js'
-import {applyFlags, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
+import {addressFlags, applyFlags, edgeAddressResolver, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
 import {failTasks} from '../../cli/cloud.js'
 import {federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
+import type {Kube} from '../../kube/client.js'
 import {runTasks} from '../../lib/progress.js'
-import {renderEdge, renderHub} from '../../render/render.js'
-import {currentEndpoint, registerHubIdentity} from '../../services/connect.js'
-import {deployRendering, type DeployResult} from '../../services/deploy.js'
+import {currentEndpoint} from '../../services/connect.js'
+import type {DeployResult} from '../../services/deploy.js'
+import {deployEdge, deployHub} from '../../services/hub.js'
 
 export default class DeployAll extends BaseCommand<typeof DeployAll> {
   static override summary = 'Deploy the hub and every edge of the federation, concurrently.'
-  static override description = 'Like `deploy hub` and `deploy edge NAME` for each cluster, all at once in one process. Connected edges stay pointed at their hub; run `fedobs connect` for new ones.'
+  static override description = 'Like `deploy hub` and `deploy edge NAME` for each cluster, all at once in one process. Connected edges stay pointed at their hub (their certificates renewed and their node addresses brought up to date in the gateway firewall); run `fedobs connect` for new ones.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dry-run --json']
-  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...federationFlags}
+  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...addressFlags, ...federationFlags}
 
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, overrides: federationOverrides(this.flags)})
     const timeoutMs = timeoutOf(this.flags.timeout)
     const options = {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, signal: this.abort.signal}
+    let hubKube: Promise<Kube> | undefined
+    const hub = (): Promise<Kube> => (hubKube ??= kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}))
+    const addresses = await edgeAddressResolver(this.flags, this.output, this.abort.signal)
     const outcomes = await runTasks<DeployResult>(
       this.output,
       [federation.hub, ...federation.edges].map((cluster) => ({
         title: `${cluster.role} ${cluster.name}`,
         run: async (report) => {
+          if (cluster.role === 'hub') return deployHub(await hub(), federation, {...options, report})
           const kube = await kubeFor(cluster, {kubeconfig: this.flags.kubeconfig})
-          if (cluster.role === 'hub') {
-            const result = await deployRendering(kube, renderHub(federation), {...options, report})
-            if (!options.dryRun) await registerHubIdentity(kube, cluster)
-            return result
-          }
           const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(kube))
           const hubEndpoint = endpoint ? (/:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`) : undefined
           if (!hubEndpoint) report(`not connected yet: run \`fedobs connect ${cluster.name} hub\``)
-          return deployRendering(kube, renderEdge(federation, cluster.name, hubEndpoint ? {hubEndpoint} : {}), {...options, report})
+          return deployEdge(kube, federation, cluster, {...options, report, ...(hubEndpoint ? {endpoint: hubEndpoint, hub: await hub(), addresses: addresses(cluster)} : {})})
         },
       })),
       {concurrent: true},

@@ -1,26 +1,51 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {applyFlags, deployWithProgress, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
+import {addressFlags, applyFlags, deployWithProgress, edgeAddressResolver, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
 import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
+import type {Kube} from '../../kube/client.js'
 import {renderEdge} from '../../render/render.js'
 import {currentEndpoint} from '../../services/connect.js'
+import {deployEdge} from '../../services/hub.js'
 
 export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
   static override summary = 'Deploy an edge: OTel agent DaemonSet and scraper, kube-state-metrics, GPU stack.'
-  static override description = `Server-side apply in dependency order, prune, GPU node labelling, and a wait for every workload. An edge that is already connected stays pointed at its hub; a new edge logs and drops telemetry until \`fedobs connect\`. An agent DaemonSet deployed by hand without K8S_NODE_IP gets it patched in (reported).`
+  static override description = `Server-side apply in dependency order, prune, GPU node labelling, and a wait for every workload. An edge that is already connected stays pointed at its hub, and (when the hub's context is at hand) its nodes' addresses in the gateway firewall and its client certificate are brought up to date (nodes come and go; certificates near their end are renewed). A new edge logs and drops telemetry until \`fedobs connect\`. An agent DaemonSet deployed by hand without K8S_NODE_IP gets it patched in (reported).`
   static override examples = ['<%= config.bin %> <%= command.id %> fed-observability-remote', '<%= config.bin %> <%= command.id %> edge-1 --context lke566951-ctx --dry-run']
   static override args = {name: Args.string({description: 'Edge cluster name.', required: true})}
-  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...federationFlags, ...clusterShapeFlags}
+  static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...addressFlags, ...federationFlags, ...clusterShapeFlags}
 
   async run(): Promise<void> {
     const {name} = this.args
     const federation = loadFederation({file: this.flags.file, overrides: [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'edge', name})], fallbackEdges: [name]})
-    const rendered = renderEdge(federation, name)
-    const kube = await kubeFor(rendered.cluster, this.flags)
+    const edge = renderEdge(federation, name).cluster
+    const kube = await kubeFor(edge, this.flags)
     const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(kube))
-    const rendering = endpoint ? renderEdge(federation, name, {hubEndpoint: /:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`}) : rendered
-    if (!endpoint) this.output.warn(`edge ${name} is not connected yet: run \`fedobs connect ${name} hub\` after this`)
-    printDeploy(this.output, await deployWithProgress(this.output, kube, rendering, this.flags, this.abort.signal))
+    const hubEndpoint = endpoint ? (/:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`) : undefined
+    if (!hubEndpoint) this.output.warn(`edge ${name} is not connected yet: run \`fedobs connect ${name} hub\` after this`)
+    let hub: Kube | undefined
+    if (hubEndpoint) {
+      hub = await kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}).catch((error: Error) => {
+        this.output.warn(`cannot reach the hub (${error.message}): the edge's certificate and its addresses in the gateway firewall are left as they are`)
+        return undefined
+      })
+    }
+    const addresses = hub ? (await edgeAddressResolver(this.flags, this.output, this.abort.signal))(edge) : undefined
+    const timeoutMs = timeoutOf(this.flags.timeout)
+    const result = await deployWithProgress(this.output, `edge ${name}`, (report) =>
+      deployEdge(kube, federation, edge, {
+        dryRun: this.flags['dry-run'],
+        forceConflicts: this.flags['force-conflicts'],
+        prune: this.flags.prune,
+        wait: this.flags.wait,
+        timeoutMs,
+        report,
+        signal: this.abort.signal,
+        ...(hubEndpoint ? {endpoint: hubEndpoint} : {}),
+        ...(hub ? {hub} : {}),
+        ...(addresses ? {addresses} : {}),
+      }),
+    )
+    printDeploy(this.output, result)
   }
 }

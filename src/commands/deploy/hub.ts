@@ -1,13 +1,12 @@
 import {BaseCommand} from '../../base-command.js'
-import {applyFlags, deployWithProgress, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
+import {applyFlags, deployWithProgress, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
 import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
-import {renderHub} from '../../render/render.js'
-import {registerHubIdentity} from '../../services/connect.js'
+import {deployHub} from '../../services/hub.js'
 
 export default class DeployHub extends BaseCommand<typeof DeployHub> {
   static override summary = 'Deploy the hub: Prometheus, Loki, Tempo, Grafana, the OTel gateway, agents.'
-  static override description = `Server-side apply (field manager fedobs) in dependency order; prunes what fedobs applied before and no longer renders; labels GPU nodes nvidia.com/gpu.present=true; waits for every workload (on timeout, says what is not ready and why) and for the gateway's external address, which it prints. Safe to re-run: a second run changes nothing.`
+  static override description = `Server-side apply (field manager fedobs) in dependency order; prunes what fedobs applied before and no longer renders; labels GPU nodes nvidia.com/gpu.present=true; waits for every workload (on timeout, says what is not ready and why) and for the gateway's external address, which it prints. Before the workloads start it creates what is never rendered: the Grafana admin password and, with mTLS (the default), the federation CA, the gateway's certificate (re-issued when its address changes) and the hub's own client credentials. Safe to re-run: a second run changes nothing.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     {description: 'What would change, without changing anything', command: '<%= config.bin %> <%= command.id %> --dry-run'},
@@ -19,8 +18,10 @@ export default class DeployHub extends BaseCommand<typeof DeployHub> {
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, overrides: [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'hub'})]})
     const kube = await kubeFor(federation.hub, this.flags)
-    const result = await deployWithProgress(this.output, kube, renderHub(federation), this.flags, this.abort.signal)
-    if (!this.flags['dry-run']) await registerHubIdentity(kube, federation.hub)
+    const timeoutMs = timeoutOf(this.flags.timeout)
+    const result = await deployWithProgress(this.output, `hub ${federation.hub.name}`, (report) =>
+      deployHub(kube, federation, {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, report, signal: this.abort.signal}),
+    )
     printDeploy(this.output, result)
   }
 }

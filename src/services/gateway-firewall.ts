@@ -1,0 +1,99 @@
+/**
+ * Who may reach the hub gateway: the public addresses of every connected edge's nodes (recorded at
+ * the hub by `connect` and `deploy edge`) plus telemetry.gateway.allowedSources, enforced by the
+ * Cloud Firewall the Linode cloud controller attaches to the gateway's NodeBalancer.
+ */
+import {isIP} from 'node:net'
+import type {Federation} from '../federation/model.js'
+import {objectKey, toKubeError, type Kube, type KubeObject} from '../kube/client.js'
+import type {Report} from '../lib/progress.js'
+import {LABELS, NAMESPACES, renderHub} from '../render/render.js'
+import {applyOne, readObject} from './deploy.js'
+
+/** observability-hub/fedobs-gateway-sources: one key per edge, its nodes' CIDRs as a JSON list. */
+export const SOURCES_REGISTRY = {name: 'fedobs-gateway-sources', namespace: NAMESPACES.hub}
+export const GATEWAY_SERVICE = {name: 'otel-gateway-external', namespace: NAMESPACES.hub}
+export const FIREWALL_ANNOTATION = 'service.beta.kubernetes.io/linode-loadbalancer-firewall-acl'
+
+/** The sources every edge recorded, by edge name. */
+export async function readEdgeSources(hub: Kube): Promise<Record<string, string[]>> {
+  const registry = await readObject(hub, {apiVersion: 'v1', kind: 'ConfigMap', metadata: SOURCES_REGISTRY})
+  const out: Record<string, string[]> = {}
+  for (const [edge, text] of Object.entries(registry?.data ?? {})) {
+    try {
+      const list = JSON.parse(text) as unknown
+      if (Array.isArray(list)) out[edge] = list.filter((x): x is string => typeof x === 'string')
+    } catch {
+      // a hand-edited entry: ignored (and replaced at the next connect of that edge)
+    }
+  }
+  return out
+}
+
+/** A node's public addresses from its Kubernetes status (ExternalIP, as the Linode CCM sets them), as CIDRs. */
+export async function nodeAddressesFromKube(kube: Kube): Promise<string[]> {
+  let nodes: KubeObject[]
+  try {
+    nodes = (await kube.core.listNode()).items as KubeObject[]
+  } catch (error) {
+    throw toKubeError(error, 'listing nodes')
+  }
+  const cidrs = new Set<string>()
+  for (const node of nodes) {
+    for (const address of (node.status?.addresses ?? []) as Array<{type: string; address: string}>) {
+      if (address.type !== 'ExternalIP') continue
+      const family = isIP(address.address)
+      if (family === 4) cidrs.add(`${address.address}/32`)
+      else if (family === 6) cidrs.add(`${address.address}/128`)
+    }
+  }
+  return [...cidrs].sort()
+}
+
+export interface FirewallUpdate {
+  edge: string
+  /** The edge's addresses as recorded now. */
+  sources: string[]
+  /** Whether the edge's entry changed. */
+  changed: boolean
+  /** Every source the gateway now admits. */
+  allowList: string[]
+  warnings: string[]
+}
+
+/**
+ * Record an edge's node addresses at the hub and apply the gateway Service with the firewall that
+ * follows from all of them (the same object `deploy hub` renders, so the two never fight).
+ */
+export async function recordEdgeSources(hub: Kube, federation: Federation, edge: string, sources: string[], options: {report: Report; dryRun?: boolean}): Promise<FirewallUpdate> {
+  const before = await readEdgeSources(hub)
+  const sorted = [...new Set(sources)].sort()
+  const changed = JSON.stringify(before[edge] ?? []) !== JSON.stringify(sorted)
+  if (changed && !options.dryRun) {
+    const body: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {...SOURCES_REGISTRY, labels: {[LABELS.name]: 'fedobs', [LABELS.component]: 'registry', [LABELS.partOf]: 'fedobs'}},
+      data: {[edge]: JSON.stringify(sorted)},
+    }
+    try {
+      // A field manager per edge: concurrent connects each own their key.
+      await hub.objects.patch(body as never, undefined, undefined, `fedobs-sources-${edge}`.slice(0, 128), true, hub.k8s.PatchStrategy.ServerSideApply)
+    } catch (error) {
+      throw toKubeError(error, `recording the addresses of ${edge} at the hub`)
+    }
+  }
+  const all = {...before, [edge]: sorted}
+  const rendering = renderHub(federation, {edgeSources: all})
+  const service = rendering.objects.find((o) => o.kind === 'Service' && o.metadata.name === GATEWAY_SERVICE.name)!
+  const live = await readObject(hub, service)
+  const acl = JSON.parse(service.metadata.annotations?.[FIREWALL_ANNOTATION] ?? '{}') as {allowList?: {ipv4?: string[]; ipv6?: string[]}}
+  const allowList = [...(acl.allowList?.ipv4 ?? []), ...(acl.allowList?.ipv6 ?? [])]
+  if (live && live.metadata?.annotations?.[FIREWALL_ANNOTATION] !== service.metadata.annotations?.[FIREWALL_ANNOTATION]) {
+    if (!options.dryRun) {
+      await applyOne(hub, service, {dryRun: false, forceConflicts: false, prune: false, wait: false, timeoutMs: 0, report: options.report, signal: new AbortController().signal})
+    }
+    options.report(`${options.dryRun ? 'would update' : 'updated'} the gateway firewall: ${allowList.length} source(s) admitted (${objectKey(service)})`)
+  }
+  return {edge, sources: sorted, changed, allowList, warnings: rendering.warnings.filter((w) => w.includes('firewall') || w.includes('open to everyone'))}
+}

@@ -1,0 +1,284 @@
+import type {V1Service} from '@kubernetes/client-node'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {CLUSTER} from '../fake-linode/http.js'
+import {startFakeLinode, type ApiCluster, type ApiFirewall, type ApiNodeBalancer} from '../fake-linode/server.js'
+import {requireBinaries} from '../helpers/testbed.js'
+import {startLinodeTestbed, type LinodeTestbed} from './bridge.js'
+import type {TestCluster} from './cluster.js'
+import {statusOf} from './kube.js'
+import {ERR_INVALID_FW_CONFIG, ERR_TOO_MANY_IPS, firewallOptionsFor, LB_FIREWALL_ACL_ANNOTATION, LB_TAGS_ANNOTATION, parseAcl, ruleChanged} from './load-balancers.js'
+import {waitFor} from './net.js'
+import {TESTBED_BINARIES} from './testbed.js'
+
+const binaries = requireBinaries(TESTBED_BINARIES)
+
+const service = (annotation: string | undefined, ports = [4317, 4318], name = 'otel-gateway-external'): V1Service => ({
+  metadata: {name, namespace: 'observability-hub', uid: '3b9c7e62-4a55-4d3c-9d8e-1f2a3b4c5d6e', annotations: annotation === undefined ? {} : {[LB_FIREWALL_ACL_ANNOTATION]: annotation}},
+  spec: {type: 'LoadBalancer', ports: ports.map((port) => ({port}))},
+})
+
+describe('the CCM firewall logic, ported (linode-cloud-controller-manager services/firewalls.go)', () => {
+  it('reads the annotation as Go does: null or absent is unset, keys match case-insensitively, wrong types fail', () => {
+    expect(parseAcl('{"allowList":{"ipv4":["203.0.113.7/32"]},"other":1}')).toEqual({allowList: {ipv4: ['203.0.113.7/32']}})
+    expect(parseAcl('{"allowlist":{"IPv4":[]},"denyList":null}')).toEqual({allowList: {ipv4: []}})
+    expect(parseAcl('{}')).toEqual({})
+    expect(() => parseAcl('{"allowList":')).toThrow(/invalid firewall ACL annotation/)
+    expect(() => parseAcl('{"allowList":["203.0.113.7/32"]}')).toThrow(/cannot unmarshal array/)
+    expect(() => parseAcl('{"denyList":{"ipv4":[7]}}')).toThrow(/cannot unmarshal/)
+  })
+
+  it('builds one inbound rule on the Service ports: ACCEPT + inbound DROP for an allow list, DROP + inbound ACCEPT for a deny list', () => {
+    expect(firewallOptionsFor('ccm-0123456789ab', ['fedobs'], service('{"allowList":{"ipv4":["203.0.113.7/32"]}}'))).toEqual({
+      label: 'ccm-0123456789ab',
+      rules: {
+        inbound: [
+          {
+            action: 'ACCEPT',
+            label: 'ACCEPT-otel-gateway-external',
+            description: 'Created by linode-ccm: ccm-0123456789ab, for otel-gateway-external',
+            ports: '4317,4318',
+            protocol: 'TCP',
+            addresses: {ipv4: ['203.0.113.7/32']},
+          },
+        ],
+        inbound_policy: 'DROP',
+        outbound: null,
+        outbound_policy: 'ACCEPT',
+      },
+      tags: ['fedobs'],
+    })
+    const deny = firewallOptionsFor('fw', [], service('{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}', [4317], 'a-service-with-a-rather-long-name-indeed'))
+    expect(deny.rules).toMatchObject({inbound: [{action: 'DROP', label: 'DROP-a-service-with-a-rather-lon', ports: '4317', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}}], inbound_policy: 'ACCEPT'})
+    expect(deny.rules.inbound[0]!.label).toHaveLength(32)
+  })
+
+  it('refuses both lists and neither, and more than 25 rules of 255 addresses', () => {
+    expect(() => firewallOptionsFor('fw', [], service('{"allowList":{"ipv4":["203.0.113.7/32"]},"denyList":{"ipv4":["0.0.0.0/0"]}}'))).toThrow(ERR_INVALID_FW_CONFIG)
+    expect(() => firewallOptionsFor('fw', [], service('{}'))).toThrow(ERR_INVALID_FW_CONFIG)
+    const addresses = (n: number) => Array.from({length: n}, (_, i) => `10.${Math.floor(i / 65_536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}/32`)
+    expect(() => firewallOptionsFor('fw', [], service(JSON.stringify({allowList: {ipv4: addresses(25 * 255 + 1)}})))).toThrow(ERR_TOO_MANY_IPS)
+  })
+
+  it('chunks more than 255 addresses into rules per family, and then (like the CCM) adds an empty rule for a family not given', () => {
+    const {rules} = firewallOptionsFor('fw', [], service(JSON.stringify({allowList: {ipv4: Array.from({length: 300}, (_, i) => `198.51.100.${i % 250}/32`)}})))
+    expect(rules.inbound.map((r) => [r.description, r.addresses.ipv4?.length, r.addresses.ipv6?.length])).toEqual([
+      ['Rule 0, Created by linode-ccm: fw, for otel-gateway-external', 255, undefined],
+      ['Rule 1, Created by linode-ccm: fw, for otel-gateway-external', 45, undefined],
+      ['Rule 0, Created by linode-ccm: fw, for otel-gateway-external', undefined, undefined],
+    ])
+  })
+
+  it('sees a change in the policy, the addresses or the ports, and none otherwise', () => {
+    const current = {...firewallOptionsFor('fw', [], service('{"allowList":{"ipv4":["203.0.113.7/32"]}}')).rules, version: 1, fingerprint: '00000000'}
+    const same = service('{"allowList":{"ipv4":["203.0.113.7/32"]}}')
+    expect(ruleChanged(current, parseAcl('{"allowList":{"ipv4":["203.0.113.7/32"]}}'), same)).toBe(false)
+    expect(ruleChanged(current, parseAcl('{"allowList":{"ipv4":["203.0.113.8/32"]}}'), same)).toBe(true)
+    expect(ruleChanged(current, parseAcl('{"allowList":{"ipv4":["203.0.113.7/32"],"ipv6":["2001:db8::1/128"]}}'), same)).toBe(true)
+    expect(ruleChanged(current, parseAcl('{"denyList":{"ipv4":["203.0.113.7/32"]}}'), same)).toBe(true)
+    expect(ruleChanged(current, parseAcl('{"allowList":{"ipv4":["203.0.113.7/32"]}}'), service(undefined, [4317]))).toBe(true)
+    // Neither list: nothing to compare, so the CCM sees no change (and leaves the rules alone).
+    expect(ruleChanged(current, parseAcl('{}'), same)).toBe(false)
+  })
+
+  it('sends bodies the fake (and so the spec) accepts, and the CCM chunking bug is refused like the API refuses it', async () => {
+    const fake = await startFakeLinode()
+    try {
+      const post = async (body: unknown) => (await fetch(`${fake.url}/v4/networking/firewalls`, {method: 'POST', headers: {Authorization: `Bearer ${fake.token}`, 'Content-Type': 'application/json'}, body: JSON.stringify(body)})).json()
+      expect(await post(firewallOptionsFor('ccm-allow', ['fedobs'], service('{"allowList":{"ipv4":["203.0.113.7/32"]}}')))).toMatchObject({label: 'ccm-allow', rules: {version: 1}})
+      expect(await post(firewallOptionsFor('ccm-deny', [], service('{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}')))).toMatchObject({label: 'ccm-deny'})
+      expect(await post(firewallOptionsFor('ccm-empty', [], service('{"allowList":{"ipv4":[]}}')))).toEqual({errors: [{field: 'rules.inbound[0].addresses.ipv4', reason: 'Must not be an empty list'}]})
+      const many = firewallOptionsFor('ccm-many', [], service(JSON.stringify({allowList: {ipv4: Array.from({length: 300}, (_, i) => `198.51.100.${i % 250}/32`)}})))
+      expect(await post(many)).toEqual({errors: [{field: 'rules.inbound[2].addresses', reason: 'Must contain ipv4, ipv6, or both'}]})
+      expect(fake.state.violations).toEqual([])
+    } finally {
+      await fake.close()
+    }
+  })
+})
+
+describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-acl annotation on a real API server', () => {
+  const NAMESPACE = 'observability-hub'
+  const NAME = 'otel-gateway-external'
+  let sandbox: LinodeTestbed
+  let lke: ApiCluster
+  let cluster: TestCluster
+
+  const core = () => cluster.clients().core
+  const read = (name = NAME) => core().readNamespacedService({name, namespace: NAMESPACE})
+  const nodeBalancerOf = async (name = NAME): Promise<ApiNodeBalancer | undefined> => {
+    const ip = (await read(name)).status?.loadBalancer?.ingress?.[0]?.ip
+    return ip ? sandbox.fake.view().nodeBalancers.find((nb) => nb.ipv4 === ip) : undefined
+  }
+  const firewallOf = async (name = NAME): Promise<ApiFirewall | undefined> => {
+    const nodeBalancer = await nodeBalancerOf(name)
+    return nodeBalancer && sandbox.fake.firewallOf(nodeBalancer.id)
+  }
+
+  /** Read, change, replace; again on a conflict (the controller writes the same object). */
+  async function update(mutate: (s: V1Service) => void, name = NAME): Promise<void> {
+    for (;;) {
+      const current = await read(name)
+      mutate(current)
+      try {
+        await core().replaceNamespacedService({name, namespace: NAMESPACE, body: current})
+        return
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error
+      }
+    }
+  }
+  const setAcl = (acl: string | undefined, name = NAME) =>
+    update((s) => {
+      const annotations = {...s.metadata!.annotations}
+      if (acl === undefined) delete annotations[LB_FIREWALL_ACL_ANNOTATION]
+      else annotations[LB_FIREWALL_ACL_ANNOTATION] = acl
+      s.metadata!.annotations = annotations
+    }, name)
+
+  async function create(acl: string | undefined, name = NAME): Promise<void> {
+    await core().createNamespacedService({
+      namespace: NAMESPACE,
+      body: {
+        metadata: {name, annotations: {[LB_TAGS_ANNOTATION]: 'fedobs,fedobs-cluster:firewall-test', ...(acl === undefined ? {} : {[LB_FIREWALL_ACL_ANNOTATION]: acl})}},
+        spec: {type: 'LoadBalancer', selector: {app: 'otel-gateway'}, ports: [{name: 'otlp-grpc', port: 4317}, {name: 'otlp-http', port: 4318}]},
+      },
+    })
+  }
+
+  const firewallWhere = (what: string, check: (f: ApiFirewall | undefined) => boolean, name = NAME) =>
+    waitFor(
+      async () => {
+        const firewall = await firewallOf(name)
+        return check(firewall) ? (firewall ?? true) : undefined
+      },
+      {timeoutMs: 20_000, intervalMs: 100, what},
+    )
+
+  /** The Warning events the stand-in recorded for a Service, newest last. */
+  async function failures(name = NAME): Promise<string[]> {
+    const events = await core().listNamespacedEvent({namespace: NAMESPACE, fieldSelector: `involvedObject.name=${name}`})
+    return events.items
+      .filter((e) => e.reason === 'SyncLoadBalancerFailed' && e.type === 'Warning')
+      .sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')))
+      .map((e) => e.message ?? '')
+  }
+  const failureMatching = (pattern: RegExp, name = NAME) =>
+    waitFor(async () => (await failures(name)).find((m) => pattern.test(m)), {timeoutMs: 20_000, intervalMs: 100, what: `a SyncLoadBalancerFailed event matching ${pattern}`})
+
+  beforeAll(async () => {
+    sandbox = await startLinodeTestbed({fake: {timeScale: 0.01}})
+    lke = sandbox.fake.addCluster({...CLUSTER, label: 'firewall-test', node_pools: [{type: 'g6-standard-2', count: 2}]}, {ageSeconds: 600})
+    cluster = await sandbox.bridge.cluster(lke.id)
+    await core().createNamespace({body: {metadata: {name: NAMESPACE}}})
+  })
+
+  afterAll(async () => {
+    await sandbox?.stop()
+    expect(sandbox?.fake.state.violations ?? []).toEqual([])
+  })
+
+  it('gives Nodes their Linode’s public IPv4 as ExternalIP, as the CCM does, and they become Ready', async () => {
+    const nodes = await waitFor(async () => ((await core().listNode()).items.length === 2 ? (await core().listNode()).items : undefined), {timeoutMs: 30_000, what: 'two nodes'})
+    for (const node of nodes) {
+      const instance = sandbox.fake.view().instances.find((i) => `linode://${i.id}` === node.spec?.providerID)!
+      const addresses = node.status?.addresses?.map((a) => `${a.type} ${a.address}`)
+      expect(addresses).toEqual([`Hostname ${node.metadata!.name}`, `ExternalIP ${instance.ipv4[0]}`, expect.stringMatching(/^InternalIP 127\./)])
+    }
+    // kwok's status patch keeps the addresses (two of one type would break it: see nodes.ts).
+    await waitFor(async () => (await core().listNode()).items.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')), {timeoutMs: 30_000, what: 'Ready nodes'})
+  })
+
+  it('creates the firewall with the NodeBalancer: its label and tags, one ACCEPT rule on the service ports, inbound DROP', async () => {
+    const before = sandbox.fake.state.requests.length
+    await create('{"allowList":{"ipv4":["203.0.113.7/32"]}}')
+    const firewall = (await firewallWhere('the firewall', (f) => f !== undefined)) as ApiFirewall
+    const nodeBalancer = (await nodeBalancerOf())!
+    expect(firewall).toMatchObject({label: nodeBalancer.label, tags: ['fedobs', 'fedobs-cluster:firewall-test'], status: 'enabled'})
+    expect(firewall.entities).toEqual([{id: nodeBalancer.id, label: nodeBalancer.label, parent_entity: null, type: 'nodebalancer', url: `/v4/nodebalancers/${nodeBalancer.id}`}])
+    expect(firewall.rules).toEqual({
+      inbound: [{action: 'ACCEPT', label: `ACCEPT-${NAME}`, description: `Created by linode-ccm: ${nodeBalancer.label}, for ${NAME}`, ports: '4317,4318', protocol: 'TCP', addresses: {ipv4: ['203.0.113.7/32']}}],
+      inbound_policy: 'DROP',
+      outbound: null,
+      outbound_policy: 'ACCEPT',
+      version: 1,
+      fingerprint: expect.any(String),
+    })
+    // Through the API, checked against the spec: create, then attach.
+    const calls = sandbox.fake.state.requests.slice(before).map((r) => `${r.method} ${r.template} ${r.status}`)
+    expect(calls).toEqual(['POST /{apiVersion}/networking/firewalls 200', 'POST /{apiVersion}/networking/firewalls/{firewallId}/devices 200'])
+  })
+
+  it('replaces the rules when the lists change, and again when the Service ports change', async () => {
+    await setAcl('{"allowList":{"ipv4":["203.0.113.7/32","198.51.100.0/24"],"ipv6":["2001:db8::/64"]}}')
+    let firewall = (await firewallWhere('rules version 2', (f) => f?.rules.version === 2)) as ApiFirewall
+    expect(firewall.rules.inbound).toEqual([expect.objectContaining({action: 'ACCEPT', ports: '4317,4318', addresses: {ipv4: ['203.0.113.7/32', '198.51.100.0/24'], ipv6: ['2001:db8::/64']}})])
+    await update((s) => s.spec!.ports!.push({name: 'health', port: 13_133}))
+    firewall = (await firewallWhere('rules version 3', (f) => f?.rules.version === 3)) as ApiFirewall
+    expect(firewall.rules.inbound![0]!.ports).toBe('4317,4318,13133')
+  })
+
+  it('turns a deny list into a DROP rule with inbound ACCEPT', async () => {
+    await setAcl('{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}')
+    const firewall = (await firewallWhere('a deny list', (f) => f?.rules.inbound_policy === 'ACCEPT')) as ApiFirewall
+    expect(firewall.rules.inbound).toEqual([
+      {action: 'DROP', label: `DROP-${NAME}`, description: `Created by linode-ccm: ${firewall.label}, for ${NAME}`, ports: '4317,4318,13133', protocol: 'TCP', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}},
+    ])
+  })
+
+  it('keeps the rules when the API refuses an empty allow list, and says why (event, lastError)', async () => {
+    const kept = (await firewallOf())!.rules
+    await setAcl('{"allowList":{"ipv4":[]}}')
+    const message = await failureMatching(/Must not be an empty list/)
+    expect(message).toBe('Error syncing load balancer: failed to ensure load balancer: [400] [inbound[0].addresses.ipv4] Must not be an empty list')
+    expect(sandbox.bridge.errors()).toContainEqual(expect.stringContaining(`${NAMESPACE}/${NAME}: [400] [inbound[0].addresses.ipv4] Must not be an empty list`))
+    expect((await firewallOf())!.rules).toEqual(kept)
+    const refused = sandbox.fake.state.requests.filter((r) => r.template === '/{apiVersion}/networking/firewalls/{firewallId}/rules' && r.status === 400)
+    expect(refused.length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('keeps the rules on both lists (the CCM refuses before calling the API); a valid annotation then applies and clears the error', async () => {
+    const kept = (await firewallOf())!.rules
+    await setAcl('{"allowList":{"ipv4":["203.0.113.7/32"]},"denyList":{"ipv4":["0.0.0.0/0"]}}')
+    expect(await failureMatching(/specify either/)).toBe(`Error syncing load balancer: failed to ensure load balancer: ${ERR_INVALID_FW_CONFIG}`)
+    expect((await firewallOf())!.rules).toEqual(kept)
+    await setAcl('{"allowList":{"ipv4":["203.0.113.9/32"]}}')
+    await firewallWhere('the new allow list', (f) => f?.rules.inbound?.[0]?.addresses.ipv4?.[0] === '203.0.113.9/32')
+    await waitFor(() => !sandbox.bridge.errors().some((e) => e.includes(NAME)), {timeoutMs: 10_000, what: 'the error to clear'})
+  })
+
+  it('detaches and deletes the firewall when the annotation goes; the NodeBalancer stays', async () => {
+    const {id} = (await firewallOf())!
+    const nodeBalancer = (await nodeBalancerOf())!
+    await setAcl(undefined)
+    await waitFor(() => !sandbox.fake.state.firewalls.has(id), {timeoutMs: 20_000, what: 'the firewall to go'})
+    expect(sandbox.fake.firewallOf(nodeBalancer.id)).toBeUndefined()
+    expect(await nodeBalancerOf()).toEqual(nodeBalancer)
+  })
+
+  it('makes no NodeBalancer for a new Service whose annotation is refused (neither list, an empty list), until it is fixed', async () => {
+    await create('{}', 'neither')
+    expect(await failureMatching(/specify either/, 'neither')).toContain(ERR_INVALID_FW_CONFIG)
+    await create('{"allowList":{"ipv4":[]}}', 'empty')
+    expect(await failureMatching(/Must not be an empty list/, 'empty')).toContain('[400] [rules.inbound[0].addresses.ipv4] Must not be an empty list')
+    expect((await read('neither')).status?.loadBalancer?.ingress).toBeUndefined()
+    expect((await read('empty')).status?.loadBalancer?.ingress).toBeUndefined()
+    expect(sandbox.fake.view().nodeBalancers).toHaveLength(1)
+    await setAcl('{"allowList":{"ipv6":["2001:db8::7/128"]}}', 'empty')
+    const firewall = (await firewallWhere('the fixed Service’s firewall', (f) => f !== undefined, 'empty')) as ApiFirewall
+    expect(firewall.rules.inbound![0]!.addresses).toEqual({ipv6: ['2001:db8::7/128']})
+    await core().deleteNamespacedService({name: 'neither', namespace: NAMESPACE})
+  })
+
+  it('deletes the firewall, then the NodeBalancer, when the Service goes', async () => {
+    const firewall = (await firewallOf('empty'))!
+    const before = sandbox.fake.state.requests.length
+    await core().deleteNamespacedService({name: 'empty', namespace: NAMESPACE})
+    await waitFor(async () => !(await core().listNamespacedService({namespace: NAMESPACE})).items.some((s) => s.metadata?.name === 'empty' || s.metadata?.name === 'neither'), {
+      timeoutMs: 20_000,
+      what: 'the Services to go',
+    })
+    expect(sandbox.fake.state.firewalls.has(firewall.id)).toBe(false)
+    expect(sandbox.fake.view().nodeBalancers).toHaveLength(1)
+    expect(sandbox.fake.state.requests.slice(before).filter((r) => r.method === 'DELETE').map((r) => r.template)).toEqual(['/{apiVersion}/networking/firewalls/{firewallId}'])
+  })
+})
