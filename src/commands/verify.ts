@@ -12,6 +12,9 @@ import type {Kube} from '../kube/client.js'
 import {NAMESPACES} from '../render/render.js'
 import {directBackend, serviceProxyBackend, type Backend} from '../verify/backends.js'
 import {verify, type VerifyReport} from '../verify/checks.js'
+import type {CertificateFacts} from '../verify/certificates.js'
+import type {Federation} from '../federation/model.js'
+import {pkiReport} from '../services/pki.js'
 import {formatReport, junitReport} from '../verify/report.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
@@ -33,6 +36,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
     'tempo-url': Flags.string({description: 'Query Tempo here instead of through the API server.', helpValue: 'URL', helpGroup: 'BACKENDS'}),
     'skip-logs': Flags.boolean({description: 'Skip the log checks (no Loki).', helpGroup: 'BACKENDS'}),
     'skip-traces': Flags.boolean({description: 'Skip the trace checks (no Tempo).', helpGroup: 'BACKENDS'}),
+    'skip-certificates': Flags.boolean({description: "Skip the certificate checks (they read the hub's CA and each cluster's client Secret).", helpGroup: 'BACKENDS'}),
     cluster: Flags.string({description: 'Check only this cluster (repeatable).', multiple: true, helpValue: 'NAME'}),
     wait: Flags.string({description: 'Poll until every check passes or this long has passed, e.g. 5m.', helpValue: 'DURATION'}),
     freshness: Flags.string({description: 'How old the newest sample of a job may be.', default: '3m', helpValue: 'DURATION'}),
@@ -69,8 +73,10 @@ export default class Verify extends BaseCommand<typeof Verify> {
       ...(this.flags['skip-logs'] ? {} : {loki: await backend('Loki', this.flags['loki-url'], 'loki', 'http')}),
       ...(this.flags['skip-traces'] ? {} : {tempo: await backend('Tempo', this.flags['tempo-url'], 'tempo', 'http')}),
     }
+    const certificates = this.flags['skip-certificates'] ? undefined : await this.certificateFacts(federation, hubKube, this.flags.cluster)
     const options = {
       ...(this.flags.cluster ? {clusters: this.flags.cluster} : {}),
+      ...(certificates ? {certificates} : {}),
       freshnessMs,
       queueWarn: 0.8,
       signalWindowMs: windowMs,
@@ -91,5 +97,27 @@ export default class Verify extends BaseCommand<typeof Verify> {
     if (this.output.json) this.output.document({...report, ...(waitMs !== undefined ? {attempts} : {})})
     else this.output.result(formatReport(report, this.output))
     if (!report.ok) process.exitCode = ExitCode.Failure
+  }
+
+  /** The PKI as the hub holds it, and what each cluster has installed (reads only). */
+  private async certificateFacts(federation: Federation, hubKube: () => Promise<Kube>, only: string[] | undefined): Promise<CertificateFacts> {
+    if (!federation.security.mtls) return {unavailable: 'mTLS is off'}
+    let hub: Kube
+    try {
+      hub = await hubKube()
+    } catch (error) {
+      return {unavailable: (error as Error).message}
+    }
+    const clusters = await Promise.all(
+      allClusters(federation)
+        .filter((c) => !only || only.includes(c.name))
+        .map(async (cluster) => ({name: cluster.name, kube: cluster.role === 'hub' ? hub : await kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}).catch(() => undefined)})),
+    )
+    try {
+      const report = await pkiReport(hub, federation, clusters)
+      return report ?? {noAuthority: true}
+    } catch (error) {
+      return {unavailable: (error as Error).message}
+    }
   }
 }

@@ -1,6 +1,7 @@
 import {allClusters, type ClusterSpec, type Federation} from '../federation/model.js'
 import {scrapeJobs} from '../render/render.js'
 import {promQuery, quoteLabelValue, regexAlternatives, type Backend, type PrometheusSample} from './backends.js'
+import {certificateChecks, type CertificateFacts} from './certificates.js'
 
 export type Status = 'ok' | 'warn' | 'fail'
 
@@ -35,6 +36,8 @@ export interface VerifyBackends {
 }
 
 export interface VerifyOptions {
+  /** The PKI facts read from the clusters (see certificates.ts); no group when absent. */
+  certificates?: CertificateFacts
   /** Only these clusters (default: every cluster of the federation). */
   clusters?: string[]
   /** A job counts as fresh when its newest sample is at most this old (ms). */
@@ -230,6 +233,8 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
     }
     groups.push({name: 'traces', checks: traces})
   }
+
+  if (options.certificates) groups.push(certificateChecks(federation, options.certificates, names))
 
   const all = groups.flatMap((g) => g.checks)
   const summary = {ok: all.filter((c) => c.status === 'ok').length, warn: all.filter((c) => c.status === 'warn').length, fail: all.filter((c) => c.status === 'fail').length}

@@ -25,7 +25,7 @@ export const verifySchema = {
         additionalProperties: false,
         required: ['name', 'checks'],
         properties: {
-          name: {type: 'string', enum: ['federation', 'identity', 'jobs', 'gateway', 'logs', 'traces']},
+          name: {type: 'string', enum: ['federation', 'identity', 'jobs', 'gateway', 'logs', 'traces', 'certificates']},
           checks: {
             type: 'array',
             items: {

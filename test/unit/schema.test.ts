@@ -16,3 +16,11 @@ describe('JSON Schema of the federation file', () => {
     expect(federationSchema.required).toEqual(['apiVersion', 'name', 'hub'])
   })
 })
+
+describe('JSON Schema of `fedobs verify --json`', () => {
+  it('is checked in as schema/verify.schema.json, identical to the one the tests validate against', async () => {
+    const {verifySchema} = await import('../../src/verify/schema.js')
+    const committed = JSON.parse(readFileSync(`${REPO}schema/verify.schema.json`, 'utf8'))
+    expect(committed).toEqual(JSON.parse(JSON.stringify(verifySchema)))
+  })
+})
