@@ -8,6 +8,7 @@ import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../fede
 import {emitYaml} from './emit.js'
 import {IMAGES} from './images.js'
 import {networkPolicies} from './network-policies.js'
+import {piiProcessor} from './pii.js'
 import {clientSecurity, gatewaySecurity, SECRETS, type ClientSecurity} from './security.js'
 import {renderTemplate, type Values} from './template.js'
 
@@ -264,10 +265,13 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
   // Agents and scrapers mount their client certificate and token only once they ship somewhere.
   const client: ClientSecurity | Record<string, never> = hubEndpoint ? clientSecurity(federation) : {}
   const exporter = collectorExporter(hubEndpoint, telemetry.queue.size, client)
-  const collectorValues: Values = {...base, client, exporters: exporter.exporters, exporterName: exporter.name}
+  const scrubber = piiProcessor(federation.security.pii)
+  const pii = scrubber ? {name: scrubber.name, config: scrubber.config, featureGatesArg: `--feature-gates=${scrubber.featureGates.join(',')}`} : {}
+  const collectorValues: Values = {...base, client, pii, exporters: exporter.exporters, exporterName: exporter.name}
   const values: Values = {
     ...base,
     client,
+    pii,
     agentConfig: collectorConfig('agent', collectorValues),
     scraperConfig: scraperConfig(collectorValues, federation, cluster),
   }

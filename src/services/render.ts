@@ -13,9 +13,10 @@ export function emitRendering(output: Output, rendering: Rendering, outputDirect
   }
   for (const warning of rendering.warnings) output.warn(warning)
   if (rendering.secrets.length > 0) {
+    const creators = [...new Set(rendering.secrets.map((s) => `\`${s.createdBy}\``))]
     output.info(
       `note: these workloads mount Secrets that hold keys and are never rendered: ${rendering.secrets.map((s) => `${s.namespace}/${s.name}`).join(', ')}; ` +
-        `${[...new Set(rendering.secrets.map((s) => `\`${s.createdBy}\``))].join(' and ')} create${rendering.secrets.length === 1 ? 's' : ''} them (with kubectl apply, run that once too).`,
+        `${creators.join(' and ')} create${creators.length === 1 ? 's' : ''} them (with kubectl apply, run that once too).`,
     )
   }
   if (outputDirectory) {

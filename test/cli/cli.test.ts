@@ -26,10 +26,14 @@ describe('fedobs as a user runs it', () => {
     expect(result.stdout).toContain('config')
   })
 
-  it('render hub prints only YAML on stdout and nothing on stderr', async () => {
+  it('render hub prints only YAML on stdout; stderr says what a person must know (firewall, Secrets)', async () => {
     const result = await runCli(['render', 'hub', '-f', EXAMPLE])
     expect(result.code).toBe(0)
-    expect(result.stderr).toBe('')
+    const lines = result.stderr.trim().split('\n')
+    expect(lines).toEqual([
+      expect.stringMatching(/^warning: the gateway firewall does not let in fed-observability-remote yet .*until then it admits nobody$/),
+      expect.stringMatching(/^note: these workloads mount Secrets .*monitoring\/grafana-admin.*observability-hub\/otel-gateway-tls.*`fedobs deploy hub` create/),
+    ])
     const docs = parseAllDocuments(result.stdout) as Array<{toJS(): {kind: string}}>
     expect(docs.length).toBeGreaterThan(40)
     expect(docs[0]!.toJS().kind).toBe('Namespace')

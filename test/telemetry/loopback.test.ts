@@ -145,7 +145,9 @@ describe.skipIf(!binaries.ok)('loopback variants on the real collector', () => {
         const mounts = label === 'gateway' ? pki.gatewayMounts() : pki.clientMounts(label.startsWith('hub') ? federation.hub.name : 'fed-observability-remote')
         writeFileSync(file, emitYaml(loopbackVariant(rendered, {...ENDPOINTS, dataDir: dir, podLogDir: dir, mounts})))
         const env = {...process.env, POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '127.0.0.1', K8S_NODE_NAME: 'n'}
-        await expect(run(binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', ['validate', `--config=${file}`], {env})).resolves.toBeDefined()
+        // The agent's rendered container turns on the feature gate its PII scrubber needs.
+        const gates = label.endsWith('agent') ? ['--feature-gates=ottl.functions.enableLambda'] : []
+        await expect(run(binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', ['validate', `--config=${file}`, ...gates], {env})).resolves.toBeDefined()
       } finally {
         rmSync(dir, {recursive: true, force: true})
       }

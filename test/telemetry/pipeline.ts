@@ -341,7 +341,7 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
     // here: "x509: certificate signed by unknown authority"), so Go's TLS is told to trust the
     // fake kubelet's self-signed certificate instead. Not a config change.
     SSL_CERT_FILE: writeFile(path.join(clusterDir, 'kubelet-ca.pem'), sources.kubelet.certificate),
-  }, agHealth, tailedByAgent(agentConfig, gpuNode.pods))
+  }, agHealth, tailedByAgent(agentConfig, gpuNode.pods), extraCollectorArgs(rendering.objects, 'DaemonSet', 'otel-agent'))
 
   // What backs each Service port the scrape jobs may discover.
   const backends: Record<string, Backend> = {
@@ -404,6 +404,11 @@ class PodLogDir {
   }
 }
 
+/** The rendered container's arguments besides --config (e.g. the agent's --feature-gates). */
+export function extraCollectorArgs(objects: K8sObject[], kind: string, name: string): string[] {
+  return containerArgs(objects, kind, name).filter((arg) => !arg.startsWith('--config='))
+}
+
 function collector(
   otelcol: string,
   dir: string,
@@ -413,13 +418,14 @@ function collector(
   env: Record<string, string>,
   healthPort: number,
   tailedFiles = 0,
+  extraArgs: string[] = [],
 ): ManagedProcess {
   const file = path.join(dir, `${name}.yaml`)
   writeFileSync(file, emitYaml(loopbackVariant(rendered, endpoints)))
   return new ManagedProcess({
     name,
     command: otelcol,
-    args: [`--config=${file}`],
+    args: [`--config=${file}`, ...extraArgs],
     env,
     logFile: path.join(dir, `${name}.log`),
     // Healthy, and (for an agent's first start) file_log has made its first poll: the health

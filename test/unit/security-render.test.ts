@@ -187,3 +187,22 @@ describe('least privilege', () => {
     }
   })
 })
+
+describe('PII scrubbed at every agent, on by default', () => {
+  it.each([['an edge', edge], ['the hub', hub]] as const)('%s: logs and traces pass transform/pii before leaving the node; metrics do not', (_name, rendering) => {
+    const agent = configOf(rendering.objects, 'otel-agent-config', 'config.yaml')
+    expect(agent.processors['transform/pii']).toMatchObject({error_mode: 'ignore'})
+    expect(agent.service.pipelines.logs.processors).toEqual(['memory_limiter', 'k8s_attributes', 'transform/pii', 'resource/cluster', 'batch'])
+    expect(agent.service.pipelines.traces.processors).toEqual(['memory_limiter', 'k8s_attributes', 'transform/pii', 'resource/cluster', 'batch'])
+    expect(agent.service.pipelines.metrics.processors).not.toContain('transform/pii')
+    expect(podSpec(find(rendering.objects, 'DaemonSet', 'otel-agent')).containers[0].args).toContain('--feature-gates=ottl.functions.enableLambda')
+  })
+
+  it('is left out entirely when security.pii.enabled is false', () => {
+    const off = renderEdge({...federation, security: {...federation.security, pii: {...federation.security.pii, enabled: false}}}, EDGE, {hubEndpoint: '172.238.181.107:4317'})
+    const agent = configOf(off.objects, 'otel-agent-config', 'config.yaml')
+    expect(agent.processors['transform/pii']).toBeUndefined()
+    expect(agent.service.pipelines.logs.processors).toEqual(['memory_limiter', 'k8s_attributes', 'resource/cluster', 'batch'])
+    expect(podSpec(find(off.objects, 'DaemonSet', 'otel-agent')).containers[0].args).toEqual(['--config=/conf/config.yaml'])
+  })
+})
