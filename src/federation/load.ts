@@ -436,7 +436,7 @@ function semanticIssues(raw: unknown, source: Source, overrides: Override[]): Co
   for (const [i, pattern] of (file.security?.pii?.patterns ?? []).entries()) {
     const problem = re2Problem(pattern.regex)
     if (problem) {
-      issues.push(issueAt(source, overrides, ['security', 'pii', 'patterns', i, 'regex'], `the pattern ${JSON.stringify(pattern.regex)} is not a valid RE2 expression: ${problem}`, {expected: 'a regular expression in RE2 syntax (no look-around, no back-references), such as EMP-[0-9]{6}'}))
+      issues.push(issueAt(source, overrides, ['security', 'pii', 'patterns', i, 'regex'], `the pattern ${JSON.stringify(pattern.regex)} cannot be used: ${problem}`, {expected: 'a regular expression in RE2 syntax (no look-around, no back-references), such as EMP-[0-9]{6}'}))
     }
   }
   const autoscaling = file.telemetry?.gateway?.autoscaling

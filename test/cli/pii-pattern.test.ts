@@ -17,7 +17,7 @@ describe('a malformed extra PII pattern', () => {
     const result = await runCli(['config', 'validate', '-f', LOOKAHEAD])
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toContain(`${LOOKAHEAD}:9:16: security.pii.patterns[0].regex: the pattern "EMP-(?=[0-9]{6})" is not a valid RE2 expression: look-ahead "(?=" is not supported by RE2`)
+    expect(result.stderr).toContain(`${LOOKAHEAD}:9:16: security.pii.patterns[0].regex: the pattern "EMP-(?=[0-9]{6})" cannot be used: look-ahead "(?=" is not supported by RE2`)
     expect(result.stderr).toContain('no look-around, no back-references')
   })
 
