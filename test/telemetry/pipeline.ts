@@ -127,8 +127,8 @@ export interface Pipeline {
 // ---------------------------------------------------------------- rendering
 
 /** The example federation with a short interval, rendered for the hub and the edge. */
-export function renderForLoopback(scrapeInterval: string, gatewayAddress: string, edgeHubEndpoint = gatewayAddress): {federation: Federation; hub: Rendering; edge: Rendering} {
-  const federation = loadFederation({file: EXAMPLE, overrides: federationOverrides({'scrape-interval': scrapeInterval})})
+export function renderForLoopback(scrapeInterval: string, gatewayAddress: string, edgeHubEndpoint = gatewayAddress, flags: Record<string, unknown> = {}): {federation: Federation; hub: Rendering; edge: Rendering} {
+  const federation = loadFederation({file: EXAMPLE, overrides: federationOverrides({'scrape-interval': scrapeInterval, ...flags})})
   return {federation, hub: renderHub(federation), edge: renderEdge(federation, EDGE, {hubEndpoint: edgeHubEndpoint})}
 }
 
