@@ -22,6 +22,7 @@ import {requireBinaries} from '../test/helpers/testbed.js'
 import {freePorts, httpOk, LOOPBACK, sleep} from '../test/telemetry/net.js'
 import {PiiCorpus, textOf} from '../test/telemetry/pii-corpus.js'
 import {ManagedProcess} from '../test/telemetry/processes.js'
+import {fixed64, kv, len, str, uint} from '../test/telemetry/protobuf.js'
 
 const SECONDS = Number(process.env.BENCH_PII_SECONDS ?? 8)
 const SENDERS = Number(process.env.BENCH_PII_SENDERS ?? 4)
@@ -32,27 +33,8 @@ const SEED = 20261128
 
 // ---------------------------------------------------------------- OTLP logs, protobuf
 
-const varint = (value: number): Buffer => {
-  const bytes: number[] = []
-  let v = value
-  while (v > 0x7f) {
-    bytes.push((v & 0x7f) | 0x80)
-    v = Math.floor(v / 128)
-  }
-  bytes.push(v)
-  return Buffer.from(bytes)
-}
-const tag = (no: number, wire: number): Buffer => varint(no * 8 + wire)
-const len = (no: number, payload: Buffer): Buffer => Buffer.concat([tag(no, 2), varint(payload.length), payload])
-const str = (no: number, s: string): Buffer => len(no, Buffer.from(s, 'utf8'))
-const fixed64 = (no: number, v: bigint): Buffer => {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64LE(v)
-  return Buffer.concat([tag(no, 1), b])
-}
-const uint = (no: number, v: number): Buffer => Buffer.concat([tag(no, 0), varint(v)])
 /** KeyValue with a string AnyValue, as field `no` of its parent. */
-const attribute = (no: number, key: string, value: string): Buffer => len(no, Buffer.concat([str(1, key), len(2, str(1, value))]))
+const attribute = (no: number, key: string, value: string): Buffer => len(no, kv(key, value))
 
 interface LogLine {
   body: string

@@ -38,6 +38,7 @@ import {closeServer, decodeContent, freePorts, getJson, guarded, httpOk, listen,
 import {logsRequest, traceRequest} from '../test/telemetry/otlp.js'
 import {GATEWAY_POD, loopbackVariant, renderForLoopback} from '../test/telemetry/pipeline.js'
 import {ManagedProcess} from '../test/telemetry/processes.js'
+import {f64, kv, len, raw64, str, u64, uint} from '../test/telemetry/protobuf.js'
 import {BertInferenceSource, DcgmExporterSource, KubeStateMetricsSource} from '../test/telemetry/sources.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -53,34 +54,7 @@ const VERIFY_CLUSTERS = 100
 
 // ---------------------------------------------------------------- OTLP protobuf, hand-encoded
 
-const varint = (value: number): Buffer => {
-  const bytes: number[] = []
-  let v = value
-  while (v > 0x7f) {
-    bytes.push((v & 0x7f) | 0x80)
-    v = Math.floor(v / 128)
-  }
-  bytes.push(v)
-  return Buffer.from(bytes)
-}
-const tag = (no: number, wire: number): Buffer => varint(no * 8 + wire)
-const len = (no: number, payload: Buffer): Buffer => Buffer.concat([tag(no, 2), varint(payload.length), payload])
-const str = (no: number, s: string): Buffer => len(no, Buffer.from(s, 'utf8'))
-/** fixed64 / double / bytes given as raw little-endian bytes (so sentinels can be patched later). */
-const raw64 = (no: number, bytes: Buffer): Buffer => Buffer.concat([tag(no, 1), bytes])
-const uint = (no: number, v: number): Buffer => Buffer.concat([tag(no, 0), varint(v)])
-const kv = (key: string, value: string): Buffer => Buffer.concat([str(1, key), len(2, str(1, value))])
 const attrs = (no: number, map: Record<string, string>): Buffer[] => Object.entries(map).map(([k, v]) => len(no, kv(k, v)))
-const u64 = (v: bigint): Buffer => {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64LE(v)
-  return b
-}
-const f64 = (v: number): Buffer => {
-  const b = Buffer.alloc(8)
-  b.writeDoubleLE(v)
-  return b
-}
 
 interface Point {
   attributes: Record<string, string>

@@ -1,6 +1,15 @@
 import {Flags} from '@oclif/core'
 import {UsageError} from '../lib/errors.js'
-import type {FieldPath, Override} from './load.js'
+
+/** A path into the federation file, e.g. ['edges', 0, 'pools']. */
+export type FieldPath = Array<string | number>
+
+/** A value set from the command line; validated like the file, and errors name the flag. */
+export interface Override {
+  path: FieldPath
+  value: unknown
+  flag: string
+}
 
 /**
  * Flags that describe the federation. Every value lands on a path of the federation file and is

@@ -7,19 +7,12 @@ import {closest} from '../lib/suggest.js'
 import {DEFAULTS} from './defaults.js'
 import {isGpuPlan, type ClusterSpec, type Federation, type NodePool, type Role} from './model.js'
 import {federationSchema} from './schema.js'
-import {resolveOverrides, type PendingOverride} from './flags.js'
+import {resolveOverrides, type FieldPath, type Override, type PendingOverride} from './flags.js'
 import {re2Problem} from './re2.js'
 
 export const DEFAULT_FILE = 'fedobs.yaml'
 
-export type FieldPath = Array<string | number>
-
-/** A value set from the command line; validated like the file, and errors name the flag. */
-export interface Override {
-  path: FieldPath
-  value: unknown
-  flag: string
-}
+export type {FieldPath, Override} from './flags.js'
 
 export interface LoadOptions {
   /** -f/--file; when absent, ./fedobs.yaml is used if it exists. */

@@ -1,6 +1,6 @@
 import {isIP} from 'node:net'
 import type {ClusterSpec, Federation} from '../federation/model.js'
-import type {K8sObject} from './render.js'
+import type {K8sObject} from './objects.js'
 
 // Literal names, not render.ts's constants: render.ts imports this module, and FLOWS is built
 // while render.ts is still loading. A unit test checks they are the same names.

@@ -8,16 +8,12 @@ import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../fede
 import {emitYaml} from './emit.js'
 import {IMAGES} from './images.js'
 import {networkPolicies} from './network-policies.js'
+import type {K8sObject} from './objects.js'
 import {piiProcessor} from './pii.js'
 import {clientSecurity, gatewaySecurity, SECRETS, type ClientSecurity} from './security.js'
 import {renderTemplate, type Values} from './template.js'
 
-export interface K8sObject {
-  apiVersion: string
-  kind: string
-  metadata: {name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>}
-  [key: string]: unknown
-}
+export type {K8sObject} from './objects.js'
 
 /** One file of the rendered directory: a component and its objects. */
 export interface RenderedFile {

@@ -6,7 +6,7 @@
  */
 import type {Federation} from '../federation/model.js'
 import type {CertificateStatus} from '../pki/authority.js'
-import type {Check, CheckGroup} from './checks.js'
+import type {Check, CheckGroup} from './types.js'
 
 export interface InstalledFact {
   cluster: string

@@ -2,22 +2,9 @@ import {allClusters, type ClusterSpec, type Federation} from '../federation/mode
 import {scrapeJobs} from '../render/render.js'
 import {promQuery, quoteLabelValue, regexAlternatives, type Backend, type PrometheusSample} from './backends.js'
 import {certificateChecks, type CertificateFacts} from './certificates.js'
+import type {Check, CheckGroup} from './types.js'
 
-export type Status = 'ok' | 'warn' | 'fail'
-
-export interface Check {
-  id: string
-  name: string
-  status: Status
-  message: string
-  hint?: string
-  cluster?: string
-}
-
-export interface CheckGroup {
-  name: string
-  checks: Check[]
-}
+export type {Check, CheckGroup, Status} from './types.js'
 
 export interface VerifyReport {
   ok: boolean

@@ -4,10 +4,10 @@ import {CoreV1Api, KubeConfig} from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createAuthority, DAY_MS, issueClientCredentials, type PkiState} from '../../src/pki/authority.js'
 import {describeCertificate, splitPemBundle} from '../../src/pki/x509.js'
-import {startCloud, type Cloud} from '../helpers/cloud.js'
+import type {Cloud} from '../helpers/cloud.js'
+import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {createLinodeBridge, type LinodeBridge} from '../testbed/bridge.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
+import {TESTBED_BINARIES} from '../testbed/testbed.js'
 
 /**
  * The certificate lifecycle as a user drives it, on real API servers: `certs status`, `certs rotate`
@@ -20,8 +20,7 @@ const HUB = 'fed-observability-test'
 const EDGE = 'fed-observability-remote'
 
 describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () => {
-  let testbed: Testbed
-  let bridge: LinodeBridge
+  let sandbox: BridgedCloud
   let cloud: Cloud
   let prometheus: Server
   let prometheusUrl: string
@@ -59,10 +58,8 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
     prometheus = createServer((_req, res) => res.writeHead(200, {'Content-Type': 'application/json'}).end(JSON.stringify({status: 'success', data: {resultType: 'vector', result: []}})))
     await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve))
     prometheusUrl = `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`
-    testbed = await startTestbed()
-    bridge = createLinodeBridge(testbed)
-    cloud = await startCloud({kubeconfigFor: bridge.kubeconfigFor, timeScale: 0.02})
-    bridge.connect(cloud.fake)
+    sandbox = await startBridgedCloud()
+    ;({cloud} = sandbox)
     for (const args of [
       ['cluster', 'create', '--all', '-f', EXAMPLE, '--timeout', '2h'],
       ['deploy', 'hub', '-f', EXAMPLE, '--timeout', '3m'],
@@ -74,9 +71,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
   }, 360_000)
 
   afterAll(async () => {
-    await bridge?.stop()
-    await cloud?.close()
-    await testbed?.stop()
+    await sandbox?.stop()
     prometheus?.close()
   })
 

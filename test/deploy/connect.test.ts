@@ -2,13 +2,13 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi} from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
-import {startCloud, type Cloud} from '../helpers/cloud.js'
+import type {Cloud} from '../helpers/cloud.js'
+import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {describeCertificate, isSignedBy} from '../../src/pki/x509.js'
 import type {PkiState} from '../../src/pki/authority.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {createLinodeBridge, type LinodeBridge} from '../testbed/bridge.js'
 import {waitFor} from '../testbed/net.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
+import {TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
 
 /**
  * The seed's phases 1.4-3 end to end: `fedobs cluster create --all`, `deploy hub`, `deploy edge`,
@@ -21,8 +21,8 @@ const HUB = 'fed-observability-test'
 const EDGE = 'fed-observability-remote'
 
 describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API servers', () => {
+  let sandbox: BridgedCloud
   let testbed: Testbed
-  let bridge: LinodeBridge
   let cloud: Cloud
 
   const clients = (context: string) => {
@@ -41,10 +41,8 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
   const firewallAcl = async () => JSON.parse((await clients(`fedobs-${HUB}`).core.readNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'})).metadata!.annotations!['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl']!)
 
   beforeAll(async () => {
-    testbed = await startTestbed()
-    bridge = createLinodeBridge(testbed)
-    cloud = await startCloud({kubeconfigFor: bridge.kubeconfigFor, timeScale: 0.02})
-    bridge.connect(cloud.fake)
+    sandbox = await startBridgedCloud()
+    ;({testbed, cloud} = sandbox)
     const created = await cloud.run(['cluster', 'create', '--all', '-f', EXAMPLE, '--timeout', '2h'])
     expect(created.code, created.stderr).toBe(0)
     // Node objects follow the API's "ready" within moments.
@@ -52,9 +50,7 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
   }, 240_000)
 
   afterAll(async () => {
-    await bridge?.stop()
-    await cloud?.close()
-    await testbed?.stop()
+    await sandbox?.stop()
   })
 
   it('deploy hub waits for every workload and the gateway NodeBalancer, and prints the address', async () => {

@@ -8,12 +8,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
 import {loadFederation} from '../../src/federation/load.js'
 import {renderEdge, renderHub, type K8sObject} from '../../src/render/render.js'
-import {startCloud, type Cloud} from '../helpers/cloud.js'
+import type {Cloud} from '../helpers/cloud.js'
+import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {REPO} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {createLinodeBridge, type LinodeBridge} from '../testbed/bridge.js'
 import {waitFor} from '../testbed/net.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
+import {TESTBED_BINARIES} from '../testbed/testbed.js'
 
 /**
  * The network policies, judged by a real policy engine: the hub and an edge are deployed with the
@@ -187,8 +187,7 @@ async function apiRequest(kc: KubeConfig, method: 'GET' | 'PATCH', apiPath: stri
 // ---------------------------------------------------------------- the test
 
 describe.skipIf(!binaries.ok)('network policies on real API servers, judged by cyclonus', () => {
-  let testbed: Testbed
-  let bridge: LinodeBridge
+  let sandbox: BridgedCloud
   let cloud: Cloud
   let federationFile: string
   let hubEndpoint: string
@@ -225,10 +224,8 @@ describe.skipIf(!binaries.ok)('network policies on real API servers, judged by c
     federationFile = path.join(mkdtempSync(path.join(tmpdir(), 'fedobs-netpol-')), 'fedobs.yaml')
     writeFileSync(federationFile, stringify(federation))
 
-    testbed = await startTestbed()
-    bridge = createLinodeBridge(testbed)
-    cloud = await startCloud({kubeconfigFor: bridge.kubeconfigFor, timeScale: 0.02})
-    bridge.connect(cloud.fake)
+    sandbox = await startBridgedCloud()
+    ;({cloud} = sandbox)
     const created = await cloud.run(['cluster', 'create', '--all', '-f', federationFile, '--timeout', '2h'])
     expect(created.code, created.stderr).toBe(0)
     await waitFor(async () => (await core(HUB).listNode()).items.length === 2 && (await core(EDGE).listNode()).items.length === 2, {timeoutMs: 60_000, intervalMs: 250, what: 'all nodes'})
@@ -244,9 +241,7 @@ describe.skipIf(!binaries.ok)('network policies on real API servers, judged by c
   }, 900_000)
 
   afterAll(async () => {
-    await bridge?.stop()
-    await cloud?.close()
-    await testbed?.stop()
+    await sandbox?.stop()
   })
 
   /** What fedobs rendered for the cluster, as deploy and connect rendered it. */

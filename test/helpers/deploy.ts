@@ -2,7 +2,9 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'vitest'
-import type {TestCluster} from '../testbed/testbed.js'
+import {createLinodeBridge, type LinodeBridge} from '../testbed/bridge.js'
+import {startTestbed, type TestCluster, type Testbed} from '../testbed/testbed.js'
+import {startCloud, type Cloud} from './cloud.js'
 import {runCli, type CliResult} from './cli.js'
 
 /** A kubeconfig file holding one test-bed cluster under the context fedobs expects (fedobs-<name>). */
@@ -32,4 +34,29 @@ export async function fedobs(kubeconfig: string, args: string[], tokens: string[
   const result = await runCli(args, {env: {KUBECONFIG: kubeconfig, CI: 'true', FEDOBS_TIME_SCALE: '1'}})
   for (const token of tokens) expect(result.stdout + result.stderr).not.toContain(token)
   return result
+}
+
+/** A sandbox cloud: the fake Linode API whose LKE clusters are real test-bed API servers. */
+export interface BridgedCloud {
+  testbed: Testbed
+  bridge: LinodeBridge
+  cloud: Cloud
+  stop(): Promise<void>
+}
+
+export async function startBridgedCloud(): Promise<BridgedCloud> {
+  const testbed = await startTestbed()
+  const bridge = createLinodeBridge(testbed)
+  const cloud = await startCloud({kubeconfigFor: bridge.kubeconfigFor, timeScale: 0.02})
+  bridge.connect(cloud.fake)
+  return {
+    testbed,
+    bridge,
+    cloud,
+    async stop() {
+      await bridge.stop()
+      await cloud.close()
+      await testbed.stop()
+    },
+  }
 }
