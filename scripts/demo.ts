@@ -37,6 +37,7 @@ const steps: string[][] = [
   ['deploy', 'hub', '-f', 'examples/fedobs.yaml'],
   ['deploy', 'edge', 'fed-observability-remote', '-f', 'examples/fedobs.yaml'],
   ['connect', 'fed-observability-remote', 'hub', '-f', 'examples/fedobs.yaml', '--yes'],
+  ['certs', 'status', '-f', 'examples/fedobs.yaml'],
   ['deploy', 'all', '-f', 'examples/fedobs.yaml'],
   ['teardown', '-f', 'examples/fedobs.yaml', '--dry-run'],
   ['teardown', '-f', 'examples/fedobs.yaml', '--yes'],

@@ -141,6 +141,8 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
       {key: 'cluster.role', value: 'hub', action: 'upsert'},
     ]
     writeFileSync(file, emitYaml(config))
+    // The test's traffic pauses while the agent restarts (twice): it would be refused meanwhile.
+    await traffic.stop()
     try {
       await p.edge.agent.restart()
       const since = Date.now() / 1000
@@ -155,6 +157,7 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
     } finally {
       writeFileSync(file, original)
       await p.edge.agent.restart()
+      traffic.start()
     }
   }, 90_000)
 
@@ -167,9 +170,12 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
     expect(p.pki.state.gateway!.serial).not.toBe(before.gateway)
     expect(p.pki.state.clusters[EDGE]!.client!.serial).not.toBe(before.edge)
     await sleep(5000)
-    // New connections: the edge's collectors start again with the new certificate and token.
+    // New connections: the edge's collectors start again with the new certificate and token (the
+    // test's traffic pauses meanwhile: a workload's SDK would retry while its agent restarts).
+    await traffic.stop()
     await p.edge.agent.restart()
     await p.edge.scraper.restart()
+    traffic.start()
     await accounts.flowing()
     // The gateway serves its new certificate within its reload interval (1m): a new handshake sees it.
     const newSerial = p.pki.state.gateway!.serial.replace(/^0+/, '').toUpperCase()
