@@ -286,13 +286,19 @@ interface Hub {
    * TLS connections with its client certificate and identity token (issued on first use).
    */
   post(path: string, body: Buffer | string, contentType: string, identity?: {name: string; role: 'hub' | 'edge'}): Promise<{status: number; body: string}>
+  /**
+   * Issue these identities' credentials now, then wait until the gateway trusts their CAs: it
+   * re-reads its client-CA bundle at most once a second, on a handshake (a CA added just before a
+   * first connection is refused with "unknown CA", as an edge connected a moment too early would be).
+   */
+  admit(identities: Array<{name: string; role: 'hub' | 'edge'}>): Promise<void>
   stop(): Promise<void>
 }
 
 const BENCH_SENDER = {name: 'bench-edge', role: 'edge' as const}
 
 /** One kept-alive connection pool per identity, as each edge's collectors keep theirs. */
-function gatewayPoster(base: string, pki: TestPki | undefined): Hub['post'] {
+function gatewayPoster(base: string, pki: TestPki | undefined): Pick<Hub, 'post' | 'admit'> {
   const pools = new Map<string, Promise<{agent: HttpAgent; token?: string}>>()
   const pool = (identity: {name: string; role: 'hub' | 'edge'}) => {
     let found = pools.get(identity.name)
@@ -306,7 +312,7 @@ function gatewayPoster(base: string, pki: TestPki | undefined): Hub['post'] {
     }
     return found
   }
-  return async (urlPath, body, contentType, identity = BENCH_SENDER) => {
+  const post: Hub['post'] = async (urlPath, body, contentType, identity = BENCH_SENDER) => {
     const {agent, token} = await pool(identity)
     const send = pki ? httpsRequest : httpRequest
     return new Promise((resolve, reject) => {
@@ -321,6 +327,11 @@ function gatewayPoster(base: string, pki: TestPki | undefined): Hub['post'] {
       request.end(body)
     })
   }
+  const admit: Hub['admit'] = async (identities) => {
+    for (const identity of identities) await pool(identity)
+    if (pki && identities.length > 0) await sleep(1500)
+  }
+  return {post, admit}
 }
 
 function containerArgs(objects: K8sObject[], name: string): string[] {
@@ -365,7 +376,7 @@ async function startHub(binaries: Record<string, string>, tempo: TracesSink, opt
     tempo,
     prometheusUrl,
     mtls: options.mtls,
-    post: gatewayPoster(`${options.mtls ? 'https' : 'http'}://${LOOPBACK}:${gwHttp}`, pki),
+    ...gatewayPoster(`${options.mtls ? 'https' : 'http'}://${LOOPBACK}:${gwHttp}`, pki),
     gatewayMetricsUrl: `http://${LOOPBACK}:${gwMetrics}/metrics`,
     async stop() {
       await gateway.stop(10_000)
@@ -470,7 +481,8 @@ async function step(hub: Hub, kind: 'metrics' | 'spans', rate: number, index: nu
           if (response.status === 200) accepted += perRequest
           else refused += perRequest
         } catch (error) {
-          statuses[(error as Error).name] = (statuses[(error as Error).name] ?? 0) + 1
+          const key = `${(error as Error).name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`
+          statuses[key] = (statuses[key] ?? 0) + 1
           refused += perRequest
         }
       }
@@ -606,6 +618,7 @@ function clusterSeries(role: 'hub' | 'edge', scraped: Record<string, Series[]>):
 
 /** Send `times` points of every series of these clusters through the gateway (one request per cluster). */
 async function ingestClusters(hub: Hub, clusters: Array<{name: string; role: 'hub' | 'edge'}>, scraped: Record<string, Series[]>, times: number[]): Promise<number> {
+  await hub.admit(clusters)
   let points = 0
   for (const cluster of clusters) {
     const jobs = clusterSeries(cluster.role, scraped)
@@ -698,6 +711,7 @@ try {
     console.log(`  -- ${mode === 'mtls' ? 'mTLS (TLS 1.3, client certificate, identity token on every request): the default' : 'plaintext (security.mtls: false)'}`)
     const throughputHub = await startHub(binaries.paths, new CountingTempoSink(), {mtls: mode === 'mtls'})
     hubs.push(throughputHub)
+    await throughputHub.admit([BENCH_SENDER])
     const metricSteps = await ramp(throughputHub, 'metrics', METRIC_RATES, 0)
     const hwmAfterMetrics = procStatus(throughputHub.gateway.pid, 'VmHWM')
     await sleep(2000)
