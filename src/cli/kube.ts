@@ -8,9 +8,8 @@ import {parseDuration} from '../lib/time.js'
 import {runTasks} from '../lib/progress.js'
 import type {DeployResult} from '../services/deploy.js'
 import type {EdgeAddresses, EdgeDeployResult, HubDeployResult} from '../services/hub.js'
-import {createLinodeClient, type LinodeApi} from '../linode/client.js'
+import type {LinodeApi} from '../linode/client.js'
 import {resolveToken} from '../linode/token.js'
-import {nodeAddressesFromKube} from '../services/gateway-firewall.js'
 import {FEDOBS_TAG} from '../federation/identity.js'
 
 export const kubeFlags = {
@@ -71,6 +70,7 @@ export async function edgeAddressResolver(flags: {'token-file'?: string}, output
   try {
     const {token, source} = resolveToken({...(flags['token-file'] ? {tokenFile: flags['token-file']} : {})})
     output.debug(`node addresses from the Linode API (token from ${source})`)
+    const {createLinodeClient} = await import('../linode/client.js')
     api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, log: (message) => output.debug(message)})
   } catch (error) {
     if ((error as {code?: string}).code !== 'no-token' || flags['token-file']) throw error
@@ -81,6 +81,7 @@ export async function edgeAddressResolver(flags: {'token-file'?: string}, output
       const found = (await api.clustersByLabel(cluster.name)).find((c) => (c.tags ?? []).includes(FEDOBS_TAG))
       if (found) return {addresses: await api.nodeAddresses(found.id), source: `the Linode API (LKE cluster ${found.id})`}
     }
+    const {nodeAddressesFromKube} = await import('../services/gateway-firewall.js')
     return {addresses: await nodeAddressesFromKube(kube), source: "the nodes' ExternalIP addresses"}
   }
 }

@@ -14,7 +14,6 @@ import {directBackend, serviceProxyBackend, type Backend} from '../verify/backen
 import {verify, type VerifyReport} from '../verify/checks.js'
 import type {CertificateFacts} from '../verify/certificates.js'
 import type {Federation} from '../federation/model.js'
-import {pkiReport} from '../services/pki.js'
 import {formatReport, junitReport} from '../verify/report.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
@@ -114,6 +113,8 @@ export default class Verify extends BaseCommand<typeof Verify> {
         .map(async (cluster) => ({name: cluster.name, kube: cluster.role === 'hub' ? hub : await kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}).catch(() => undefined)})),
     )
     try {
+      // Loaded only when certificates are checked (X.509 parsing is the heaviest import of verify).
+      const {pkiReport} = await import('../services/pki.js')
       const report = await pkiReport(hub, federation, clusters)
       return report ?? {noAuthority: true}
     } catch (error) {

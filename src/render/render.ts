@@ -261,7 +261,7 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
   // Agents and scrapers mount their client certificate and token only once they ship somewhere.
   const client: ClientSecurity | Record<string, never> = hubEndpoint ? clientSecurity(federation) : {}
   const exporter = collectorExporter(hubEndpoint, telemetry.queue.size, client)
-  const scrubber = piiProcessor(federation.security.pii)
+  const scrubber = piiProcessorOf(federation)
   const pii = scrubber ? {name: scrubber.name, config: scrubber.config, featureGatesArg: `--feature-gates=${scrubber.featureGates.join(',')}`} : {}
   const collectorValues: Values = {...base, client, pii, exporters: exporter.exporters, exporterName: exporter.name}
   const values: Values = {
@@ -283,6 +283,14 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
     })
   }
   return values
+}
+
+const piiProcessors = new WeakMap<Federation, ReturnType<typeof piiProcessor>>()
+
+/** The PII processor of a federation, built once per render of many clusters. */
+function piiProcessorOf(federation: Federation): ReturnType<typeof piiProcessor> {
+  if (!piiProcessors.has(federation)) piiProcessors.set(federation, piiProcessor(federation.security.pii))
+  return piiProcessors.get(federation)
 }
 
 function collectorExporter(endpoint: string | undefined, queueSize: number, client: Partial<ClientSecurity>): {name: string; exporters: Record<string, unknown>} {
