@@ -57,7 +57,7 @@ export default class Connect extends BaseCommand<typeof Connect> {
     this.output.success(result.changed ? `${result.edge} ships to ${result.hubEndpoint}${result.previousEndpoint ? ` (was ${result.previousEndpoint})` : ''}` : `${result.edge} already ships to ${result.hubEndpoint}: nothing changed`)
     if (result.credentials?.issued) this.output.info(`  issued its client certificate and identity token (${result.credentials.reason}; until ${result.credentials.notAfter.slice(0, 10)})`)
     if (result.firewall.changed) this.output.info(`  gateway firewall: admits its ${result.firewall.sources.length} node address(es)`)
-    for (const warning of result.firewall.warnings) this.output.warn(warning)
+    for (const warning of [...result.deploy.warnings, ...result.firewall.warnings]) this.output.warn(warning)
     for (const removed of result.localStack.removed) this.output.info(`  removed ${removed}`)
     if (result.localStack.kept.length > 0) {
       this.output.warn(`the edge-local monitoring stack is still there (${result.localStack.kept.length} objects); re-run with --yes to remove it:\n  ${result.localStack.kept.join('\n  ')}`)

@@ -4,8 +4,8 @@ import type {Report} from '../lib/progress.js'
 import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
 import {ANNOTATIONS, LABELS, NAMESPACES} from '../render/render.js'
-import {gatewayAddress, readObject, type DeployResult} from './deploy.js'
-import {deployEdge, type EdgeAddresses} from './hub.js'
+import {gatewayAddress, readObject} from './deploy.js'
+import {deployEdge, type EdgeAddresses, type EdgeDeployResult} from './hub.js'
 import type {FirewallUpdate} from './gateway-firewall.js'
 import type {CredentialsResult} from './pki.js'
 import {claimClusterId, clusterUid} from './registry.js'
@@ -41,7 +41,7 @@ export interface ConnectResult {
   hubEndpoint: string
   previousEndpoint?: string
   changed: boolean
-  deploy: DeployResult
+  deploy: EdgeDeployResult
   localStack: {found: string[]; removed: string[]; kept: string[]}
   /** With mTLS: the edge's client certificate (issued now or still valid). */
   credentials?: CredentialsResult

@@ -25,7 +25,6 @@ export interface HubDeployResult extends DeployResult {
  */
 export async function deployHub(kube: Kube, federation: Federation, options: DeployOptions): Promise<HubDeployResult> {
   const rendering = renderHub(federation, {edgeSources: await readEdgeSources(kube)})
-  for (const warning of rendering.warnings) options.report(`warning: ${warning}`)
   const known = options.dryRun ? [] : await gatewayAddresses(kube)
   let pki: HubPkiResult | undefined
   const merge = (next: HubPkiResult): HubPkiResult => ({caCreated: Boolean(pki?.caCreated) || next.caCreated, issued: [...(pki?.issued ?? []), ...next.issued]})
@@ -95,7 +94,6 @@ export async function deployEdge(
   options: DeployOptions & {endpoint?: string; hub?: Kube; addresses?: (kube: Kube) => Promise<EdgeAddresses>},
 ): Promise<EdgeDeployResult> {
   const rendering = renderEdge(federation, edge.name, options.endpoint ? {hubEndpoint: options.endpoint} : {})
-  for (const warning of rendering.warnings) options.report(`warning: ${warning}`)
   const withHub = Boolean(options.hub && options.endpoint)
   let firewall: FirewallUpdate | undefined
   if (withHub && options.addresses) {
