@@ -327,11 +327,16 @@ export class Accountant {
     // would count as served and never be sent. 503 for one scrape interval and a half.
     for (const source of this.sources()) source.fault = 503
     await sleep(3000)
+    const exact = (s: Snapshot): boolean => [...Object.values(s.samples), ...Object.values(s.scrapes), ...Object.values(s.logs), s.spans].every((c) => c.served === c.stored)
+    // Nothing new is served now. A batch still in a retry backoff (the exporter waits up to 30 s
+    // between attempts after an outage) would be cut off by the shutdown ("interrupted due to
+    // shutdown"): give the running shippers the time to deliver everything first, as a running
+    // agent would. The count after the stop must still be exact.
+    await waitFor('everything served to be stored before the shippers stop', async () => (exact(await this.snapshot()) ? true : undefined), {timeoutMs: 60_000, intervalMs: 1000}).catch(() => undefined)
     await Promise.all(this.shippers().map((s) => s.stop()))
     for (const source of this.sources()) source.fault = undefined
     // Graceful stops flushed every batch; the gateway's queues may still be delivering.
     let now = await this.snapshot()
-    const exact = (s: Snapshot): boolean => [...Object.values(s.samples), ...Object.values(s.scrapes), ...Object.values(s.logs), s.spans].every((c) => c.served === c.stored)
     const deadline = Date.now() + 30_000
     while (!exact(now) && Date.now() < deadline) {
       await sleep(1000)

@@ -168,7 +168,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     return pipeline
   } catch (error) {
     await stopAll(started)
-    if (!options.keepDir) rmSync(dir, {recursive: true, force: true})
+    if (!options.keepDir && !process.env.FEDOBS_KEEP_TELEMETRY) rmSync(dir, {recursive: true, force: true})
     throw error
   }
 }
@@ -301,7 +301,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     tempoApi: (pathAndQuery) => getJson(`${tempo.url}${pathAndQuery}`),
     async stop() {
       await stopAll(started)
-      if (!options.keepDir) rmSync(dir, {recursive: true, force: true})
+      if (!options.keepDir && !process.env.FEDOBS_KEEP_TELEMETRY) rmSync(dir, {recursive: true, force: true})
     },
   }
 }
