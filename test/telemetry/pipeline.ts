@@ -339,7 +339,7 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
     K8S_NODE_NAME: gpuNode.node,
     // auth_type none makes a plain HTTP client that ignores insecure_skip_verify (measured
     // here: "x509: certificate signed by unknown authority"), so Go's TLS is told to trust the
-    // fake kubelet's self-signed certificate instead. Not a config change.
+    // fake kubelet's CA instead. Not a config change.
     SSL_CERT_FILE: writeFile(path.join(clusterDir, 'kubelet-ca.pem'), sources.kubelet.certificate),
   }, agHealth, tailedByAgent(agentConfig, gpuNode.pods), extraCollectorArgs(rendering.objects, 'DaemonSet', 'otel-agent'))
 

@@ -127,7 +127,7 @@ describe('fake kubelet', () => {
 
   const getTrusting = (url: string): Promise<{status: number; body: string}> =>
     new Promise((resolve, reject) => {
-      // Verify against the fake's own certificate: it is valid for 127.0.0.1.
+      // Verify against the fake's own CA: its serving certificate is valid for 127.0.0.1.
       get(url, {ca: kubelet.certificate}, (res) => {
         let body = ''
         res.setEncoding('utf8').on('data', (d: string) => (body += d))
@@ -135,10 +135,12 @@ describe('fake kubelet', () => {
       }).on('error', reject)
     })
 
-  it('serves HTTPS with a self-signed certificate made without openssl', () => {
-    const cert = new X509Certificate(kubelet.certificate)
-    expect(cert.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1')
-    expect(cert.verify(cert.publicKey)).toBe(true)
+  it('serves HTTPS with a certificate for 127.0.0.1 from its own CA (made with the PKI code fedobs uses)', () => {
+    const ca = new X509Certificate(kubelet.certificate)
+    const serving = new X509Certificate(kubelet.servingCertificate)
+    expect(serving.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1')
+    expect(serving.verify(ca.publicKey)).toBe(true)
+    expect(ca.ca).toBe(true)
     expect(kubelet.url).toMatch(/^https:\/\/127\.0\.0\.1:[0-9]+\/stats\/summary$/)
   })
 

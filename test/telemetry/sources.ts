@@ -7,7 +7,7 @@
 import {createHash} from 'node:crypto'
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
-import {selfSignedCertificate} from './cert.js'
+import {createRootCa, issueLeaf, type KeyMaterial} from '../../src/pki/x509.js'
 import {closeServer, guarded, listen, LOOPBACK, sendJson, sendText} from './net.js'
 
 /** One response a source gave: when, and how many samples (or summary entities) it held. */
@@ -344,11 +344,12 @@ export class KubeStateMetricsSource extends Source {
 
 /**
  * The kubelet's summary API (/stats/summary, k8s.io/kubelet/pkg/apis/stats/v1alpha1) over HTTPS
- * with a self-signed certificate, and /pods (a PodList) for receivers that ask for metadata.
- * `samples` counts the entities of a summary (node + pods + containers).
+ * with a serving certificate for localhost/127.0.0.1 from a CA of its own (as a kubelet's comes
+ * from the cluster CA; made with the PKI code fedobs uses), and /pods (a PodList) for receivers
+ * that ask for metadata. `samples` counts the entities of a summary (node + pods + containers).
  */
 export class KubeletSource extends Source {
-  private readonly tls = selfSignedCertificate()
+  private tls: {ca: KeyMaterial; serving: KeyMaterial} | undefined
   private readonly rand: () => number
   private readonly booted = new Date(Date.now() - 86_400_000).toISOString()
   private cpuNanoSeconds = 0
@@ -362,13 +363,30 @@ export class KubeletSource extends Source {
     return 'https'
   }
 
-  /** The serving certificate (PEM), for clients that must trust it. */
+  override async start(port = this.port): Promise<this> {
+    if (!this.tls) {
+      const ca = await createRootCa('fake kubelet CA', 'fedobs test bed', 7)
+      const serving = await issueLeaf(ca, {commonName: this.shape.node, usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], notAfter: new Date(Date.now() + 7 * 86_400_000)})
+      this.tls = {ca, serving}
+    }
+    return super.start(port)
+  }
+
+  /** The CA (PEM) clients must trust to verify the kubelet; available once started. */
   get certificate(): string {
-    return this.tls.cert
+    if (!this.tls) throw new Error('the fake kubelet is not started')
+    return this.tls.ca.cert
+  }
+
+  /** The certificate the kubelet serves (PEM). */
+  get servingCertificate(): string {
+    if (!this.tls) throw new Error('the fake kubelet is not started')
+    return this.tls.serving.cert
   }
 
   protected override createServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
-    return createHttpsServer({key: this.tls.key, cert: this.tls.cert}, handler)
+    if (!this.tls) throw new Error('the fake kubelet is not started')
+    return createHttpsServer({key: this.tls.serving.key, cert: this.tls.serving.cert}, handler)
   }
 
   protected override handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
