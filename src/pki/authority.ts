@@ -170,7 +170,7 @@ export function gatewayJwks(state: PkiState): string {
   return jwksDocument([state.tokenKey])
 }
 
-export function clusterUri(federation: string, cluster: string): string {
+function clusterUri(federation: string, cluster: string): string {
   return `spiffe://${federation}.fedobs/cluster/${cluster}`
 }
 
@@ -202,6 +202,15 @@ export class UnknownClusterError extends UsageError {
 }
 
 // ---------------------------------------------------------------- status
+
+/** What a cluster holds compared with what the CA issued it (read from the cluster's Secret). */
+export interface InstalledCheck {
+  cluster: string
+  /** ok: the installed certificate is the one the CA issued last, from its CA, not expired. */
+  state: 'ok' | 'missing' | 'foreign' | 'stale' | 'expired' | 'revoked' | 'unreachable'
+  detail: string
+  notAfter?: string
+}
 
 export type CertificateState = 'valid' | 'expiring' | 'expired' | 'revoked' | 'missing'
 

@@ -4,7 +4,7 @@
  * oidc extension against a local JWKS file and takes cluster.id / cluster.role from them, so a
  * cluster can only ever send under its own id.
  */
-import {calculateJwkThumbprint, decodeJwt, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, jwtVerify, SignJWT, type JWK} from 'jose'
+import {calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, jwtVerify, SignJWT, type JWK} from 'jose'
 
 export const TOKEN_ALGORITHM = 'ES256'
 export const TOKEN_AUDIENCE = 'otel-gateway'
@@ -24,8 +24,6 @@ export interface IdentityClaims {
   expiresAt: Date
   issuedAt?: Date
 }
-
-export {tokenIssuer} from '../federation/identity.js'
 
 export async function createTokenKey(): Promise<TokenKey> {
   const {privateKey, publicKey} = await generateKeyPair(TOKEN_ALGORITHM, {extractable: true})
@@ -50,21 +48,6 @@ export async function signIdentityToken(key: TokenKey, claims: IdentityClaims): 
 /** The JWKS document the gateway's oidc extension reads (public keys only). */
 export function jwksDocument(keys: TokenKey[]): string {
   return `${JSON.stringify({keys: keys.map((k) => k.publicJwk)}, null, 2)}\n`
-}
-
-/** Claims of a token without checking it (for status output: subject, expiry). */
-export function peekToken(token: string): {subject?: string; role?: string; issuer?: string; expiresAt?: string} {
-  try {
-    const claims = decodeJwt(token)
-    return {
-      ...(claims.sub ? {subject: claims.sub} : {}),
-      ...(typeof claims.role === 'string' ? {role: claims.role} : {}),
-      ...(claims.iss ? {issuer: claims.iss} : {}),
-      ...(claims.exp ? {expiresAt: new Date(claims.exp * 1000).toISOString()} : {}),
-    }
-  } catch {
-    return {}
-  }
 }
 
 /** Check a token the way the gateway does (signature, issuer, audience, expiry). */

@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {UsageError} from '../lib/errors.js'
+import {parseLongDuration} from '../lib/time.js'
 import {closest} from '../lib/suggest.js'
 import {clusterTag, FEDOBS_TAG, federationTag} from '../federation/identity.js'
 import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../federation/model.js'
@@ -408,10 +409,8 @@ export function retentionSize(quantity: string): string {
 
 /** Prometheus-style durations (15d, 1w) as Go durations (360h, 168h) for Tempo. */
 export function toGoDuration(duration: string): string {
-  const unitSeconds: Record<string, number> = {ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000}
-  let seconds = 0
-  for (const [, amount, unit] of duration.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)) seconds += Number(amount) * unitSeconds[unit!]!
-  return seconds % 3600 === 0 ? `${seconds / 3600}h` : `${Math.round(seconds)}s`
+  const seconds = Math.round((parseLongDuration(duration) ?? 0) / 1000)
+  return seconds % 3600 === 0 ? `${seconds / 3600}h` : `${seconds}s`
 }
 
 // ---------------------------------------------------------------- metadata

@@ -103,7 +103,7 @@ function comparable(object: KubeObject | undefined): string {
 }
 
 /** Server-side apply of one object; reports whether it was created, changed or already so. */
-async function applyOne(kube: Kube, object: K8sObject, options: DeployOptions, inventory?: Map<string, KubeObject>): Promise<AppliedObject> {
+async function applyOne(kube: Kube, object: K8sObject, options: Pick<DeployOptions, 'dryRun' | 'forceConflicts'>, inventory?: Map<string, KubeObject>): Promise<AppliedObject> {
   const key = objectKey(object)
   // What fedobs owns is known from one list per kind; anything else (new, or made another way) is read.
   const before = inventory?.get(key) ?? (await read(kube, object))

@@ -7,7 +7,7 @@ import {isIP} from 'node:net'
 import type {Federation} from '../federation/model.js'
 import {objectKey, toKubeError, type Kube, type KubeObject} from '../kube/client.js'
 import type {Report} from '../lib/progress.js'
-import {LABELS, NAMESPACES, renderHub} from '../render/render.js'
+import {gatewaySources, LABELS, NAMESPACES, renderHub} from '../render/render.js'
 import {applyOne, readObject} from './deploy.js'
 
 /** observability-hub/fedobs-gateway-sources: one key per edge, its nodes' CIDRs as a JSON list. */
@@ -84,16 +84,13 @@ export async function recordEdgeSources(hub: Kube, federation: Federation, edge:
     }
   }
   const all = {...before, [edge]: sorted}
-  const rendering = renderHub(federation, {edgeSources: all})
-  const service = rendering.objects.find((o) => o.kind === 'Service' && o.metadata.name === GATEWAY_SERVICE.name)!
+  const admitted = gatewaySources(federation, all)
+  // The Service as `deploy hub` renders it with these sources, so the two never fight over it.
+  const service = renderHub(federation, {edgeSources: all}).objects.find((o) => o.kind === 'Service' && o.metadata.name === GATEWAY_SERVICE.name)!
   const live = await readObject(hub, service)
-  const acl = JSON.parse(service.metadata.annotations?.[FIREWALL_ANNOTATION] ?? '{}') as {allowList?: {ipv4?: string[]; ipv6?: string[]}}
-  const allowList = [...(acl.allowList?.ipv4 ?? []), ...(acl.allowList?.ipv6 ?? [])]
   if (live && live.metadata?.annotations?.[FIREWALL_ANNOTATION] !== service.metadata.annotations?.[FIREWALL_ANNOTATION]) {
-    if (!options.dryRun) {
-      await applyOne(hub, service, {dryRun: false, forceConflicts: false, prune: false, wait: false, timeoutMs: 0, report: options.report, signal: new AbortController().signal})
-    }
-    options.report(`${options.dryRun ? 'would update' : 'updated'} the gateway firewall: ${allowList.length} source(s) admitted (${objectKey(service)})`)
+    if (!options.dryRun) await applyOne(hub, service, {dryRun: false, forceConflicts: false})
+    options.report(`${options.dryRun ? 'would update' : 'updated'} the gateway firewall: ${admitted.cidrs.length} source(s) admitted (${objectKey(service)})`)
   }
-  return {edge, sources: sorted, changed, allowList, warnings: rendering.warnings.filter((w) => w.includes('firewall') || w.includes('open to everyone'))}
+  return {edge, sources: sorted, changed, allowList: admitted.cidrs, warnings: admitted.warnings}
 }

@@ -56,7 +56,7 @@ export interface EdgeAccess {
 /**
  * What the hub must know about an edge before it ships: its node addresses in the gateway firewall,
  * and (with mTLS) the gateway certificate covering the address the edge dials. The edge's own
- * credentials are installed by `installEdgeCredentials` once its namespace exists.
+ * credentials are installed by `deployEdge` once its namespace exists.
  */
 export async function admitEdge(hub: Kube, federation: Federation, edge: ClusterSpec, options: {endpoint: string; addresses: EdgeAddresses; report: Report; dryRun?: boolean}): Promise<FirewallUpdate> {
   if (federation.security.mtls && !options.dryRun) {
@@ -69,11 +69,6 @@ export async function admitEdge(hub: Kube, federation: Federation, edge: Cluster
   const firewall = await recordEdgeSources(hub, federation, edge.name, options.addresses.addresses, {report: options.report, ...(options.dryRun ? {dryRun: true} : {})})
   if (firewall.changed) options.report(`recorded ${firewall.sources.length} address(es) of ${edge.name} for the gateway firewall (from ${options.addresses.source})`)
   return firewall
-}
-
-/** The edge's client certificate and identity token (issued or renewed as needed). */
-export function installEdgeCredentials(hub: Kube, edgeKube: Kube, federation: Federation, edge: ClusterSpec, report: Report): Promise<CredentialsResult> {
-  return ensureClusterCredentials(hub, edgeKube, federation, edge, {report})
 }
 
 export interface EdgeDeployResult extends DeployResult {
@@ -105,7 +100,7 @@ export async function deployEdge(
     // The client certificate and token exist before the agent and scraper that mount them.
     prepare: async () => {
       await options.prepare?.()
-      if (withHub && federation.security.mtls && !options.dryRun) credentials = await installEdgeCredentials(options.hub!, kube, federation, edge, options.report)
+      if (withHub && federation.security.mtls && !options.dryRun) credentials = await ensureClusterCredentials(options.hub!, kube, federation, edge, {report: options.report})
     },
   })
   return {...result, warnings: rendering.warnings, ...(credentials ? {credentials} : {}), ...(firewall ? {firewall} : {})}

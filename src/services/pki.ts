@@ -25,6 +25,7 @@ import {
   UnknownClusterError,
   type CertificateStatus,
   type ClientCredentials,
+  type InstalledCheck,
   type PkiState,
 } from '../pki/authority.js'
 import {describeCertificate, isSignedBy} from '../pki/x509.js'
@@ -151,15 +152,19 @@ async function updateAuthority<T>(hub: Kube, federation: Federation, change: (st
   }
 }
 
-async function requireAuthority(hub: Kube, federation: Federation): Promise<PkiState> {
-  const state = await readAuthority(hub, federation)
-  if (!state) {
-    throw new UsageError(`the hub has no federation CA yet (Secret ${NAMESPACES.hub}/${SECRETS.pki})`, {
-      hint: 'Run `fedobs deploy hub` first: it creates the CA and the gateway certificate.',
-      code: 'no-ca',
-    })
-  }
-  return state
+function noAuthority(): UsageError {
+  return new UsageError(`the hub has no federation CA yet (Secret ${NAMESPACES.hub}/${SECRETS.pki})`, {
+    hint: 'Run `fedobs deploy hub` first: it creates the CA and the gateway certificate.',
+    code: 'no-ca',
+  })
+}
+
+/** updateAuthority for a CA that must exist already (`deploy hub` creates it). */
+function changeAuthority<T>(hub: Kube, federation: Federation, change: (state: PkiState) => Promise<{state: PkiState; result: T}>): Promise<T> {
+  return updateAuthority(hub, federation, async (current) => {
+    if (!current) throw noAuthority()
+    return change(current)
+  })
 }
 
 /** What the gateway trusts: the cluster CAs not revoked, and the token keys. */
@@ -235,7 +240,7 @@ export async function ensureHubPki(hub: Kube, federation: Federation, addresses:
       state = next.state
       hubCredentials = next.credentials
     }
-    return {state: state === current ? current! : state, result: {state, gatewayMaterial, hubCredentials}}
+    return {state, result: {state, gatewayMaterial, hubCredentials}}
   })
   const {state, gatewayMaterial, hubCredentials} = outcome
   if (caCreated) options.report(`created the federation CA (Secret ${NAMESPACES.hub}/${SECRETS.pki})`)
@@ -276,6 +281,17 @@ export interface CredentialsResult {
   notAfter: string
 }
 
+/** Why a cluster needs new credentials now, or undefined when what it holds is good. */
+function issueReason(record: PkiState['clusters'][string] | undefined, installed: {fingerprint: string} | undefined, renewBeforeMs: number, force: boolean): string | undefined {
+  if (force) return 'rotation requested'
+  if (record?.revoked) return 'revoked: new CA'
+  if (!record?.client) return 'first credentials'
+  if (!installed) return 'none installed in the cluster'
+  if (installed.fingerprint !== record.client.fingerprint) return 'the installed certificate is not the one the CA issued last'
+  if (needsRenewal(record.client.notAfter, renewBeforeMs)) return `expires ${record.client.notAfter.slice(0, 10)}`
+  return undefined
+}
+
 /**
  * Make sure a cluster holds valid credentials from the federation CA: issue and install new ones
  * when it has none, they are not the ones the CA issued last, or they are due for renewal (`force`:
@@ -289,30 +305,13 @@ export async function ensureClusterCredentials(
   options: PkiOptions & {force?: boolean; replaceRevoked?: boolean},
 ): Promise<CredentialsResult> {
   const {validityMs, renewBeforeMs} = lifetimes(federation)
-  await requireAuthority(hub, federation)
   const installed = await installedClient(kube)
   type Outcome = {credentials: ClientCredentials | undefined; reason: string | undefined; state: PkiState}
-  const {credentials, reason, state} = await updateAuthority<Outcome>(hub, federation, async (current) => {
-    const state = current!
+  const {credentials, reason, state} = await changeAuthority<Outcome>(hub, federation, async (state) => {
     const record = state.clusters[cluster.name]
-    const reason = options.force
-      ? 'rotation requested'
-      : record?.revoked
-        ? options.replaceRevoked
-          ? 'revoked: new CA'
-          : undefined
-        : !record?.client
-          ? 'first credentials'
-          : !installed
-            ? 'none installed in the cluster'
-            : installed.fingerprint !== record.client.fingerprint
-              ? 'the installed certificate is not the one the CA issued last'
-              : needsRenewal(record.client.notAfter, renewBeforeMs)
-                ? `expires ${record.client.notAfter.slice(0, 10)}`
-                : undefined
     if (record?.revoked && !options.replaceRevoked) throw new RevokedError(cluster.name)
-    if (!reason) return {state, result: {credentials: undefined, reason, state}}
-    if (options.dryRun) return {state, result: {credentials: undefined, reason, state}}
+    const reason = issueReason(record, installed, renewBeforeMs, options.force ?? false)
+    if (!reason || options.dryRun) return {state, result: {credentials: undefined, reason, state}}
     const next = await issueClientCredentials(state, cluster.name, cluster.role, {validityMs, replaceRevoked: options.replaceRevoked ?? false})
     return {state: next.state, result: {credentials: next.credentials, reason, state: next.state}}
   })
@@ -328,12 +327,11 @@ export async function ensureClusterCredentials(
 /** A new gateway certificate now (or only if the addresses are not covered). */
 export async function rotateGateway(hub: Kube, federation: Federation, addresses: string[], options: PkiOptions & {force: boolean}): Promise<{issued: boolean; notAfter: string; sans: string[]}> {
   const {validityMs} = lifetimes(federation)
-  await requireAuthority(hub, federation)
   const sans = gatewaySans(federation, addresses)
   type Outcome = {state: PkiState; material: {cert: string; key: string} | undefined}
-  const {state, material} = await updateAuthority<Outcome>(hub, federation, async (current) => {
-    if (!options.force && covers(current!, sans)) return {state: current!, result: {state: current!, material: undefined}}
-    const next = await issueGatewayCertificate(current!, sans, {validityMs})
+  const {state, material} = await changeAuthority<Outcome>(hub, federation, async (current) => {
+    if (!options.force && covers(current, sans)) return {state: current, result: {state: current, material: undefined}}
+    const next = await issueGatewayCertificate(current, sans, {validityMs})
     return {state: next.state, result: {state: next.state, material: next.material}}
   })
   if (material) {
@@ -345,10 +343,9 @@ export async function rotateGateway(hub: Kube, federation: Federation, addresses
 
 /** Revoke a cluster: its CA leaves the gateway's trust bundle (new connections refused at once). */
 export async function revokeClusterCredentials(hub: Kube, federation: Federation, name: string, options: PkiOptions): Promise<{revoked: boolean; at: string}> {
-  await requireAuthority(hub, federation)
-  const state = await updateAuthority(hub, federation, async (current) => {
-    if (!current!.clusters[name]) throw new UnknownClusterError(name, Object.keys(current!.clusters))
-    const next = await revokeCluster(current!, name)
+  const state = await changeAuthority(hub, federation, async (current) => {
+    if (!current.clusters[name]) throw new UnknownClusterError(name, Object.keys(current.clusters))
+    const next = await revokeCluster(current, name)
     return {state: next, result: next}
   })
   await installTrust(hub, state)
@@ -357,14 +354,6 @@ export async function revokeClusterCredentials(hub: Kube, federation: Federation
 }
 
 // ---------------------------------------------------------------- status
-
-export interface InstalledCheck {
-  cluster: string
-  /** ok: the installed certificate is the one the CA issued last, from its CA, not expired. */
-  state: 'ok' | 'missing' | 'foreign' | 'stale' | 'expired' | 'revoked' | 'unreachable'
-  detail: string
-  notAfter?: string
-}
 
 /**
  * Compare what a cluster holds (observability/otel-gateway-client) with what the CA issued:

@@ -5,18 +5,11 @@
  * cluster with no certificate or one from another CA.
  */
 import type {Federation} from '../federation/model.js'
-import type {CertificateStatus} from '../pki/authority.js'
+import type {CertificateStatus, InstalledCheck} from '../pki/authority.js'
 import type {Check, CheckGroup} from './types.js'
 
-export interface InstalledFact {
-  cluster: string
-  state: 'ok' | 'missing' | 'foreign' | 'stale' | 'expired' | 'revoked' | 'unreachable'
-  detail: string
-  notAfter?: string
-}
-
 /** What verify knows of the PKI: the report, or why there is none. */
-export type CertificateFacts = {certificates: CertificateStatus[]; installed: InstalledFact[]} | {unavailable: string} | {noAuthority: true}
+export type CertificateFacts = {certificates: CertificateStatus[]; installed: InstalledCheck[]} | {unavailable: string} | {noAuthority: true}
 
 const DAY_MS = 86_400_000
 const WARN_DAYS = 14

@@ -1,7 +1,8 @@
 import {X509Certificate} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 import {certificateStatus, clientCaBundle, createAuthority, DAY_MS, gatewayJwks, issueClientCredentials, issueGatewayCertificate, needsRenewal, revokeCluster, RevokedError} from '../../src/pki/authority.js'
-import {tokenIssuer, verifyIdentityToken} from '../../src/pki/token.js'
+import {tokenIssuer} from '../../src/federation/identity.js'
+import {verifyIdentityToken} from '../../src/pki/token.js'
 import {describeCertificate, isSignedBy, keyMatches, splitPemBundle} from '../../src/pki/x509.js'
 
 // Node's own X.509 parser (OpenSSL) reads what @peculiar/x509 wrote: an independent check.

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import type {Federation} from '../../src/federation/model.js'
-import type {CertificateStatus} from '../../src/pki/authority.js'
-import {certificateChecks, type InstalledFact} from '../../src/verify/certificates.js'
+import type {CertificateStatus, InstalledCheck} from '../../src/pki/authority.js'
+import {certificateChecks} from '../../src/verify/certificates.js'
 import {exampleFederation} from '../helpers/federation.js'
 
 const federation = exampleFederation()
@@ -10,7 +10,7 @@ const EDGE = 'fed-observability-remote'
 const NOW = Date.parse('2026-11-28T00:00:00Z')
 const days = (n: number): string => new Date(NOW + n * 86_400_000).toISOString()
 
-function facts(overrides: {gateway?: string; installed?: InstalledFact[]} = {}) {
+function facts(overrides: {gateway?: string; installed?: InstalledCheck[]} = {}) {
   const certificates: CertificateStatus[] = [
     {kind: 'root', subject: 'CN=root', notAfter: days(3000), state: 'valid'},
     {kind: 'gateway', subject: 'otel-gateway', notAfter: overrides.gateway ?? days(80), state: 'valid'},
