@@ -182,7 +182,7 @@ export function renderCluster(federation: Federation, cluster: ClusterSpec, opti
   if (federation.security.mtls && hubEndpoint) {
     secrets.push({namespace: NAMESPACES.observability, name: SECRETS.client, createdBy: isHub ? 'fedobs deploy hub' : `fedobs connect ${cluster.name} hub`})
   }
-  if (isHub) secrets.push({namespace: NAMESPACES.monitoring, name: 'grafana-admin', createdBy: 'fedobs deploy hub'})
+  if (isHub) secrets.push({namespace: NAMESPACES.monitoring, name: SECRETS.grafanaAdmin, createdBy: 'fedobs deploy hub'})
   if (federation.security.mtls && isHub) {
     secrets.push({namespace: NAMESPACES.hub, name: SECRETS.gatewayTls, createdBy: 'fedobs deploy hub'}, {namespace: NAMESPACES.hub, name: SECRETS.gatewayTrust, createdBy: 'fedobs deploy hub'})
   }
@@ -200,7 +200,7 @@ function securityWarnings(federation: Federation, cluster: ClusterSpec): string[
 }
 
 /** IPv4 and IPv6 "everywhere". */
-const OPEN = new Set(['0.0.0.0/0', '::/0', '0.0.0.0', '::'])
+const OPEN = new Set(['0.0.0.0/0', '::/0'])
 
 /**
  * Who may reach the gateway LoadBalancer: every edge's nodes (as recorded at connect) and the

@@ -20,6 +20,8 @@ export const SECRETS = {
   gatewayTrust: 'otel-gateway-trust',
   /** observability, in every cluster: tls.crt, tls.key, ca.crt (the federation root) and token. */
   client: 'otel-gateway-client',
+  /** monitoring: Grafana's admin password (admin-password), required by Grafana. */
+  grafanaAdmin: 'grafana-admin',
 } as const
 
 export const MOUNTS = {

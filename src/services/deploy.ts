@@ -5,6 +5,7 @@ import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
 import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
 import {FIELD_MANAGER, LABELS, NAMESPACES, kindRank, type K8sObject, type Rendering} from '../render/render.js'
+import {SECRETS} from '../render/security.js'
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged'
 
@@ -375,13 +376,13 @@ async function waitReady(kube: Kube, rendering: Rendering, options: DeployOption
  * requires it: it never starts with a default password), and never prints.
  */
 export async function ensureGrafanaSecret(kube: Kube, dryRun: boolean): Promise<boolean> {
-  const existing = await read(kube, {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'grafana-admin', namespace: NAMESPACES.monitoring}})
+  const existing = await read(kube, {apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRETS.grafanaAdmin, namespace: NAMESPACES.monitoring}})
   if (existing || dryRun) return false
   try {
     await kube.core.createNamespacedSecret({
       namespace: NAMESPACES.monitoring,
       body: {
-        metadata: {name: 'grafana-admin', labels: {[LABELS.name]: 'grafana', [LABELS.component]: 'dashboards', [LABELS.partOf]: 'fedobs'}},
+        metadata: {name: SECRETS.grafanaAdmin, labels: {[LABELS.name]: 'grafana', [LABELS.component]: 'dashboards', [LABELS.partOf]: 'fedobs'}},
         type: 'Opaque',
         stringData: {'admin-password': randomBytes(18).toString('base64url')},
       },
