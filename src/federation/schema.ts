@@ -1,4 +1,5 @@
 import {DEFAULTS, API_VERSIONS} from './defaults.js'
+import {DURATION_PATTERN} from '../lib/time.js'
 
 /**
  * JSON Schema (draft-07) of the federation file. `fedobs config schema` prints it and
@@ -21,7 +22,7 @@ export const ENDPOINT_PATTERN =
 
 const duration = {
   type: 'string',
-  pattern: '^([0-9]+(ms|s|m|h|d|w|y))+$',
+  pattern: DURATION_PATTERN,
   'x-expected': 'a duration such as 30s, 15m, 12h, 15d or 1w',
 } as const
 

@@ -36,23 +36,38 @@ export function simulatedNow(): number {
   return performance.now() / timeScale()
 }
 
-/** Parse a duration flag like 90s, 15m, 1h or 1h30m into milliseconds. */
+const UNIT_MS = {y: 31_536_000_000, w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1} as const
+
+/**
+ * A Prometheus-style duration, as Prometheus itself accepts it (checked against Prometheus 3.16's
+ * flag parser): whole numbers with units y (365 d), w (7 d), d (24 h), h, m, s, ms, largest first,
+ * each at most once — 90s, 15m, 1h30m, 15d, 2w, 1y. Prometheus refuses "1m1h", "1h1h" and "1.5h",
+ * and so does this (the federation file's durations go to Prometheus as they are written).
+ */
+export const DURATION_PATTERN = '^(?=[0-9])([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$'
+const DURATION = new RegExp(DURATION_PATTERN)
+
+/** Every duration fedobs reads (flags and the federation file): milliseconds, or undefined when not a duration. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text.trim())
-  if (!match || text.trim() === '') return undefined
-  const [, h, m, s, ms] = match
-  return ((Number(h ?? 0) * 60 + Number(m ?? 0)) * 60 + Number(s ?? 0)) * 1000 + Number(ms ?? 0)
+  const match = DURATION.exec(text.trim())
+  if (!match) return undefined
+  const amounts = match.slice(1).map((part) => (part === undefined ? 0 : Number.parseInt(part, 10)))
+  return Object.values(UNIT_MS).reduce((total, unitMs, i) => total + amounts[i]! * unitMs, 0)
 }
 
-const UNIT_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000}
-
-/** A federation-file duration (Prometheus style: 90d, 2w, 1h30m, 500ms) in milliseconds. */
-export function parseLongDuration(text: string): number | undefined {
-  const trimmed = text.trim()
-  if (!/^([0-9]+(ms|s|m|h|d|w|y))+$/.test(trimmed)) return undefined
-  let total = 0
-  for (const [, amount, unit] of trimmed.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)) total += Number(amount) * UNIT_MS[unit!]!
-  return total
+/**
+ * A duration in the form both Prometheus/LogQL and Go accept (h, m, s, ms only — Go has no d):
+ * 20000 → "20s", 90000 → "1m30s", 86400000 → "24h", 1500 → "1s500ms". Never "0m" for a short one.
+ */
+export function formatQueryDuration(ms: number): string {
+  let rest = Math.max(1, Math.round(ms))
+  let text = ''
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const amount = Math.floor(rest / size)
+    rest -= amount * size
+    if (amount > 0) text += `${amount}${unit}`
+  }
+  return text
 }
 
 export function formatDuration(ms: number): string {

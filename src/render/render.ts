@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {UsageError} from '../lib/errors.js'
-import {parseLongDuration} from '../lib/time.js'
+import {parseDuration} from '../lib/time.js'
 import {closest} from '../lib/suggest.js'
 import {clusterTag, FEDOBS_TAG, federationTag} from '../federation/identity.js'
 import {findCluster, isGpuPlan, type ClusterSpec, type Federation} from '../federation/model.js'
@@ -409,7 +409,7 @@ export function retentionSize(quantity: string): string {
 
 /** Prometheus-style durations (15d, 1w) as Go durations (360h, 168h) for Tempo. */
 export function toGoDuration(duration: string): string {
-  const seconds = Math.round((parseLongDuration(duration) ?? 0) / 1000)
+  const seconds = Math.round((parseDuration(duration) ?? 0) / 1000)
   return seconds % 3600 === 0 ? `${seconds / 3600}h` : `${seconds}s`
 }
 

@@ -11,7 +11,7 @@ import type {ClusterSpec, Federation} from '../federation/model.js'
 import {toKubeError, type Kube, type KubeObject} from '../kube/client.js'
 import {OperationError, UsageError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
-import {parseLongDuration} from '../lib/time.js'
+import {parseDuration} from '../lib/time.js'
 import {
   certificateStatus,
   clientCaBundle,
@@ -41,8 +41,8 @@ export interface PkiOptions {
 }
 
 function lifetimes(federation: Federation): {validityMs: number; renewBeforeMs: number} {
-  const validityMs = parseLongDuration(federation.security.certificates.validity)
-  const renewBeforeMs = parseLongDuration(federation.security.certificates.renewBefore)
+  const validityMs = parseDuration(federation.security.certificates.validity)
+  const renewBeforeMs = parseDuration(federation.security.certificates.renewBefore)
   if (!validityMs || renewBeforeMs === undefined) throw new UsageError('security.certificates: validity and renewBefore must be durations such as 90d and 30d')
   if (renewBeforeMs >= validityMs) {
     throw new UsageError(`security.certificates.renewBefore (${federation.security.certificates.renewBefore}) must be shorter than validity (${federation.security.certificates.validity})`, {

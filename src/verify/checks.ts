@@ -1,4 +1,5 @@
 import {allClusters, type ClusterSpec, type Federation} from '../federation/model.js'
+import {formatQueryDuration} from '../lib/time.js'
 import {scrapeJobs} from '../render/render.js'
 import {promQuery, quoteLabelValue, regexAlternatives, type Backend, type PrometheusSample} from './backends.js'
 import {certificateChecks, type CertificateFacts} from './certificates.js'
@@ -54,6 +55,11 @@ const ok = (id: string, name: string, message: string, cluster?: string): Check 
 const fail = (id: string, name: string, message: string, hint: string, cluster?: string): Check => ({id, name, status: 'fail', message, hint, ...(cluster ? {cluster} : {})})
 const warn = (id: string, name: string, message: string, hint: string, cluster?: string): Check => ({id, name, status: 'warn', message, hint, ...(cluster ? {cluster} : {})})
 
+/** A list for a message: the first few names, then how many more. */
+function few(names: string[], max = 5): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`
+}
+
 function age(seconds: number, now: number): string {
   const s = Math.max(0, Math.round(now - seconds))
   return s < 120 ? `${s}s ago` : `${Math.round(s / 60)}m ago`
@@ -74,12 +80,13 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
   }
   const now = Date.now() / 1000
 
-  const [jobs, down, unlabelled, collectors, queueFill, failures] = await Promise.all([
+  const [jobs, down, seriesByOrigin, collectors, queueFill, failures] = await Promise.all([
     // Newest sample per cluster and job: scrape targets that are up, and the agent's kubelet stats.
     q(`max by (cluster_id, cluster_role, job) (timestamp(up{${scope}} == 1)) or max by (cluster_id, cluster_role, job) (timestamp(k8s_node_memory_working_set_bytes{job="kubeletstats", ${scope}}))`),
     q(`count by (cluster_id, job) (up{${scope}} == 0)`),
-    // Data that did not come through the gateway, or without a cluster identity.
-    q(`count by (cluster_id) ({__name__=~".+", hub_received_at=""}) or count by (cluster_id) ({__name__=~".+", cluster_id=""})`),
+    // Every series, counted by cluster_id and by whether it came through the gateway (hub_received_at
+    // set): bypasses and missing identities, and proof that there is data at all.
+    q(`count by (cluster_id, via_gateway) (label_replace({__name__=~".+"}, "via_gateway", "yes", "hub_received_at", ".+"))`),
     // One kube-state-metrics per Kubernetes cluster: two instances under one cluster_id means two clusters share it.
     q(`count by (cluster_id) (count by (cluster_id, instance) (up{job="kube-state-metrics", ${scope}}))`),
     q(`max by (exporter) (otelcol_exporter_queue_size{job="otel-gateway"} / otelcol_exporter_queue_capacity{job="otel-gateway"})`),
@@ -98,19 +105,31 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
       : fail('clusters-report', 'every cluster reports', `${silent.length} of ${names.length} silent: ${silent.join(', ')}`, `Check \`fedobs connect <edge> hub\` and the agents: kubectl -n observability logs daemonset/otel-agent --tail=20`),
   )
   if (!options.clusters) {
+    // Every cluster_id any series carries, not only those of the expected jobs.
+    const seen = new Set([...reporting.keys(), ...seriesByOrigin.map((s) => s.metric.cluster_id ?? '')].filter((id) => id !== ''))
     const known = new Set(allClusters(federation).map((c) => c.name))
-    const unknown = [...reporting.keys()].filter((id) => id && !known.has(id))
+    const unknown = [...seen].filter((id) => !known.has(id))
     federationChecks.push(
-      unknown.length === 0
-        ? ok('no-unknown-ids', 'no unknown cluster ids', 'every cluster_id belongs to the federation')
-        : fail('no-unknown-ids', 'no unknown cluster ids', `not in the federation: ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, 'A cluster ships here under a name the federation file does not have: add it, or stop its agents.'),
+      unknown.length > 0
+        ? fail('no-unknown-ids', 'no unknown cluster ids', `not in the federation: ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, 'A cluster ships here under a name the federation file does not have: add it, or stop its agents.')
+        : seen.size === 0
+          ? warn('no-unknown-ids', 'no unknown cluster ids', 'not checked: no series carries a cluster_id', 'Nothing reached Prometheus through the gateway yet; see the gateway checks below.')
+          : ok('no-unknown-ids', 'no unknown cluster ids', `every cluster_id belongs to the federation (${seen.size} seen)`),
     )
   }
-  const shared = collectors.filter((s) => Number(s.value[1]) > 1).map((s) => s.metric.cluster_id ?? '')
+  // A warning, not a failure, where there is no kube-state-metrics data: the missing job already
+  // fails under "jobs", and this check cannot tell either way without it.
+  const collectorsOf = new Map(collectors.map((s) => [s.metric.cluster_id ?? '', Number(s.value[1])]))
+  const shared = [...collectorsOf].filter(([, count]) => count > 1).map(([id]) => id)
+  const undecided = names.filter((n) => !collectorsOf.has(n))
   federationChecks.push(
-    shared.length === 0
-      ? ok('no-duplicate-ids', 'no duplicate cluster ids', 'one kube-state-metrics per cluster_id')
-      : fail('no-duplicate-ids', 'no duplicate cluster ids', `several clusters report as ${shared.map((s) => JSON.stringify(s)).join(', ')}`, 'Two Kubernetes clusters use one cluster.id: give one of them another name and reconnect it.'),
+    shared.length > 0
+      ? fail('no-duplicate-ids', 'no duplicate cluster ids', `several clusters report as ${shared.map((s) => JSON.stringify(s)).join(', ')}`, 'Two Kubernetes clusters use one cluster.id: give one of them another name and reconnect it.')
+      : undecided.length === names.length
+        ? warn('no-duplicate-ids', 'no duplicate cluster ids', 'not checked: no kube-state-metrics data from any cluster', 'Each cluster\'s kube-state-metrics tells one Kubernetes cluster from another; see its job check below.')
+        : undecided.length > 0
+          ? warn('no-duplicate-ids', 'no duplicate cluster ids', `one kube-state-metrics per cluster_id for ${names.length - undecided.length} of ${names.length}; not checked (no kube-state-metrics data): ${few(undecided)}`, 'See the kube-state-metrics job checks of those clusters below.')
+          : ok('no-duplicate-ids', 'no duplicate cluster ids', `one kube-state-metrics per cluster_id (${names.length} of ${names.length})`),
   )
   groups.push({name: 'federation', checks: federationChecks})
 
@@ -118,7 +137,11 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
   const identity: Check[] = []
   for (const cluster of selected) {
     const roles = [...new Set((reporting.get(cluster.name) ?? []).map((s) => s.metric.cluster_role ?? ''))]
-    if (roles.length === 0) continue
+    if (roles.length === 0) {
+      // A warning: the cluster's silence already fails "every cluster reports".
+      identity.push(warn('role', `${cluster.name} reports as ${cluster.role}`, 'not checked: no data from it', 'It reports nothing yet; see "every cluster reports".', cluster.name))
+      continue
+    }
     identity.push(
       roles.length === 1 && roles[0] === cluster.role
         ? ok('role', `${cluster.name} reports as ${cluster.role}`, `cluster_role="${cluster.role}"`, cluster.name)
@@ -154,11 +177,17 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
 
   // ---- gateway: everything came through it; queues and send failures
   const gateway: Check[] = []
-  const bypass = unlabelled.filter((s) => Number(s.value[1]) > 0)
+  const viaGateway = (s: PrometheusSample): boolean => s.metric.via_gateway === 'yes' && Boolean(s.metric.cluster_id)
+  const bypass = seriesByOrigin.filter((s) => !viaGateway(s) && Number(s.value[1]) > 0)
+  const through = seriesByOrigin.filter(viaGateway).reduce((n, s) => n + Number(s.value[1]), 0)
+  // A failure with no series at all: on the hub everything reaches Prometheus through the gateway
+  // (Prometheus scrapes nothing itself), so an empty Prometheus means the gateway delivers nothing.
   gateway.push(
-    bypass.length === 0
-      ? ok('via-gateway', 'all data via the gateway', 'every series carries cluster_id and hub_received_at')
-      : fail('via-gateway', 'all data via the gateway', `${bypass.reduce((n, s) => n + Number(s.value[1]), 0)} series without hub_received_at or cluster_id (${bypass.map((s) => s.metric.cluster_id || '(no cluster_id)').join(', ')})`, 'Something writes to Prometheus around the gateway, or an agent lacks its cluster identity.'),
+    bypass.length > 0
+      ? fail('via-gateway', 'all data via the gateway', `${bypass.reduce((n, s) => n + Number(s.value[1]), 0)} series without hub_received_at or cluster_id (${[...new Set(bypass.map((s) => s.metric.cluster_id || '(no cluster_id)'))].join(', ')})`, 'Something writes to Prometheus around the gateway, or an agent lacks its cluster identity.')
+      : through === 0
+        ? fail('via-gateway', 'all data via the gateway', 'no series in Prometheus at all', 'Nothing arrives from the gateway: kubectl -n observability-hub logs statefulset/otel-gateway --tail=20 (its otlp_http/prometheus exporter), and the Prometheus logs.')
+        : ok('via-gateway', 'all data via the gateway', `${through} series, every one with cluster_id and hub_received_at`),
   )
   if (queueFill.length === 0) {
     gateway.push(fail('queue-fill', 'gateway queues', 'no gateway metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.'))
@@ -174,16 +203,27 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
           : ok('queue-fill', 'gateway queues', text),
     )
   }
+  // "None" only for exporters whose failure counters were read: an exporter with a queue but no
+  // counters has sent nothing in the window (or is not scraped), so nothing can be said about it.
+  // Warnings, not failures: without any gateway metrics "gateway queues" already fails, and an
+  // exporter with nothing to send (no traces yet) is not broken.
   const failed = failures.filter((s) => Number(s.value[1]) > 0)
+  const counted = new Set(failures.map((s) => s.metric.exporter ?? ''))
+  const exporters = [...new Set([...queueFill.map((s) => s.metric.exporter ?? ''), ...counted])].sort()
+  const unknownExporters = exporters.filter((e) => !counted.has(e))
   gateway.push(
-    failed.length === 0
-      ? ok('send-failures', 'gateway send failures', 'none in the last 5m')
-      : warn('send-failures', 'gateway send failures', failed.map((s) => `${s.metric.exporter}: ${Math.round(Number(s.value[1]))}`).join(', '), 'Retries keep the data (persistent queues); check the backend named.'),
+    failed.length > 0
+      ? warn('send-failures', 'gateway send failures', failed.map((s) => `${s.metric.exporter}: ${Math.round(Number(s.value[1]))}`).join(', '), 'Retries keep the data (persistent queues); check the backend named.')
+      : exporters.length === 0
+        ? warn('send-failures', 'gateway send failures', 'not checked: no gateway exporter metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.')
+        : unknownExporters.length > 0
+          ? warn('send-failures', 'gateway send failures', `not checked for ${unknownExporters.join(', ')}: no sends in the last 5m${counted.size > 0 ? `; none for ${[...counted].sort().join(', ')}` : ''}`, 'An exporter with nothing to send (e.g. no traces yet) cannot show failures; the counters appear after its first send and two scrapes.')
+          : ok('send-failures', 'gateway send failures', `none in the last 5m (${[...counted].sort().join(', ')})`),
   )
   groups.push({name: 'gateway', checks: gateway})
 
   // ---- logs and traces per cluster
-  const windowText = `${Math.round(options.signalWindowMs / 60_000)}m`
+  const windowText = formatQueryDuration(options.signalWindowMs)
   if (backends.loki) {
     const logs: Check[] = []
     try {
@@ -205,7 +245,7 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
     try {
       queries++
       const end = Math.floor(Date.now() / 1000)
-      const params = new URLSearchParams({start: String(end - Math.round(options.signalWindowMs / 1000)), end: String(end)})
+      const params = new URLSearchParams({start: String(end - Math.max(1, Math.round(options.signalWindowMs / 1000))), end: String(end)})
       const answer = (await backends.tempo.get(`api/v2/search/tag/resource.cluster.id/values?${params}`, options.signal)) as {tagValues?: Array<{value: string} | string>}
       const ids = new Set((answer.tagValues ?? []).map((v) => (typeof v === 'string' ? v : v.value)))
       for (const cluster of selected) {

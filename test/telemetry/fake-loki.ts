@@ -75,6 +75,8 @@ export class FakeLoki {
   /** Answer pushes with this status (429, 503 ...) instead of storing them: a backend outage. */
   fault: number | undefined
   readonly stats: LokiStats = {requests: 0, records: 0, duplicates: 0, rejected: 0, bytes: 0, formats: {}}
+  /** Every query-API request received (not pushes, not /ready), in order: what a client asked at the wire. */
+  readonly apiRequests: Array<{method: string; path: string; params: URLSearchParams}> = []
   private readonly streams = new Map<string, Stream & {seen: Set<string>}>()
   private readonly indexed: Set<string>
 
@@ -165,6 +167,7 @@ export class FakeLoki {
   private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname
     if (path === '/ready') return sendText(res, 200, 'ready\n')
+    if (path !== '/otlp/v1/logs') this.apiRequests.push({method: req.method ?? '', path, params: new URLSearchParams(url.searchParams)})
     if (path === '/otlp/v1/logs' && req.method === 'POST') return this.push(req, res)
     if (req.method !== 'GET' && req.method !== 'POST') throw new HttpError(405, 'method not allowed')
     const params = req.method === 'POST' && /form-urlencoded/.test(req.headers['content-type'] ?? '') ? new URLSearchParams((await readBody(req)).toString()) : url.searchParams

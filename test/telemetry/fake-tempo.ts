@@ -43,6 +43,8 @@ export class FakeTempo {
   /** Answer pushes with this status instead of storing them: a backend outage. */
   fault: number | undefined
   readonly stats: TempoStats = {requests: 0, spans: 0, duplicates: 0, rejected: 0, bytes: 0, formats: {}}
+  /** Every query-API request received (not pushes, not /ready), in order: what a client asked at the wire. */
+  readonly apiRequests: Array<{method: string; path: string; params: URLSearchParams}> = []
   private readonly traces = new Map<string, Map<string, StoredSpan>>()
 
   get url(): string {
@@ -102,6 +104,7 @@ export class FakeTempo {
     const path = url.pathname
     const params = url.searchParams
     if (path === '/ready') return sendText(res, 200, 'ready\n')
+    if (path !== '/v1/traces') this.apiRequests.push({method: req.method ?? '', path, params: new URLSearchParams(url.searchParams)})
     if (path === '/v1/traces' && req.method === 'POST') return this.push(req, res)
     if (req.method !== 'GET') throw new HttpError(405, 'method not allowed')
     if (path === '/api/search') return sendJson(res, 200, this.search(params))
