@@ -4,7 +4,7 @@ import {connectKube, type Kube} from '../kube/client.js'
 import type {ClusterSpec} from '../federation/model.js'
 import type {Output} from '../lib/output.js'
 import {UsageError} from '../lib/errors.js'
-import {parseDuration} from '../lib/time.js'
+import {DURATION_HINT, parseDuration} from '../lib/time.js'
 import {runTasks} from '../lib/progress.js'
 import type {DeployResult} from '../services/deploy.js'
 import type {EdgeAddresses, EdgeDeployResult, HubDeployResult} from '../services/hub.js'
@@ -27,7 +27,7 @@ export const applyFlags = {
 
 export function timeoutOf(text: string): number {
   const ms = parseDuration(text)
-  if (ms === undefined) throw new UsageError(`--timeout ${JSON.stringify(text)} is not a duration`, {hint: 'For example 90s, 10m or 1h.'})
+  if (ms === undefined) throw new UsageError(`--timeout ${JSON.stringify(text)} is not a duration`, {hint: DURATION_HINT})
   return ms
 }
 

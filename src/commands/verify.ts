@@ -7,7 +7,7 @@ import {loadFederation} from '../federation/load.js'
 import {allClusters} from '../federation/model.js'
 import {ExitCode, UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
-import {parseDuration, simulatedNow, sleep} from '../lib/time.js'
+import {DURATION_HINT, parseDuration, simulatedNow, sleep} from '../lib/time.js'
 import type {Kube} from '../kube/client.js'
 import {NAMESPACES} from '../render/render.js'
 import {directBackend, serviceProxyBackend, type Backend} from '../verify/backends.js'
@@ -47,7 +47,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
     const duration = (flag: string, value: string | undefined): number | undefined => {
       if (value === undefined) return undefined
       const ms = parseDuration(value)
-      if (ms === undefined || ms <= 0) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration`, {hint: 'For example 90s, 5m or 1h.'})
+      if (ms === undefined || ms <= 0) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration`, {hint: DURATION_HINT})
       return ms
     }
     const waitMs = duration('wait', this.flags.wait)

@@ -47,6 +47,9 @@ const UNIT_MS = {y: 31_536_000_000, w: 604_800_000, d: 86_400_000, h: 3_600_000,
 export const DURATION_PATTERN = '^(?=[0-9])([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$'
 const DURATION = new RegExp(DURATION_PATTERN)
 
+/** The hint for a value that is not a duration. */
+export const DURATION_HINT = 'A whole number and a unit (ms, s, m, h, d, w, y), largest first: e.g. 90s, 10m, 1h30m, 1d or 2w.'
+
 /** Every duration fedobs reads (flags and the federation file): milliseconds, or undefined when not a duration. */
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text.trim())

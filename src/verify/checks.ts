@@ -11,7 +11,7 @@ export interface VerifyReport {
   ok: boolean
   federation: string
   checkedAt: string
-  /** Queries sent: constant whatever the number of clusters. */
+  /** HTTP requests sent to the backends: the same for 1 or 100 clusters (the tests count them at the wire). */
   queries: number
   summary: {ok: number; warn: number; fail: number}
   groups: CheckGroup[]
@@ -90,7 +90,16 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
     // One kube-state-metrics per Kubernetes cluster: two instances under one cluster_id means two clusters share it.
     q(`count by (cluster_id) (count by (cluster_id, instance) (up{job="kube-state-metrics", ${scope}}))`),
     q(`max by (exporter) (otelcol_exporter_queue_size{job="otel-gateway"} / otelcol_exporter_queue_capacity{job="otel-gateway"})`),
-    q(['metric_points', 'log_records', 'spans'].map((signal) => `sum by (exporter) (increase(otelcol_exporter_send_failed_${signal}_total{job="otel-gateway"}[5m]))`).join(' or ')),
+    // What each gateway exporter sent and failed to send in 5m. The collector creates a failure
+    // counter only at the first failure, so "no failures" is known only for an exporter that sent.
+    q(
+      `sum by (exporter, outcome) (${['metric_points', 'log_records', 'spans']
+        .flatMap((signal) => [
+          `label_replace(increase(otelcol_exporter_sent_${signal}_total{job="otel-gateway"}[5m]), "outcome", "sent", "", "")`,
+          `label_replace(increase(otelcol_exporter_send_failed_${signal}_total{job="otel-gateway"}[5m]), "outcome", "failed", "", "")`,
+        ])
+        .join(' or ')})`,
+    ),
   ])
 
   const groups: CheckGroup[] = []
@@ -203,22 +212,24 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
           : ok('queue-fill', 'gateway queues', text),
     )
   }
-  // "None" only for exporters whose failure counters were read: an exporter with a queue but no
-  // counters has sent nothing in the window (or is not scraped), so nothing can be said about it.
-  // Warnings, not failures: without any gateway metrics "gateway queues" already fails, and an
-  // exporter with nothing to send (no traces yet) is not broken.
-  const failed = failures.filter((s) => Number(s.value[1]) > 0)
-  const counted = new Set(failures.map((s) => s.metric.exporter ?? ''))
-  const exporters = [...new Set([...queueFill.map((s) => s.metric.exporter ?? ''), ...counted])].sort()
-  const unknownExporters = exporters.filter((e) => !counted.has(e))
+  // "None" only for exporters that sent something in the window: an exporter with nothing sent (no
+  // traces yet, or not scraped) has not shown that its sends succeed. Warnings, not failures: without
+  // any gateway metrics "gateway queues" already fails, and an exporter with nothing to send is not
+  // broken.
+  const outcome = (kind: string) => failures.filter((s) => s.metric.outcome === kind && Number(s.value[1]) > 0)
+  const failed = outcome('failed')
+  const decided = new Set([...outcome('sent'), ...failed].map((s) => s.metric.exporter ?? ''))
+  const exporters = [...new Set([...queueFill, ...failures].map((s) => s.metric.exporter ?? ''))].sort()
+  const undecidedExporters = exporters.filter((e) => !decided.has(e))
+  const succeeded = exporters.filter((e) => decided.has(e) && !failed.some((s) => s.metric.exporter === e))
   gateway.push(
     failed.length > 0
       ? warn('send-failures', 'gateway send failures', failed.map((s) => `${s.metric.exporter}: ${Math.round(Number(s.value[1]))}`).join(', '), 'Retries keep the data (persistent queues); check the backend named.')
       : exporters.length === 0
         ? warn('send-failures', 'gateway send failures', 'not checked: no gateway exporter metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.')
-        : unknownExporters.length > 0
-          ? warn('send-failures', 'gateway send failures', `not checked for ${unknownExporters.join(', ')}: no sends in the last 5m${counted.size > 0 ? `; none for ${[...counted].sort().join(', ')}` : ''}`, 'An exporter with nothing to send (e.g. no traces yet) cannot show failures; the counters appear after its first send and two scrapes.')
-          : ok('send-failures', 'gateway send failures', `none in the last 5m (${[...counted].sort().join(', ')})`),
+        : undecidedExporters.length > 0
+          ? warn('send-failures', 'gateway send failures', `not checked for ${undecidedExporters.join(', ')}: nothing sent in the last 5m${succeeded.length > 0 ? `; none for ${succeeded.join(', ')}` : ''}`, 'An exporter that sends nothing (e.g. no traces yet) cannot show that its sends succeed; check that its signal reaches the gateway.')
+          : ok('send-failures', 'gateway send failures', `none in the last 5m (${succeeded.join(', ')})`),
   )
   groups.push({name: 'gateway', checks: gateway})
 

@@ -10,7 +10,7 @@ export const verifySchema = {
     ok: {type: 'boolean', description: 'No check failed (warnings allowed). The exit code is 0 exactly when this is true.'},
     federation: {type: 'string'},
     checkedAt: {type: 'string', format: 'date-time'},
-    queries: {type: 'integer', minimum: 0, description: 'Backend queries sent; constant whatever the number of clusters.'},
+    queries: {type: 'integer', minimum: 0, description: 'HTTP requests verify sent to Prometheus, Loki and Tempo (in the last round with --wait); the same for 1 or 100 clusters.'},
     attempts: {type: 'integer', minimum: 1, description: 'With --wait: how many rounds ran.'},
     summary: {
       type: 'object',

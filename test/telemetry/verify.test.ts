@@ -241,7 +241,7 @@ describe.skipIf(!binaries.ok)('fedobs verify decides the gateway checks on data 
     {name: 'otelcol_exporter_queue_size', value: 3, attributes: {exporter}},
     {name: 'otelcol_exporter_queue_capacity', value: 1000, attributes: {exporter}},
   ])
-  const failed = (exporter: string, signal: string, value: number): Point => ({name: `otelcol_exporter_send_failed_${signal}`, value, sum: true, attributes: {exporter}})
+  const counter = (outcome: 'sent' | 'send_failed', exporter: string, signal: string, value: number): Point => ({name: `otelcol_exporter_${outcome}_${signal}`, value, sum: true, attributes: {exporter}})
   /** Two scrapes' worth of points, 30 s apart, so increase() over 5m has something to compare. */
   const twice = async (url: string, points: (round: number) => Point[]): Promise<void> => {
     const now = Date.now()
@@ -278,25 +278,41 @@ describe.skipIf(!binaries.ok)('fedobs verify decides the gateway checks on data 
     expect(check.hint).toBeTruthy()
   }, 90_000)
 
-  it('"gateway send failures" is ✔ only for exporters whose counters were read, and warns with the count of failures', async () => {
+  it('"gateway send failures" is ✔ only for exporters that sent in the window, and warns with the count of failures', async () => {
     const url = await freshPrometheus()
-    // Queues of all three exporters, failure counters of the Loki exporter only (no metrics or traces sent yet).
-    await twice(url, () => [...queues, failed('otlp_http/loki', 'log_records', 0)])
-    await waitFor('the gateway self-metrics', async () => (await promCount(url, 'otelcol_exporter_send_failed_log_records_total')) === 1, {timeoutMs: 15_000})
+    // Queues of all three exporters; Loki's exporter sent logs, Prometheus's sent nothing new in
+    // the window (its counter stands still), Tempo's never sent (no counter).
+    await twice(url, (round) => [...queues, counter('sent', 'otlp_http/loki', 'log_records', 10 + 5 * round), counter('sent', 'otlp_http/prometheus', 'metric_points', 7)])
+    await waitFor('the gateway self-metrics', async () => (await promCount(url, 'otelcol_exporter_sent_metric_points_total')) === 1, {timeoutMs: 15_000})
     const partial = await run(url)
     expect(checkOf(partial.report, 'queue-fill')).toMatchObject({status: 'ok'})
     expect(checkOf(partial.report, 'queue-fill')!.message).toMatch(/^fullest queue 0\.3% \(otlp_http\/(loki|prometheus|tempo)\)$/)
-    expect(checkOf(partial.report, 'send-failures')).toMatchObject({status: 'warn', message: 'not checked for otlp_http/prometheus, otlp_http/tempo: no sends in the last 5m; none for otlp_http/loki'})
+    expect(checkOf(partial.report, 'send-failures')).toMatchObject({status: 'warn', message: 'not checked for otlp_http/prometheus, otlp_http/tempo: nothing sent in the last 5m; none for otlp_http/loki'})
 
     const url2 = await freshPrometheus()
-    await twice(url2, (round) => [...queues, failed('otlp_http/loki', 'log_records', 0), failed('otlp_http/prometheus', 'metric_points', 0), failed('otlp_http/tempo', 'spans', 40 * round)])
+    await twice(url2, (round) => [
+      ...queues,
+      counter('sent', 'otlp_http/loki', 'log_records', 10 + round),
+      counter('sent', 'otlp_http/prometheus', 'metric_points', 100 + 50 * round),
+      counter('send_failed', 'otlp_http/tempo', 'spans', 40 * round),
+    ])
     await waitFor('the gateway self-metrics', async () => (await promCount(url2, 'otelcol_exporter_send_failed_spans_total')) === 1, {timeoutMs: 15_000})
     const failing = await run(url2)
     const check = checkOf(failing.report, 'send-failures')!
     expect(check.status).toBe('warn')
     expect(check.message).toMatch(/^otlp_http\/tempo: \d+$/)
     expect(Number(check.message.split(': ')[1])).toBeGreaterThanOrEqual(40)
-  }, 90_000)
+
+    const url3 = await freshPrometheus()
+    await twice(url3, (round) => [
+      ...queues,
+      counter('sent', 'otlp_http/loki', 'log_records', 10 + round),
+      counter('sent', 'otlp_http/prometheus', 'metric_points', 100 + 50 * round),
+      counter('sent', 'otlp_http/tempo', 'spans', 4 + round),
+    ])
+    await waitFor('the gateway self-metrics', async () => (await promCount(url3, 'otelcol_exporter_sent_spans_total')) === 1, {timeoutMs: 15_000})
+    expect(checkOf((await run(url3)).report, 'send-failures')).toMatchObject({status: 'ok', message: 'none in the last 5m (otlp_http/loki, otlp_http/prometheus, otlp_http/tempo)'})
+  }, 120_000)
 })
 
 // ---------------------------------------------------------------- the real pipeline
@@ -367,12 +383,15 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline, data flowing 
     expect(xml).not.toContain('<failure')
   }, 150_000)
 
-  it('reads the send-failure counters of all three gateway exporters once each has sent', async () => {
-    // The gateway's counters appear after its first send of each signal and need two scrapes in 5m.
+  it('says "no send failures" for all three gateway exporters while metrics, logs and traces flow', async () => {
+    // Sends count only in the window (5m): keep logs and traces flowing as workloads would, until
+    // the gateway's counters (scraped every 2 s) show each exporter sending.
     let report: Report | undefined
     await waitFor(
       'send-failures decided for every exporter',
       async () => {
+        await pipeline().edge.sendLogs(['edge request ok'])
+        await pipeline().edge.sendTrace({spans: 1})
         report = (await verifyAtTheWire(pipelineBackends(pipeline()), ['-f', 'examples/fedobs.yaml', '--skip-certificates'])).report
         return checkOf(report, 'send-failures')?.status === 'ok'
       },
@@ -407,6 +426,10 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline, data flowing 
 
 describe.skipIf(!binaries.ok)('fedobs verify when an edge stops sending', () => {
   const {pipeline, dir} = withPipeline(async (p) => {
+    for (const cluster of [p.hub, p.edge]) {
+      await cluster.sendLogs([`${cluster.role} request ok`])
+      await cluster.sendTrace({spans: 2})
+    }
     // The edge's data must be there before it stops, so that it is stale rather than absent.
     await waitFor('the edge kubelet stats at the hub', async () => (await p.query(`k8s_node_memory_working_set_bytes{cluster_id=${quoteLabelValue(EDGE)}}`)).length > 0, {timeoutMs: 60_000})
     await p.edge.agent.stop()
@@ -464,6 +487,17 @@ describe.skipIf(!binaries.ok)('fedobs verify when an unknown cluster id reaches 
     expect(unknown.status).toBe('fail')
     expect(unknown.message).toContain(JSON.stringify(rogue))
   }, 60_000)
+})
+
+describe('fedobs verify durations', () => {
+  it.each([['--window', '1m1h'], ['--freshness', '1.5m'], ['--wait', '0s']])('refuses %s %s (exit 2) with the units it takes, before asking any backend', async (flag, value) => {
+    // A port nothing listens on: a usage error must come first.
+    const result = await runCli(['verify', '-f', 'examples/fedobs.yaml', '--prometheus-url', 'http://127.0.0.1:9', '--skip-logs', '--skip-traces', '--skip-certificates', flag, value])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`${flag} "${value}" is not a duration`)
+    expect(result.stderr).toContain('(ms, s, m, h, d, w, y)')
+    expect(result.stdout).toBe('')
+  }, 30_000)
 })
 
 describe('label value escaping', () => {

@@ -5,7 +5,7 @@ import {loadForClusters} from '../../cli/select.js'
 import {clusterCloudFlags, clusterShapeFlags, federationFlags, fileFlag} from '../../federation/flags.js'
 import {UsageError} from '../../lib/errors.js'
 import {runTasks} from '../../lib/progress.js'
-import {parseDuration} from '../../lib/time.js'
+import {DURATION_HINT, parseDuration} from '../../lib/time.js'
 import {checkAgainstApi, clusterPayload, createCluster, type CreatedCluster} from '../../services/clusters.js'
 
 export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
@@ -36,7 +36,7 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
 
   async run(): Promise<void> {
     const timeoutMs = parseDuration(this.flags.timeout)
-    if (timeoutMs === undefined) throw new UsageError(`--timeout ${JSON.stringify(this.flags.timeout)} is not a duration`, {hint: 'For example 90s, 20m or 1h.'})
+    if (timeoutMs === undefined) throw new UsageError(`--timeout ${JSON.stringify(this.flags.timeout)} is not a duration`, {hint: DURATION_HINT})
     const {federation, clusters} = loadForClusters(this.flags, this.args.name, this.flags.all)
     const payloads = clusters.map((cluster) => ({cluster, payload: clusterPayload(federation, cluster)}))
 

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {clusterContext, cloudFlags} from '../../cli/cloud.js'
 import {UsageError} from '../../lib/errors.js'
-import {parseDuration} from '../../lib/time.js'
+import {DURATION_HINT, parseDuration} from '../../lib/time.js'
 import {refreshKubeconfig} from '../../services/clusters.js'
 
 export default class ClusterKubeconfig extends BaseCommand<typeof ClusterKubeconfig> {
@@ -18,7 +18,7 @@ export default class ClusterKubeconfig extends BaseCommand<typeof ClusterKubecon
 
   async run(): Promise<void> {
     const timeoutMs = parseDuration(this.flags.timeout)
-    if (timeoutMs === undefined) throw new UsageError(`--timeout ${JSON.stringify(this.flags.timeout)} is not a duration`)
+    if (timeoutMs === undefined) throw new UsageError(`--timeout ${JSON.stringify(this.flags.timeout)} is not a duration`, {hint: DURATION_HINT})
     const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
     const merged = await refreshKubeconfig(ctx, this.args.name, {timeoutMs, setContext: this.flags['set-context'], report: (m) => this.output.info(`${this.args.name}: ${m}`)})
     if (this.output.json) this.output.document({cluster: this.args.name, id: merged.id, context: merged.alias, lkeContext: merged.context, kubeconfig: merged.target, file: merged.file})
