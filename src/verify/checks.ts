@@ -84,9 +84,10 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
     // Newest sample per cluster and job: scrape targets that are up, and the agent's kubelet stats.
     q(`max by (cluster_id, cluster_role, job) (timestamp(up{${scope}} == 1)) or max by (cluster_id, cluster_role, job) (timestamp(k8s_node_memory_working_set_bytes{job="kubeletstats", ${scope}}))`),
     q(`count by (cluster_id, job) (up{${scope}} == 0)`),
-    // Every series, counted by cluster_id and by whether it came through the gateway (hub_received_at
-    // set): bypasses and missing identities, and proof that there is data at all.
-    q(`count by (cluster_id, via_gateway) (label_replace({__name__=~".+"}, "via_gateway", "yes", "hub_received_at", ".+"))`),
+    // Series that did not come through the gateway or lack a cluster identity (cheap: the index finds
+    // the few series without the label), and — marked via_gateway="yes" — the scrape targets that
+    // did come through it, so that "all data via the gateway" is never said of an empty Prometheus.
+    q(`count by (cluster_id) ({__name__=~".+", hub_received_at=""}) or count by (cluster_id) ({__name__=~".+", cluster_id=""}) or label_replace(count by (cluster_id) (up{hub_received_at!="", cluster_id!=""}), "via_gateway", "yes", "", "")`),
     // One kube-state-metrics per Kubernetes cluster: two instances under one cluster_id means two clusters share it.
     q(`count by (cluster_id) (count by (cluster_id, instance) (up{job="kube-state-metrics", ${scope}}))`),
     q(`max by (exporter) (otelcol_exporter_queue_size{job="otel-gateway"} / otelcol_exporter_queue_capacity{job="otel-gateway"})`),
@@ -189,14 +190,14 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
   const viaGateway = (s: PrometheusSample): boolean => s.metric.via_gateway === 'yes' && Boolean(s.metric.cluster_id)
   const bypass = seriesByOrigin.filter((s) => !viaGateway(s) && Number(s.value[1]) > 0)
   const through = seriesByOrigin.filter(viaGateway).reduce((n, s) => n + Number(s.value[1]), 0)
-  // A failure with no series at all: on the hub everything reaches Prometheus through the gateway
-  // (Prometheus scrapes nothing itself), so an empty Prometheus means the gateway delivers nothing.
+  // A failure without data: on the hub everything reaches Prometheus through the gateway (Prometheus
+  // scrapes nothing itself), so no scrape target through it means the gateway delivers nothing.
   gateway.push(
     bypass.length > 0
       ? fail('via-gateway', 'all data via the gateway', `${bypass.reduce((n, s) => n + Number(s.value[1]), 0)} series without hub_received_at or cluster_id (${[...new Set(bypass.map((s) => s.metric.cluster_id || '(no cluster_id)'))].join(', ')})`, 'Something writes to Prometheus around the gateway, or an agent lacks its cluster identity.')
       : through === 0
-        ? fail('via-gateway', 'all data via the gateway', 'no series in Prometheus at all', 'Nothing arrives from the gateway: kubectl -n observability-hub logs statefulset/otel-gateway --tail=20 (its otlp_http/prometheus exporter), and the Prometheus logs.')
-        : ok('via-gateway', 'all data via the gateway', `${through} series, every one with cluster_id and hub_received_at`),
+        ? fail('via-gateway', 'all data via the gateway', 'no scrape target reports through it (no up series with cluster_id and hub_received_at)', 'Nothing arrives from the gateway: kubectl -n observability-hub logs statefulset/otel-gateway --tail=20 (its otlp_http/prometheus exporter), and the Prometheus logs.')
+        : ok('via-gateway', 'all data via the gateway', `every series carries cluster_id and hub_received_at (${through} scrape target${through === 1 ? '' : 's'} through it)`),
   )
   if (queueFill.length === 0) {
     gateway.push(fail('queue-fill', 'gateway queues', 'no gateway metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.'))

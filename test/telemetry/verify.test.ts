@@ -180,7 +180,7 @@ describe.skipIf(!binaries.ok)('fedobs verify with no data at all (a real, empty 
     for (const check of checks) expect(check.hint, `${check.name}: ${check.message}`).toBeTruthy()
     expect(report.summary.ok).toBe(0)
     // The checks the issue named, and the choice made for each.
-    expect(checkOf(report, 'via-gateway')).toMatchObject({status: 'fail', message: 'no series in Prometheus at all'})
+    expect(checkOf(report, 'via-gateway')).toMatchObject({status: 'fail', message: 'no scrape target reports through it (no up series with cluster_id and hub_received_at)'})
     expect(checkOf(report, 'send-failures')).toMatchObject({status: 'warn', message: 'not checked: no gateway exporter metrics'})
     expect(checkOf(report, 'queue-fill')).toMatchObject({status: 'fail'})
     expect(checkOf(report, 'clusters-report')).toMatchObject({status: 'fail', message: '2 of 2 silent: fed-observability-test, fed-observability-remote'})
@@ -199,7 +199,7 @@ describe.skipIf(!binaries.ok)('fedobs verify with no data at all (a real, empty 
     const result = await runCli(['verify', '-f', 'examples/fedobs.yaml', '--prometheus-url', prometheus.url, '--loki-url', loki.url, '--tempo-url', tempo.url, '--skip-certificates'])
     expect(result.code).toBe(1)
     expect(result.stdout).not.toContain('✔')
-    expect(result.stdout).toMatch(/^✖ all data via the gateway: no series in Prometheus at all$/m)
+    expect(result.stdout).toMatch(/^✖ all data via the gateway: no scrape target reports through it/m)
     expect(result.stdout).toMatch(/^‼ gateway send failures: not checked: no gateway exporter metrics$/m)
     expect(result.stdout).toMatch(/Status check results are ✖: \d+ failed, \d+ warning\(s\), 0 passed/)
   }, 60_000)
@@ -262,11 +262,15 @@ describe.skipIf(!binaries.ok)('fedobs verify decides the gateway checks on data 
 
   it('"all data via the gateway" passes with series that carry hub_received_at, and fails naming a cluster that writes around it', async () => {
     const url = await freshPrometheus()
-    await writeOtlp(url, {'cluster.id': EDGE, 'cluster.role': 'edge', 'hub.received_at': 'otel-gateway-0', 'service.name': 'bert-inference'}, [{name: 'inference_queue_depth', value: 1}])
+    // What the gateway delivers for a scrape target: up and a sample, stamped with the cluster and hub_received_at.
+    await writeOtlp(url, {'cluster.id': EDGE, 'cluster.role': 'edge', 'hub.received_at': 'otel-gateway-0', 'service.name': 'bert-inference'}, [
+      {name: 'up', value: 1},
+      {name: 'inference_queue_depth', value: 1},
+    ])
     await waitFor('the gateway-labelled series', async () => (await promCount(url, 'inference_queue_depth')) === 1, {timeoutMs: 15_000})
     const through = await run(url)
     expect(checkOf(through.report, 'via-gateway')).toMatchObject({status: 'ok'})
-    expect(checkOf(through.report, 'via-gateway')!.message).toMatch(/^\d+ series, every one with cluster_id and hub_received_at$/)
+    expect(checkOf(through.report, 'via-gateway')!.message).toBe('every series carries cluster_id and hub_received_at (1 scrape target through it)')
     expect(checkOf(through.report, 'no-unknown-ids')).toMatchObject({status: 'ok'})
 
     await writeOtlp(url, {'cluster.id': HUB, 'cluster.role': 'hub', 'service.name': 'rogue-writer'}, [{name: 'written_around_the_gateway', value: 1}])
@@ -376,7 +380,7 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline, data flowing 
     ]) {
       expect(names).toContain(expected)
     }
-    expect(checkOf(report, 'via-gateway')!.message).toMatch(/^\d+ series, every one with cluster_id and hub_received_at$/)
+    expect(checkOf(report, 'via-gateway')!.message).toMatch(/^every series carries cluster_id and hub_received_at \(\d+ scrape targets through it\)$/)
     expect(checkOf(report, 'no-duplicate-ids')!.message).toBe('one kube-state-metrics per cluster_id (2 of 2)')
     const xml = readFileSync(junit, 'utf8')
     expect(xml).toContain('<testsuites name="fedobs verify"')
