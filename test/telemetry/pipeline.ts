@@ -29,6 +29,7 @@ import {discoverTargets, loopbackVariant, type Backend, type LoopbackEndpoints} 
 import {freePorts, getJson, httpOk, LOOPBACK} from './net.js'
 import {logsRequest, postOtlpJson, traceRequest} from './otlp.js'
 import {ManagedProcess} from './processes.js'
+import {LokiFront, VictoriaLogs} from './victorialogs.js'
 import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type PodRef, type Source} from './sources.js'
 
 export {loopbackVariant, discoverTargets} from './loopback.js'
@@ -62,6 +63,12 @@ export interface PipelineOptions {
    * to scrape as the cluster's kube-state-metrics instead of the synthetic source.
    */
   kubeStateMetrics?: Partial<Record<'hub' | 'edge', string>>
+  /**
+   * The VictoriaLogs binary (FEDOBS_VICTORIALOGS): the gateway's logs are then stored in this real
+   * log store, through a LokiFront at the Loki Service address that maps Loki's OTLP path and
+   * keeps a copy in the fake Loki for the LogQL API (victorialogs.ts). Without it, the fake only.
+   */
+  victoriaLogs?: string
 }
 
 /** One cluster's synthetic world and collectors. */
@@ -95,6 +102,9 @@ export interface Pipeline {
   gateway: ManagedProcess
   loki: FakeLoki
   tempo: FakeTempo
+  /** The real log store and its front, when PipelineOptions.victoriaLogs is given. */
+  logStore?: VictoriaLogs
+  lokiFront?: LokiFront
   hub: ClusterHandle
   edge: ClusterHandle
   prometheusUrl: string
@@ -201,6 +211,14 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
   const loki = await new FakeLoki({indexAttributes: indexAttributesOf(configOf(hub.objects, 'loki-config', 'loki.yaml'))}).start()
   const tempo = await new FakeTempo().start()
   started.push(loki, tempo)
+  let logStore: VictoriaLogs | undefined
+  let lokiFront: LokiFront | undefined
+  if (options.victoriaLogs) {
+    logStore = await VictoriaLogs.start(options.victoriaLogs, path.join(dir, 'victorialogs'))
+    started.push(logStore)
+    lokiFront = await new LokiFront(loki.url, logStore).start()
+    started.push(lokiFront)
+  }
 
   // Prometheus 3 with the rendered prometheus.yml and the rendered container args.
   const promDir = path.join(dir, 'prometheus')
@@ -239,7 +257,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     services: {
       'otel-gateway.observability-hub.svc.cluster.local:4317': gatewayAddress,
       'prometheus.monitoring.svc.cluster.local:9090': `${LOOPBACK}:${promPort}`,
-      'loki.monitoring.svc.cluster.local:3100': `${LOOPBACK}:${loki.port}`,
+      'loki.monitoring.svc.cluster.local:3100': `${LOOPBACK}:${lokiFront?.port ?? loki.port}`,
       'tempo.monitoring.svc.cluster.local:4318': `${LOOPBACK}:${tempo.port}`,
     },
   }
@@ -270,6 +288,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     gateway,
     loki,
     tempo,
+    ...(logStore && lokiFront ? {logStore, lokiFront} : {}),
     hub: hubCluster,
     edge: edgeCluster,
     prometheusUrl,
