@@ -16,7 +16,7 @@ import {EDGE, startPipeline, type Pipeline} from './pipeline.js'
  * Tempo contract fakes. Checks pass when data flows, fail (exit 1) when it stops, and the number
  * of queries does not grow with the number of clusters.
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
 const HUB = 'fed-observability-test'
 const validate = new Ajv({allErrors: true, strict: false}).compile(verifySchema)
 
@@ -27,7 +27,10 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline', () => {
   const verify = (...args: string[]) => runCli(['verify', '-f', 'examples/fedobs.yaml', ...backends(), ...args])
 
   beforeAll(async () => {
-    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : ''})
+    // The gateway's logs go to the real log store (VictoriaLogs); `verify`'s log checks speak LogQL to
+    // Loki's HTTP API, which VictoriaLogs does not serve, so --loki-url is the LogQL contract fake,
+    // holding the copy of every push the LokiFront accepted (victorialogs.ts).
+    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''})
     dir = mkdtempSync(path.join(tmpdir(), 'fedobs-verify-'))
     for (const cluster of [p.hub, p.edge]) {
       await cluster.sendLogs([`${cluster.role} request ok`])
