@@ -9,6 +9,9 @@
  *   hub:  sources ─ scraper ─┤   (hub.received_at,  └─ fake Tempo (/v1/traces)
  *         kubelet ─ agent ───┘    file_storage queues)
  *
+ * With PipelineOptions.victoriaLogs, the Loki address is a LokiFront: the logs are stored in the
+ * real log store VictoriaLogs (and copied to the fake for its LogQL API), see victorialogs.ts.
+ *
  * Every process can be stopped, SIGKILLed and restarted (same ports, same queue directories), and
  * every source and sink counts what it served or stored, for loss accounting.
  */
