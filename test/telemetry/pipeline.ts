@@ -32,6 +32,7 @@ import {discoverTargets, loopbackVariant, type Backend, type LoopbackEndpoints} 
 import {freePorts, getJson, httpOk, LOOPBACK} from './net.js'
 import {logsRequest, postOtlpJson, traceRequest} from './otlp.js'
 import {ManagedProcess} from './processes.js'
+import {lokiPushLimit} from './pushback.js'
 import {LokiFront, VictoriaLogs} from './victorialogs.js'
 import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type PodRef, type Source} from './sources.js'
 
@@ -212,6 +213,8 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
 
   // Sinks: fake Loki indexes what the rendered Loki config indexes.
   const loki = await new FakeLoki({indexAttributes: indexAttributesOf(configOf(hub.objects, 'loki-config', 'loki.yaml'))}).start()
+  // Loki's size limits as the rendered config sets them: a larger push is refused (pushback.ts).
+  loki.pushBack.maxBytes = lokiPushLimit(configOf(hub.objects, 'loki-config', 'loki.yaml'))
   const tempo = await new FakeTempo().start()
   started.push(loki, tempo)
   let logStore: VictoriaLogs | undefined

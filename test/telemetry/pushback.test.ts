@@ -7,7 +7,7 @@ import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, round, selfMetricsUrl, Traffic} from './accounting.js'
 import {sleep, waitFor} from './net.js'
 import {startPipeline, type Pipeline} from './pipeline.js'
-import {LOKI_DEFAULT_MAX_RECV_MSG_SIZE} from './pushback.js'
+import {LOKI_DEFAULT_GRPC_MAX_RECV_MSG_SIZE, lokiPushLimit} from './pushback.js'
 
 /**
  * The backends push back, the real collector copes: one reliability run in which the Loki and
@@ -19,7 +19,8 @@ import {LOKI_DEFAULT_MAX_RECV_MSG_SIZE} from './pushback.js'
  *      Retry-After says, and deliver everything afterwards: served == stored, exactly.
  *   2. 413 Request Entity Too Large: the OTLP exporter treats it as permanent and drops the push.
  *      What a demanding user needs is (a) that it cannot happen with the rendered configuration —
- *      every request the gateway forwards is bounded by its receiver's limit, far below Loki's —
+ *      every request the gateway forwards is bounded by its receiver's limit, well below the limit
+ *      the rendered Loki config sets (which the fake enforces in every pipeline run) —
  *      and (b) that if a backend's limit is set lower than that, the loss is reported exactly:
  *      the dropped records are the gateway's otelcol_exporter_send_failed_log_records, and served
  *      minus stored is exactly that number.
@@ -107,12 +108,18 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
     // few resource attributes the gateway adds (hub.received_at, the cluster identity).
     expect(hub.service.pipelines.logs.processors.some((name: string) => name.startsWith('batch'))).toBe(false)
     expect(hub.exporters['otlp_http/loki'].sending_queue.batch).toBeUndefined()
-    expect(grpcLimit * 2).toBeLessThan(LOKI_DEFAULT_MAX_RECV_MSG_SIZE)
+    // Loki's limit as the rendered config sets it — the fake enforces it in every pipeline run —
+    // leaves room for twice that (Loki repeats structured metadata on every line). With Loki's
+    // default gRPC limit (4 MiB, distributor → ingester) it would not.
+    const lokiLimit = lokiPushLimit(configOf(p.hub.rendering.objects, 'loki-config', 'loki.yaml'))
+    expect(p.loki.pushBack.maxBytes).toBe(lokiLimit)
+    expect(grpcLimit * 2).toBeLessThanOrEqual(lokiLimit)
+    expect(grpcLimit).toBeGreaterThan(LOKI_DEFAULT_GRPC_MAX_RECV_MSG_SIZE)
     // And so far (scenario 1 and the flow before it) nothing was refused for its size.
     expect(p.loki.pushBack.stats.tooLarge).toBe(0)
     expect(p.loki.pushBack.stats.largestAccepted).toBeGreaterThan(0)
     expect(p.loki.pushBack.stats.largestAccepted).toBeLessThan(grpcLimit)
-    notes.sizes = {gatewayGrpcLimitBytes: grpcLimit, lokiDefaultMaxRecvMsgSize: LOKI_DEFAULT_MAX_RECV_MSG_SIZE, largestLokiPushBytes: p.loki.pushBack.stats.largestAccepted, largestTempoPushBytes: p.tempo.pushBack.stats.largestAccepted}
+    notes.sizes = {gatewayGrpcLimitBytes: grpcLimit, lokiPushLimitBytes: lokiLimit, largestLokiPushBytes: p.loki.pushBack.stats.largestAccepted, largestTempoPushBytes: p.tempo.pushBack.stats.largestAccepted}
   })
 
   it('2b. a push over a lowered limit gets 413: dropped, and the loss is reported exactly', async () => {
@@ -122,6 +129,7 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
     const failedKey = 'gateway otelcol_exporter_send_failed_log_records{otlp_http/loki}'
     const failedBefore = monitor.failures()[failedKey] ?? 0
     const limit = 16 * 1024
+    const configured = p.loki.pushBack.maxBytes
     p.loki.pushBack.maxBytes = limit
     const dropped = 40
     // 40 records of ~1 KiB in one push from a workload: one agent batch, one gateway request of ~40 KiB.
@@ -132,7 +140,7 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
     }, {timeoutMs: 60_000, intervalMs: 500})
     await sleep(3000) // nothing else is on its way
     const counts = await served()
-    p.loki.pushBack.maxBytes = undefined
+    p.loki.pushBack.maxBytes = configured
     notes.oversize = {limit, dropped, sendFailed: failed, counts, tooLarge: p.loki.pushBack.stats.tooLarge}
     expect(p.loki.pushBack.stats.tooLarge).toBe(1)
     expect(failed).toBe(dropped)

@@ -8,8 +8,9 @@
  *     nothing;
  *   * 413 Request Entity Too Large for a push whose decompressed body exceeds `maxBytes` — Loki's
  *     push handler answers 413 when a request is larger than distributor.max_recv_msg_size
- *     (100 MiB by default). The OTLP exporter treats 413 as permanent: that data is dropped and
- *     counted in otelcol_exporter_send_failed_log_records.
+ *     (100 MiB by default); past the ingester's gRPC limit (lokiPushLimit) it answers 500. The
+ *     OTLP exporter retries neither: that data is dropped and counted in
+ *     otelcol_exporter_send_failed_log_records.
  *
  * Checked before a push is parsed or stored, so a refused push stores nothing.
  */
@@ -17,6 +18,23 @@ import type {ServerResponse} from 'node:http'
 
 /** Loki's default distributor.max_recv_msg_size: the largest (decompressed) push it accepts. */
 export const LOKI_DEFAULT_MAX_RECV_MSG_SIZE = 100 << 20
+/**
+ * Loki's default server.grpc_server_max_recv_msg_size. The distributor sends a push's entries to
+ * the ingester over gRPC, inside the single binary too, so a push larger than this fails there
+ * (Loki answers 500 "grpc: received message larger than max", grafana/loki issues #2271, #8154).
+ */
+export const LOKI_DEFAULT_GRPC_MAX_RECV_MSG_SIZE = 4 << 20
+
+/**
+ * The largest push a Loki with this configuration stores: the smaller of the distributor's and
+ * the gRPC server's receive limits (each its default unless the config sets it). Compared with
+ * the decompressed OTLP body, an approximation of the size of Loki's own push message.
+ */
+export function lokiPushLimit(lokiConfig: any): number {
+  const grpc = Number(lokiConfig?.server?.grpc_server_max_recv_msg_size ?? LOKI_DEFAULT_GRPC_MAX_RECV_MSG_SIZE)
+  const distributor = Number(lokiConfig?.distributor?.max_recv_msg_size ?? LOKI_DEFAULT_MAX_RECV_MSG_SIZE)
+  return Math.min(grpc, distributor)
+}
 
 export interface PushBackStats {
   /** Pushes answered 429. */
