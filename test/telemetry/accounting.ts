@@ -1,6 +1,6 @@
 /**
  * Loss accounting on the real pipeline (test/telemetry/pipeline.ts): what every source served
- * against what Prometheus, Loki and Tempo hold, the collectors' queue peaks and failure counters,
+ * against what Prometheus, the log store (VictoriaLogs, behind Loki's OTLP path) and Tempo hold, the collectors' queue peaks and failure counters,
  * and a checkpoint that settles the pipeline so the two can be compared exactly. Used by the
  * reliability tests (outages) and the mTLS tests (rotation and revocation while data flows).
  */
@@ -260,15 +260,19 @@ export class Accountant {
     const scrapes: Record<string, Count> = {}
     const logs: Record<string, Count> = {}
     const clusters = this.counted()
+    // Log records are counted in the real log store (VictoriaLogs), not in the Loki fake: "stored"
+    // is what Loki would show (distinct stream, time and line), the rest are duplicates.
+    const store = this.p.logStore
+    if (!store) throw new Error('loss accounting counts log records in the real log store: start the pipeline with victoriaLogs (FEDOBS_VICTORIALOGS)')
+    let logDuplicates = 0
     for (const cluster of clusters) {
       for (const {key, source, selector, up} of countedSources(cluster)) {
         samples[key] = {served: source.samples, stored: await this.p.storedSamples(selector)}
         if (up) scrapes[key] = {served: source.scrapes, stored: (await this.rawValues(up)).filter((v) => v === '1').length}
       }
-      logs[cluster.role] = {
-        served: cluster.sent.logRecords + cluster.sent.podLogLines,
-        stored: this.p.loki.allStreams().filter((s) => s.labels.cluster_id === cluster.id).reduce((n, s) => n + s.entries.length, 0),
-      }
+      const stored = await store.countCluster(cluster.id)
+      logs[cluster.role] = {served: cluster.sent.logRecords + cluster.sent.podLogLines, stored: stored.unique}
+      logDuplicates += stored.total - stored.unique
     }
     const ids = new Set(clusters.map((c) => c.id))
     return {
@@ -277,7 +281,7 @@ export class Accountant {
       scrapes,
       logs,
       spans: {served: clusters.reduce((n, c) => n + c.sent.spans, 0), stored: clusters.length === 2 ? this.p.tempo.spanCount : this.p.tempo.spanCountWhere((resource) => ids.has(String(resource['cluster.id'])))},
-      duplicates: {logRecords: this.p.loki.stats.duplicates, spans: this.p.tempo.stats.duplicates},
+      duplicates: {logRecords: logDuplicates, spans: this.p.tempo.stats.duplicates},
     }
   }
 

@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {FakeLoki, indexAttributesOf} from './fake-loki.js'
+import {lokiPushLimit} from './pushback.js'
 import {getJson, waitFor} from './net.js'
 import {attributes, logsRequest, nowNanos, postOtlpJson, randomHex, type LogsRequest} from './otlp.js'
 import {startRelay, type Relay} from './relay.js'
@@ -32,6 +33,17 @@ describe('fake Loki: OTLP ingestion and the query API', () => {
     await postOtlpJson(loki.otlpLogsUrl, logsRequest({}, ['who am i']))
   })
   afterAll(() => loki.close())
+
+  it('takes its size limit from the rendered config: room for twice the largest push the gateway forwards', () => {
+    const hub = renderHub(exampleFederation()).objects
+    const limit = lokiPushLimit(configOf(hub, 'loki-config', 'loki.yaml'))
+    const gatewayGrpc = configOf(hub, 'otel-gateway-config', 'config.yaml').receivers.otlp.protocols.grpc.max_recv_msg_size_mib * 2 ** 20
+    expect(limit).toBe(64 * 2 ** 20)
+    expect(limit).toBeGreaterThanOrEqual(2 * gatewayGrpc)
+    // Loki's defaults: the ingester's gRPC limit (4 MiB) is the binding one; the distributor's is 100 MiB.
+    expect(lokiPushLimit({})).toBe(4 * 2 ** 20)
+    expect(lokiPushLimit({server: {grpc_server_max_recv_msg_size: 2 ** 30}})).toBe(100 * 2 ** 20)
+  })
 
   it('is ready and indexes what the rendered config says', async () => {
     expect(indexAttributesOf(configOf(renderHub(exampleFederation()).objects, 'loki-config', 'loki.yaml'))).toEqual(['cluster.id', 'cluster.role'])

@@ -16,6 +16,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import {evaluateMetric, labelKey, lineLabels, parseLogQL, parseDuration, passes, selectStreams, type Entry, type LogExpr, type MetricExpr, type Stream} from './logql.js'
 import {closeServer, guarded, HttpError, listen, LOOPBACK, readBody, receiveOtlp, sendJson, sendText} from './net.js'
 import {anyValueText, attributeMap, parseLogsRequest, type AnyValue, type LogsRequest} from './otlp.js'
+import {PushBack} from './pushback.js'
 
 /** Loki's default OTLP resource attributes stored as index labels (distributor otlp_config defaults). */
 export const LOKI_DEFAULT_INDEX_ATTRIBUTES = [
@@ -74,6 +75,8 @@ export class FakeLoki {
   port = 0
   /** Answer pushes with this status (429, 503 ...) instead of storing them: a backend outage. */
   fault: number | undefined
+  /** Loki's limits: 429 with Retry-After while throttled, 413 above a message size (pushback.ts). */
+  readonly pushBack: PushBack = new PushBack((bytes, max) => `message size ${bytes} bytes too large (max: ${max})`)
   readonly stats: LokiStats = {requests: 0, records: 0, duplicates: 0, rejected: 0, bytes: 0, formats: {}}
   /** Every query-API request received (not pushes, not /ready), in order: what a client asked at the wire. */
   readonly apiRequests: Array<{method: string; path: string; params: URLSearchParams}> = []
@@ -180,7 +183,10 @@ export class FakeLoki {
   }
 
   private async push(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const request = await receiveOtlp(req, this, 'logs', parseLogsRequest)
+    const request = await receiveOtlp(req, this, 'logs', parseLogsRequest, (bytes) =>
+      this.pushBack.refuse(res, bytes, 'Ingestion rate limit exceeded for user fake (limit: 4194304 bytes/sec) while attempting to ingest logs, reduce log volume or contact your Loki administrator to see if the limit can be increased'),
+    )
+    if (!request) return
     this.ingest(request)
     // Loki answers every accepted push with 204 No Content (OTLP clients take any 2xx as success).
     res.writeHead(204).end()

@@ -107,6 +107,32 @@ describe('fake Tempo: OTLP ingestion and the query API', () => {
       await fake.close()
     }
   })
+
+  it('pushes back as Tempo does at its limits: 429 with Retry-After while throttled, 413 over the size limit, nothing stored', async () => {
+    const fake = await new FakeTempo().start()
+    try {
+      const {request} = traceRequest(EDGE, {spans: 2})
+      const post = (body: unknown) => fetch(fake.otlpTracesUrl, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)})
+      fake.pushBack.throttle(60_000, 7)
+      const throttled = await post(request)
+      expect([throttled.status, throttled.headers.get('retry-after')]).toEqual([429, '7'])
+      expect(await throttled.text()).toMatch(/RATE_LIMITED/)
+      fake.pushBack.throttle(0)
+      const size = Buffer.byteLength(JSON.stringify(request))
+      fake.pushBack.maxBytes = size - 1
+      const tooLarge = await post(request)
+      expect(tooLarge.status).toBe(413)
+      expect(await tooLarge.text()).toContain(`request body of ${size} bytes too large (max: ${size - 1})`)
+      expect(fake.spanCount).toBe(0)
+      fake.pushBack.maxBytes = size
+      expect((await post(request)).status).toBe(200)
+      expect(fake.spanCount).toBe(2)
+      expect(fake.pushBack.stats).toEqual({throttled: 1, tooLarge: 1, largestAccepted: size})
+      expect(fake.stats).toMatchObject({requests: 1, rejected: 2})
+    } finally {
+      await fake.close()
+    }
+  })
 })
 
 const binaries = requireBinaries(['FEDOBS_OTELCOL'])

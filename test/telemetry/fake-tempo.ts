@@ -15,6 +15,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import {closeServer, guarded, HttpError, listen, LOOPBACK, receiveOtlp, sendJson, sendText} from './net.js'
 import {attributeMap, parseTracesRequest, type KeyValue, type Resource, type Scope, type Span, type TracesRequest} from './otlp.js'
 import {parseTraceQL, type SpanContext} from './traceql.js'
+import {PushBack} from './pushback.js'
 
 interface StoredSpan {
   span: Span
@@ -42,6 +43,8 @@ export class FakeTempo {
   port = 0
   /** Answer pushes with this status instead of storing them: a backend outage. */
   fault: number | undefined
+  /** Tempo's limits: 429 with Retry-After while throttled, 413 above a request size (pushback.ts). */
+  readonly pushBack: PushBack = new PushBack((bytes, max) => `request body of ${bytes} bytes too large (max: ${max})`)
   readonly stats: TempoStats = {requests: 0, spans: 0, duplicates: 0, rejected: 0, bytes: 0, formats: {}}
   /** Every query-API request received (not pushes, not /ready), in order: what a client asked at the wire. */
   readonly apiRequests: Array<{method: string; path: string; params: URLSearchParams}> = []
@@ -127,7 +130,8 @@ export class FakeTempo {
   }
 
   private async push(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const request = await receiveOtlp(req, this, 'traces', parseTracesRequest)
+    const request = await receiveOtlp(req, this, 'traces', parseTracesRequest, (bytes) => this.pushBack.refuse(res, bytes, 'RATE_LIMITED: ingestion rate limit (local: 15000000 bytes, burst size: 20000000 bytes) exceeded while adding spans'))
+    if (!request) return
     this.ingest(request)
     // An OTLP/HTTP receiver answers an empty ExportTraceServiceResponse in the request's encoding.
     if (/json/i.test(req.headers['content-type'] ?? '')) return sendJson(res, 200, {})

@@ -16,7 +16,7 @@ import {EDGE, startPipeline, type ClusterHandle, type Pipeline} from './pipeline
  * federation CA issued them. Refusals are checked at the wire; identity at the real Prometheus;
  * rotation and revocation while data flows by counting what was served against what was stored.
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
 const HUB = 'fed-observability-test'
 
 function metric(name: string, resource: Record<string, string>): unknown {
@@ -42,7 +42,7 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
   const edgeCredentials = () => p.pki.issued.get(EDGE)!
 
   beforeAll(async () => {
-    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : ''})
+    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''})
     monitor = new Monitor({gateway: p.gatewayMetricsUrl, 'edge-agent': selfMetricsUrl(p, 'edge-agent'), 'edge-scraper': selfMetricsUrl(p, 'edge-scraper')})
     monitor.start()
     traffic = new Traffic([p.hub, p.edge])

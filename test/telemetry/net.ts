@@ -174,14 +174,17 @@ export interface IngestStats {
 
 /**
  * Read, decompress and parse one OTLP/HTTP push, counting it; an injected fault or a body that
- * does not parse is counted as rejected and answered with an HttpError.
+ * does not parse is counted as rejected and answered with an HttpError. `refuse` (a backend's
+ * limits, see pushback.ts) sees the decompressed size first: when it answers the push itself it
+ * returns true, the push counts as rejected and receiveOtlp returns undefined.
  */
 export async function receiveOtlp<T>(
   req: IncomingMessage,
   sink: {stats: IngestStats; fault?: number},
   signal: string,
   parse: (body: Buffer, contentType: string | undefined) => T,
-): Promise<T> {
+  refuse?: (decodedBytes: number) => boolean,
+): Promise<T | undefined> {
   const raw = await readBody(req)
   if (sink.fault !== undefined) {
     sink.stats.rejected++
@@ -189,7 +192,12 @@ export async function receiveOtlp<T>(
   }
   let request: T
   try {
-    request = parse(decodeContent(raw, req.headers['content-encoding']), req.headers['content-type'])
+    const decoded = decodeContent(raw, req.headers['content-encoding'])
+    if (refuse?.(decoded.length)) {
+      sink.stats.rejected++
+      return undefined
+    }
+    request = parse(decoded, req.headers['content-type'])
   } catch (error) {
     sink.stats.rejected++
     throw error instanceof HttpError ? error : new HttpError(400, `failed to parse OTLP ${signal}: ${String(error)}`)

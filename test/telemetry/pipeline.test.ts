@@ -4,7 +4,7 @@ import {requireBinaries} from '../helpers/testbed.js'
 import {waitFor} from './net.js'
 import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline} from './pipeline.js'
 
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
 const HUB = 'fed-observability-test'
 
 /**
@@ -23,7 +23,7 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
   const traceIds: Record<string, string> = {}
 
   beforeAll(async () => {
-    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : ''})
+    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''})
     for (const cluster of [p.hub, p.edge]) {
       await cluster.sendLogs([`${marker} ${cluster.role} request ok`, `${marker} ${cluster.role} request done`])
       traceIds[cluster.id] = await cluster.sendTrace({spans: 3})
@@ -204,6 +204,8 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
     expect(await p.storedSamples(`k8s_node_memory_working_set_bytes{cluster_id="${EDGE}"}`)).toBe(p.edge.sources.kubelet.scrapes)
     const edgeLogs = p.loki.allStreams().filter((s) => s.labels.cluster_id === EDGE).reduce((n, s) => n + s.entries.length, 0)
     expect(edgeLogs).toBe(p.edge.sent.logRecords + p.edge.sent.podLogLines)
+    // The same records in the real log store the gateway's Loki exporter wrote to, each once.
+    expect(await p.logStore!.countCluster(EDGE)).toEqual({total: edgeLogs, unique: edgeLogs})
     expect(p.loki.stats.duplicates).toBe(0)
     expect(p.tempo.stats).toMatchObject({spans: p.hub.sent.spans + p.edge.sent.spans, duplicates: 0})
   })

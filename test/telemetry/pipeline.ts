@@ -9,6 +9,9 @@
  *   hub:  sources ─ scraper ─┤   (hub.received_at,  └─ fake Tempo (/v1/traces)
  *         kubelet ─ agent ───┘    file_storage queues)
  *
+ * With PipelineOptions.victoriaLogs, the Loki address is a LokiFront: the logs are stored in the
+ * real log store VictoriaLogs (and copied to the fake for its LogQL API), see victorialogs.ts.
+ *
  * Every process can be stopped, SIGKILLed and restarted (same ports, same queue directories), and
  * every source and sink counts what it served or stored, for loss accounting.
  */
@@ -29,6 +32,8 @@ import {discoverTargets, loopbackVariant, type Backend, type LoopbackEndpoints} 
 import {freePorts, getJson, httpOk, LOOPBACK} from './net.js'
 import {logsRequest, postOtlpJson, traceRequest} from './otlp.js'
 import {ManagedProcess} from './processes.js'
+import {lokiPushLimit} from './pushback.js'
+import {LokiFront, VictoriaLogs} from './victorialogs.js'
 import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type PodRef, type Source} from './sources.js'
 
 export {loopbackVariant, discoverTargets} from './loopback.js'
@@ -62,6 +67,12 @@ export interface PipelineOptions {
    * to scrape as the cluster's kube-state-metrics instead of the synthetic source.
    */
   kubeStateMetrics?: Partial<Record<'hub' | 'edge', string>>
+  /**
+   * The VictoriaLogs binary (FEDOBS_VICTORIALOGS): the gateway's logs are then stored in this real
+   * log store, through a LokiFront at the Loki Service address that maps Loki's OTLP path and
+   * keeps a copy in the fake Loki for the LogQL API (victorialogs.ts). Without it, the fake only.
+   */
+  victoriaLogs?: string
 }
 
 /** One cluster's synthetic world and collectors. */
@@ -95,6 +106,9 @@ export interface Pipeline {
   gateway: ManagedProcess
   loki: FakeLoki
   tempo: FakeTempo
+  /** The real log store and its front, when PipelineOptions.victoriaLogs is given. */
+  logStore?: VictoriaLogs
+  lokiFront?: LokiFront
   hub: ClusterHandle
   edge: ClusterHandle
   prometheusUrl: string
@@ -199,8 +213,18 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
 
   // Sinks: fake Loki indexes what the rendered Loki config indexes.
   const loki = await new FakeLoki({indexAttributes: indexAttributesOf(configOf(hub.objects, 'loki-config', 'loki.yaml'))}).start()
+  // Loki's size limits as the rendered config sets them: a larger push is refused (pushback.ts).
+  loki.pushBack.maxBytes = lokiPushLimit(configOf(hub.objects, 'loki-config', 'loki.yaml'))
   const tempo = await new FakeTempo().start()
   started.push(loki, tempo)
+  let logStore: VictoriaLogs | undefined
+  let lokiFront: LokiFront | undefined
+  if (options.victoriaLogs) {
+    logStore = await VictoriaLogs.start(options.victoriaLogs, path.join(dir, 'victorialogs'))
+    started.push(logStore)
+    lokiFront = await new LokiFront(loki.url, logStore).start()
+    started.push(lokiFront)
+  }
 
   // Prometheus 3 with the rendered prometheus.yml and the rendered container args.
   const promDir = path.join(dir, 'prometheus')
@@ -239,7 +263,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     services: {
       'otel-gateway.observability-hub.svc.cluster.local:4317': gatewayAddress,
       'prometheus.monitoring.svc.cluster.local:9090': `${LOOPBACK}:${promPort}`,
-      'loki.monitoring.svc.cluster.local:3100': `${LOOPBACK}:${loki.port}`,
+      'loki.monitoring.svc.cluster.local:3100': `${LOOPBACK}:${lokiFront?.port ?? loki.port}`,
       'tempo.monitoring.svc.cluster.local:4318': `${LOOPBACK}:${tempo.port}`,
     },
   }
@@ -270,6 +294,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     gateway,
     loki,
     tempo,
+    ...(logStore && lokiFront ? {logStore, lokiFront} : {}),
     hub: hubCluster,
     edge: edgeCluster,
     prometheusUrl,

@@ -28,7 +28,7 @@ import {TcpRelay} from './relay-tcp.js'
  * must find exactly its served samples in Prometheus. The scenario's numbers are the differences
  * between consecutive checkpoints; the shippers start again for the next scenario.
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
 const OUTAGE_MS = 60_000
 const RESULTS = path.join(REPO, 'test-results', 'reliability.json')
 
@@ -52,6 +52,8 @@ describe.skipIf(!binaries.ok)('reliability on the real collector: zero data poin
     p = await startPipeline({
       otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
       prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
+      // Log records are stored and counted in the real log store (accounting.ts).
+      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
       edgeGatewayAddress: async (gateway) => (relay = await new TcpRelay(gateway).start()).address,
     })
     monitor = new Monitor({gateway: p.gatewayMetricsUrl, 'edge-agent': selfMetricsUrl(p, 'edge-agent'), 'edge-scraper': selfMetricsUrl(p, 'edge-scraper')})

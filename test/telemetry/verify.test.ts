@@ -23,7 +23,7 @@ import {ManagedProcess} from './processes.js'
  * block owns what it starts; no `it` changes what another `it` reads (order-independent:
  * `vitest --sequence.shuffle` passes).
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
 const HUB = 'fed-observability-test'
 const validate = new Ajv({allErrors: true, strict: false}).compile(verifySchema)
 
@@ -326,7 +326,10 @@ function withPipeline(setup?: (p: Pipeline) => Promise<void>): {pipeline: () => 
   let p: Pipeline | undefined
   let dir: string | undefined
   beforeAll(async () => {
-    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : ''})
+    // The gateway's logs go to the real log store (VictoriaLogs); `verify`'s log checks speak LogQL to
+    // Loki's HTTP API, which VictoriaLogs does not serve, so --loki-url is the LogQL contract fake,
+    // holding the copy of every push the LokiFront accepted (victorialogs.ts).
+    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''})
     dir = mkdtempSync(path.join(tmpdir(), 'fedobs-verify-'))
     await setup?.(p)
   }, 120_000)
