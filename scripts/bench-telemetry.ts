@@ -20,7 +20,6 @@
 //
 // Every loop is bounded in count and time; every process started here is stopped at the end.
 import {execFile} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
