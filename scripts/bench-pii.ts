@@ -16,13 +16,13 @@ import {execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
 import path from 'node:path'
-import {emitYaml} from '../src/render/emit.js'
+import {emitYaml} from '../src/lib/emit-yaml.js'
 import {piiProcessor} from '../src/render/pii.js'
 import {requireBinaries} from '../test/helpers/testbed.js'
 import {freePorts, httpOk, LOOPBACK, sleep} from '../test/telemetry/net.js'
 import {PiiCorpus, textOf} from '../test/telemetry/pii-corpus.js'
 import {ManagedProcess} from '../test/telemetry/processes.js'
-import {fixed64, kv, len, str, uint} from '../test/telemetry/protobuf.js'
+import {attributes, encodeLogsRequest} from '../test/telemetry/otlp.js'
 
 const SECONDS = Number(process.env.BENCH_PII_SECONDS ?? 8)
 const SENDERS = Number(process.env.BENCH_PII_SENDERS ?? 4)
@@ -31,33 +31,20 @@ const RECORDS_PER_REQUEST = 500
 const REQUESTS_PER_STREAM = 40
 const SEED = 20261128
 
-// ---------------------------------------------------------------- OTLP logs, protobuf
-
-/** KeyValue with a string AnyValue, as field `no` of its parent. */
-const attribute = (no: number, key: string, value: string): Buffer => len(no, kv(key, value))
+// ---------------------------------------------------------------- OTLP logs
 
 interface LogLine {
   body: string
   attributes: Record<string, string>
 }
 
-/** ExportLogsServiceRequest: one resource, one scope, the records. */
+/** ExportLogsServiceRequest in protobuf (the shared OTLP toolkit): one resource, one scope, the records. */
 function logsRequest(resource: Record<string, string>, records: LogLine[], start: bigint): Buffer {
-  const encoded = records.map((r, i) =>
-    len(
-      2,
-      Buffer.concat([
-        fixed64(1, start + BigInt(i) * 1_000_000n),
-        uint(2, 9),
-        str(3, 'INFO'),
-        len(5, str(1, r.body)),
-        ...Object.entries(r.attributes).map(([k, v]) => attribute(6, k, v)),
-        fixed64(11, start + BigInt(i) * 1_000_000n),
-      ]),
-    ),
-  )
-  const resourcePart = len(1, Buffer.concat(Object.entries(resource).map(([k, v]) => attribute(1, k, v))))
-  return len(1, Buffer.concat([resourcePart, len(2, Buffer.concat([len(1, str(1, 'fedobs-bench')), ...encoded]))]))
+  const logRecords = records.map((r, i) => {
+    const time = (start + BigInt(i) * 1_000_000n).toString()
+    return {timeUnixNano: time, severityNumber: 9, severityText: 'INFO', body: {stringValue: r.body}, attributes: attributes(r.attributes), observedTimeUnixNano: time}
+  })
+  return encodeLogsRequest({resourceLogs: [{resource: {attributes: attributes(resource)}, scopeLogs: [{scope: {name: 'fedobs-bench'}, logRecords}]}]})
 }
 
 // ---------------------------------------------------------------- streams

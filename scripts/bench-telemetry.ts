@@ -20,12 +20,11 @@
 //
 // Every loop is bounded in count and time; every process started here is stopped at the end.
 import {execFile} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {emitYaml} from '../src/render/emit.js'
+import {emitYaml} from '../src/lib/emit-yaml.js'
 import type {K8sObject} from '../src/render/render.js'
 import {configOf} from '../test/helpers/federation.js'
 import {requireBinaries} from '../test/helpers/testbed.js'
@@ -35,11 +34,11 @@ import {Agent as HttpAgent, createServer, request as httpRequest, type Server} f
 import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 import {TestPki} from '../test/helpers/pki.js'
 import {closeServer, decodeContent, freePorts, getJson, guarded, httpOk, listen, LOOPBACK, readBody, sendText, sleep, waitFor} from '../test/telemetry/net.js'
-import {logsRequest, traceRequest} from '../test/telemetry/otlp.js'
+import {attributes, encodeMetricsRequest, encodeTracesRequest, logsRequest, randomHex, traceRequest, type Metric, type Span} from '../test/telemetry/otlp.js'
 import {GATEWAY_POD, loopbackVariant, renderForLoopback} from '../test/telemetry/pipeline.js'
 import {ManagedProcess} from '../test/telemetry/processes.js'
-import {f64, kv, len, raw64, str, u64, uint} from '../test/telemetry/protobuf.js'
-import {BertInferenceSource, DcgmExporterSource, KubeStateMetricsSource} from '../test/telemetry/sources.js'
+import {f64, lengthDelimited, messages, u64} from '../test/telemetry/protobuf.js'
+import {BertInferenceSource, DcgmExporterSource, KubeStateMetricsSource, parseExposition} from '../test/telemetry/sources.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 8)
@@ -52,43 +51,22 @@ const SPAN_RATES = [5000, 10_000, 20_000, 40_000, 80_000, 120_000, 160_000, 240_
 const VERIFY_RUNS = Number(process.env.BENCH_RUNS ?? 7)
 const VERIFY_CLUSTERS = 100
 
-// ---------------------------------------------------------------- OTLP protobuf, hand-encoded
+// ---------------------------------------------------------------- OTLP requests (the shared toolkit, test/telemetry/otlp.ts)
 
-const attrs = (no: number, map: Record<string, string>): Buffer[] => Object.entries(map).map(([k, v]) => len(no, kv(k, v)))
-
-interface Point {
-  attributes: Record<string, string>
-  time: Buffer
-  value: Buffer
+/** One gauge per metric name, its points as given; one resource and scope per entry. */
+function gaugeRequest(resources: Array<{resource: Record<string, string>; metrics: Array<{name: string; points: Array<{attributes: Record<string, string>; timeUnixNano: string; asDouble: number}>}>}>): Buffer {
+  return encodeMetricsRequest({
+    resourceMetrics: resources.map(({resource, metrics}) => ({
+      resource: {attributes: attributes(resource)},
+      scopeMetrics: [{scope: {name: 'fedobs-bench'}, metrics: metrics.map((m): Metric => ({name: m.name, gauge: {dataPoints: m.points.map((p) => ({...p, attributes: attributes(p.attributes)}))}}))}],
+    })),
+  })
 }
 
-/** ExportMetricsServiceRequest: one ResourceMetrics per resource, gauges only (names kept as given). */
-function metricsRequest(resources: Array<{resource: Record<string, string>; metrics: Array<{name: string; points: Point[]}>}>): Buffer {
-  return Buffer.concat(
-    resources.map(({resource, metrics}) => {
-      const scope = Buffer.concat([len(1, str(1, 'fedobs-bench')), ...metrics.map((m) => len(2, Buffer.concat([str(1, m.name), len(5, Buffer.concat(m.points.map((p) => len(1, Buffer.concat([...attrs(7, p.attributes), raw64(3, p.time), raw64(4, p.value)])))))])))])
-      return len(1, Buffer.concat([len(1, Buffer.concat(attrs(1, resource))), len(2, scope)]))
-    }),
-  )
-}
-
-interface SpanShape {
-  traceId: Buffer
-  spanId: Buffer
-  parentSpanId?: Buffer
-  name: string
-  kind: number
-  start: Buffer
-  end: Buffer
-  attributes: Record<string, string>
-}
-
-/** ExportTraceServiceRequest with one resource. */
-function tracesRequest(resource: Record<string, string>, spans: SpanShape[]): Buffer {
-  const encoded = spans.map((s) =>
-    len(2, Buffer.concat([len(1, s.traceId), len(2, s.spanId), ...(s.parentSpanId ? [len(4, s.parentSpanId)] : []), str(5, s.name), uint(6, s.kind), raw64(7, s.start), raw64(8, s.end), ...attrs(9, s.attributes), len(15, uint(3, 1))])),
-  )
-  return len(1, Buffer.concat([len(1, Buffer.concat(attrs(1, resource))), len(2, Buffer.concat([len(1, str(1, 'fedobs-bench')), ...encoded]))]))
+/** A random 64-bit value as OTLP/JSON writes it, and its little-endian bytes (what the encoder writes). */
+function randomNanos(): {text: string; bytes: Buffer} {
+  const value = BigInt(`0x${randomHex(8)}`)
+  return {text: value.toString(), bytes: u64(value)}
 }
 
 /**
@@ -118,29 +96,40 @@ function metricTemplate(step: string, sender: number, variant: number): Template
   const sentinels: Buffer[] = []
   const metrics = Array.from({length: 20}, (_, m) => ({
     name: `bench_load_${m}`,
-    points: Array.from({length: POINTS_PER_REQUEST / 20}, (_, i): Point => {
-      const time = randomBytes(8)
-      const value = randomBytes(8)
-      sentinels.push(time, value)
-      return {attributes: {step, series: `${sender}-${variant}-${m}-${i}`, pod: `bench-pod-${i % 10}`}, time, value}
+    points: Array.from({length: POINTS_PER_REQUEST / 20}, (_, i) => {
+      const time = randomNanos()
+      const value = Math.random()
+      sentinels.push(time.bytes, f64(value))
+      return {attributes: {step, series: `${sender}-${variant}-${m}-${i}`, pod: `bench-pod-${i % 10}`}, timeUnixNano: time.text, asDouble: value}
     }),
   }))
   const resource = {'service.name': 'bench-load', 'service.instance.id': `sender-${sender}`, 'cluster.id': `bench-edge-${sender}`, 'cluster.role': 'edge'}
-  return new Template(metricsRequest([{resource, metrics}]), sentinels)
+  return new Template(gaugeRequest([{resource, metrics}]), sentinels)
 }
 
 /** SPANS_PER_REQUEST spans: traces of 5 spans (a server span and 4 children). */
 function spanTemplate(sender: number): Template {
   const sentinels: Buffer[] = []
-  const spans: SpanShape[] = []
+  const spans: Span[] = []
   for (let i = 0; i < SPANS_PER_REQUEST; i++) {
     const child = i % 5 !== 0
-    const s: SpanShape = {traceId: randomBytes(16), spanId: randomBytes(8), ...(child ? {parentSpanId: randomBytes(8)} : {}), name: child ? `tokenize-${i % 5}` : 'POST /v1/predict', kind: child ? 1 : 2, start: randomBytes(8), end: randomBytes(8), attributes: child ? {step: String(i % 5)} : {'http.request.method': 'POST', 'http.route': '/v1/predict', 'http.response.status_code': '200'}}
-    spans.push(s)
-    sentinels.push(s.traceId, s.spanId, ...(s.parentSpanId ? [s.parentSpanId] : []), s.start, s.end)
+    const [traceId, spanId, parentSpanId] = [randomHex(16), randomHex(8), child ? randomHex(8) : undefined]
+    const [start, end] = [randomNanos(), randomNanos()]
+    spans.push({
+      traceId,
+      spanId,
+      ...(parentSpanId ? {parentSpanId} : {}),
+      name: child ? `tokenize-${i % 5}` : 'POST /v1/predict',
+      kind: child ? 1 : 2,
+      startTimeUnixNano: start.text,
+      endTimeUnixNano: end.text,
+      attributes: attributes(child ? {step: String(i % 5)} : {'http.request.method': 'POST', 'http.route': '/v1/predict', 'http.response.status_code': '200'}),
+      status: {code: 1},
+    })
+    sentinels.push(Buffer.from(traceId, 'hex'), Buffer.from(spanId, 'hex'), ...(parentSpanId ? [Buffer.from(parentSpanId, 'hex')] : []), start.bytes, end.bytes)
   }
   const resource = {'service.name': 'bert-inference', 'service.instance.id': `sender-${sender}`, 'cluster.id': `bench-edge-${sender}`, 'cluster.role': 'edge'}
-  return new Template(tracesRequest(resource, spans), sentinels)
+  return new Template(encodeTracesRequest({resourceSpans: [{resource: {attributes: attributes(resource)}, scopeSpans: [{scope: {name: 'fedobs-bench'}, spans}]}]}), sentinels)
 }
 
 let idCounter = BigInt(Date.now()) << 20n
@@ -228,7 +217,7 @@ class CountingTempoSink implements TracesSink {
   private count(span: Buffer): void {
     let traceId: Buffer | undefined
     let spanId: Buffer | undefined
-    for (const [no, value] of fieldsOf(span)) {
+    for (const [no, value] of lengthDelimited(span)) {
       if (no === 1) traceId = value
       else if (no === 2) spanId = value
     }
@@ -239,37 +228,6 @@ class CountingTempoSink implements TracesSink {
       this.distinct++
     }
   }
-}
-
-/** The length-delimited fields (wire type 2) of a protobuf message, as [field number, bytes]; other wire types skipped. */
-function* fieldsOf(buf: Buffer): Generator<[number, Buffer]> {
-  let pos = 0
-  const varintAt = (): number => {
-    let result = 0
-    let mul = 1
-    for (;;) {
-      const byte = buf[pos++]!
-      result += (byte & 0x7f) * mul
-      if (byte < 0x80) return result
-      mul *= 128
-    }
-  }
-  while (pos < buf.length) {
-    const key = varintAt()
-    const wire = key & 7
-    if (wire === 0) varintAt()
-    else if (wire === 1) pos += 8
-    else if (wire === 5) pos += 4
-    else if (wire === 2) {
-      const n = varintAt()
-      yield [key >>> 3, buf.subarray(pos, pos + n)]
-      pos += n
-    } else throw new Error(`protobuf wire type ${wire}`)
-  }
-}
-
-function* messages(buf: Buffer, no: number): Generator<Buffer> {
-  for (const [n, value] of fieldsOf(buf)) if (n === no) yield value
 }
 
 interface Hub {
@@ -551,19 +509,6 @@ interface Series {
   labels: Record<string, string>
 }
 
-/** The samples of a text exposition as series (name + labels). */
-function seriesOf(text: string): Series[] {
-  const out: Series[] = []
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+\S+/.exec(line)
-    if (!m || line.startsWith('#')) continue
-    const labels: Record<string, string> = {}
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!
-    out.push({name: m[1]!, labels})
-  }
-  return out
-}
-
 /** What one cluster's scrape jobs serve, from the synthetic sources (one exposition each). */
 async function sourceSeries(): Promise<Record<string, Series[]>> {
   const pod = (namespace: string, name: string, containers: string[]) => ({namespace, name, uid: `${name}-uid`, containers})
@@ -577,7 +522,7 @@ async function sourceSeries(): Promise<Record<string, Series[]>> {
   const out: Record<string, Series[]> = {}
   for (const source of sources) {
     await source.start()
-    out[source.name] = seriesOf(await (await fetch(source.url)).text())
+    out[source.name] = parseExposition(await (await fetch(source.url)).text()).map(({name, labels}) => ({name, labels}))
     await source.close()
   }
   return out
@@ -623,16 +568,16 @@ async function ingestClusters(hub: Hub, clusters: Array<{name: string; role: 'hu
   for (const cluster of clusters) {
     const jobs = clusterSeries(cluster.role, scraped)
     const resources = Object.entries(jobs).map(([job, series]) => {
-      const byName = new Map<string, Point[]>()
+      const byName = new Map<string, Array<{attributes: Record<string, string>; timeUnixNano: string; asDouble: number}>>()
       for (const s of series) {
         const value = s.name === 'up' ? 1 : s.name === 'otelcol_exporter_queue_capacity' ? 5000 : s.name.startsWith('otelcol_exporter_') ? 0 : Math.random() * 100
-        for (const t of times) byName.set(s.name, [...(byName.get(s.name) ?? []), {attributes: s.labels, time: u64(BigInt(t) * 1_000_000n), value: f64(value)}])
+        for (const t of times) byName.set(s.name, [...(byName.get(s.name) ?? []), {attributes: s.labels, timeUnixNano: (BigInt(t) * 1_000_000n).toString(), asDouble: value}])
       }
       points += series.length * times.length
       return {resource: {'service.name': job, 'service.instance.id': `${cluster.name}-${job}`, 'cluster.id': cluster.name, 'cluster.role': cluster.role}, metrics: [...byName].map(([name, pts]) => ({name, points: pts}))}
     })
     const sent = [
-      await hub.post('/v1/metrics', metricsRequest(resources), 'application/x-protobuf', cluster),
+      await hub.post('/v1/metrics', gaugeRequest(resources), 'application/x-protobuf', cluster),
       await hub.post('/v1/logs', JSON.stringify(logsRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, [`${cluster.name} request ok`])), 'application/json', cluster),
       await hub.post('/v1/traces', JSON.stringify(traceRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, {spans: 2}).request), 'application/json', cluster),
     ]

@@ -4,9 +4,8 @@ import {isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Documen
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {ConfigError, UsageError, type ConfigIssue} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
-import {DEFAULTS} from './defaults.js'
-import {isGpuPlan, type ClusterSpec, type Federation, type NodePool, type Role} from './model.js'
-import {federationSchema} from './schema.js'
+import {isGpuPlan, type ClusterSpec, type Federation, type FederationFile, type Role} from './model.js'
+import {API_VERSIONS, federationSchema} from './schema.js'
 import {resolveOverrides, type FieldPath, type Override, type PendingOverride} from './flags.js'
 import {re2Problem} from './re2.js'
 
@@ -38,8 +37,9 @@ export function resolveFederationFile(file: string | undefined, cwd: string = pr
 }
 
 /**
- * Load, validate and resolve the federation: file (if any), then flag overrides, then schema and
- * semantic checks, then defaults. Throws ConfigError (exit 2) listing every problem found.
+ * Load, validate and resolve the federation: file (if any), then flag overrides, then schema checks
+ * (which fill in the schema's defaults) and semantic checks. Throws ConfigError (exit 2) listing every
+ * problem found.
  */
 export function loadFederation(options: LoadOptions = {}): Federation {
   const cwd = options.cwd ?? process.cwd()
@@ -48,7 +48,7 @@ export function loadFederation(options: LoadOptions = {}): Federation {
   let source: Source
   if (file === undefined) {
     raw = {
-      apiVersion: DEFAULTS.apiVersion,
+      apiVersion: API_VERSIONS[0],
       name: 'fedobs',
       hub: {name: 'hub'},
       edges: (options.fallbackEdges ?? []).map((name) => ({name})),
@@ -64,6 +64,7 @@ export function loadFederation(options: LoadOptions = {}): Federation {
   raw = applyOverrides(raw, overrides)
   const issues = [...schemaIssues(raw, source, overrides), ...semanticIssues(raw, source, overrides)]
   if (issues.length > 0) throw new ConfigError(issues)
+  // Valid, so Ajv has filled in every default of the schema: raw is a FederationFile now.
   const federation = resolve(raw as FederationFile, file)
   sources.set(federation, {source, overrides})
   return federation
@@ -218,7 +219,9 @@ let compiled: ValidateFunction | undefined
 
 function validator(): ValidateFunction {
   if (compiled) return compiled
-  const ajv = new Ajv({allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true})
+  // useDefaults: the schema's `default` keywords are the only defaults; validation fills them in (in
+  // place, a fresh copy of each default every time).
+  const ajv = new Ajv({allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, useDefaults: true})
   ajv.addKeyword({keyword: 'x-expected', schemaType: 'string'})
   compiled = ajv.compile(federationSchema)
   return compiled
@@ -345,57 +348,14 @@ function describe(error: ErrorObject, raw: unknown, source: Source, overrides: O
 
 // ---------------------------------------------------------------- semantic checks
 
-interface PoolFile {
-  type: string
-  count: number
-  autoscaler?: {min: number; max: number}
-}
-interface ClusterFile {
-  name: string
-  region?: string
-  k8sVersion?: string
-  pools?: PoolFile[]
-  tags?: string[]
-  highAvailability?: boolean
-  controlPlaneAcl?: string[]
-  gpu?: boolean
-  context?: string
-}
-interface FederationFile {
-  apiVersion: string
-  name: string
-  hub: ClusterFile
-  edges?: ClusterFile[]
-  telemetry?: {
-    retention?: string
-    scrapeInterval?: string
-    outOfOrderWindow?: string
-    storageClass?: string
-    storage?: Partial<Federation['telemetry']['storage']>
-    queue?: {size?: number}
-    gateway?: {
-      replicas?: number
-      autoscaling?: Partial<Federation['telemetry']['gateway']['autoscaling']>
-      allowedSources?: string[]
-      endpoint?: string
-    }
-  }
-  inference?: Partial<Federation['inference']>
-  security?: {
-    mtls?: boolean
-    certificates?: Partial<Federation['security']['certificates']>
-    pii?: Partial<Federation['security']['pii']>
-  }
-}
-
 function semanticIssues(raw: unknown, source: Source, overrides: Override[]): ConfigIssue[] {
   // Only meaningful once the shape is right; schema problems are reported first.
   if (!validator()(raw)) return []
   const file = raw as FederationFile
   const issues: ConfigIssue[] = []
-  const clusters: Array<{cluster: ClusterFile; at: FieldPath}> = [
+  const clusters: Array<{cluster: FederationFile['hub']; at: FieldPath}> = [
     {cluster: file.hub, at: ['hub']},
-    ...(file.edges ?? []).map((cluster, i) => ({cluster, at: ['edges', i] as FieldPath})),
+    ...file.edges.map((cluster, i) => ({cluster, at: ['edges', i] as FieldPath})),
   ]
   const firstByName = new Map<string, FieldPath>()
   for (const {cluster, at} of clusters) {
@@ -426,81 +386,32 @@ function semanticIssues(raw: unknown, source: Source, overrides: Override[]): Co
       }
     }
   }
-  for (const [i, pattern] of (file.security?.pii?.patterns ?? []).entries()) {
+  for (const [i, pattern] of file.security.pii.patterns.entries()) {
     const problem = re2Problem(pattern.regex)
     if (problem) {
       issues.push(issueAt(source, overrides, ['security', 'pii', 'patterns', i, 'regex'], `the pattern ${JSON.stringify(pattern.regex)} cannot be used: ${problem}`, {expected: 'a regular expression in RE2 syntax (no look-around, no back-references), such as EMP-[0-9]{6}'}))
     }
   }
-  const autoscaling = file.telemetry?.gateway?.autoscaling
-  if (autoscaling) {
-    const min = autoscaling.minReplicas ?? DEFAULTS.telemetry.gateway.autoscaling.minReplicas
-    const max = autoscaling.maxReplicas ?? DEFAULTS.telemetry.gateway.autoscaling.maxReplicas
-    if (min > max) {
-      issues.push(issueAt(source, overrides, ['telemetry', 'gateway', 'autoscaling', 'minReplicas'], `minReplicas ${min} is greater than maxReplicas ${max}`, {expected: 'minReplicas <= maxReplicas'}))
-    }
+  const {minReplicas: min, maxReplicas: max} = file.telemetry.gateway.autoscaling
+  if (min > max) {
+    issues.push(issueAt(source, overrides, ['telemetry', 'gateway', 'autoscaling', 'minReplicas'], `minReplicas ${min} is greater than maxReplicas ${max}`, {expected: 'minReplicas <= maxReplicas'}))
   }
   return sortIssues(issues)
 }
 
-// ---------------------------------------------------------------- defaults
+// ---------------------------------------------------------------- resolving
 
-function resolveCluster(cluster: ClusterFile, role: Role): ClusterSpec {
-  const pools: NodePool[] = (cluster.pools ?? []).map((p) => ({type: p.type, count: p.count, ...(p.autoscaler ? {autoscaler: {...p.autoscaler}} : {})}))
-  return {
-    name: cluster.name,
-    role,
-    ...(cluster.region ? {region: cluster.region} : {}),
-    k8sVersion: cluster.k8sVersion ?? DEFAULTS.k8sVersion,
-    pools,
-    tags: [...new Set(cluster.tags ?? [])],
-    highAvailability: cluster.highAvailability ?? false,
-    controlPlaneAcl: cluster.controlPlaneAcl ?? [],
-    gpu: cluster.gpu ?? pools.some((p) => isGpuPlan(p.type)),
-    ...(cluster.context ? {context: cluster.context} : {}),
-  }
+/** What fedobs works out beyond the file: each cluster's role and GPU flag; duplicate tags and keys dropped. */
+function resolveCluster({pools = [], gpu, ...cluster}: FederationFile['hub'], role: Role): ClusterSpec {
+  return {...cluster, role, pools, tags: [...new Set(cluster.tags)], gpu: gpu ?? pools.some((p) => isGpuPlan(p.type))}
 }
 
-function resolve(file: FederationFile, source: string | undefined): Federation {
-  const t = file.telemetry ?? {}
-  const d = DEFAULTS.telemetry
-  const gateway = t.gateway ?? {}
-  const autoscaling = gateway.autoscaling ?? {}
-  const inference = file.inference ?? {}
-  const security = file.security ?? {}
+function resolve({apiVersion: _apiVersion, kind: _kind, $schema: _schema, hub, edges, security, ...file}: FederationFile, source: string | undefined): Federation {
   return {
-    name: file.name,
+    ...file,
     ...(source ? {source} : {}),
-    hub: resolveCluster(file.hub, 'hub'),
-    edges: (file.edges ?? []).map((edge) => resolveCluster(edge, 'edge')),
-    telemetry: {
-      retention: t.retention ?? d.retention,
-      scrapeInterval: t.scrapeInterval ?? d.scrapeInterval,
-      outOfOrderWindow: t.outOfOrderWindow ?? d.outOfOrderWindow,
-      storageClass: t.storageClass ?? d.storageClass,
-      storage: {...d.storage, ...t.storage},
-      queue: {size: t.queue?.size ?? d.queue.size},
-      gateway: {
-        replicas: gateway.replicas ?? d.gateway.replicas,
-        autoscaling: {...d.gateway.autoscaling, ...autoscaling},
-        allowedSources: [...(gateway.allowedSources ?? d.gateway.allowedSources)],
-        ...(gateway.endpoint ? {endpoint: gateway.endpoint} : {}),
-      },
-    },
-    inference: {
-      enabled: inference.enabled ?? DEFAULTS.inference.enabled,
-      ...(inference.image ? {image: inference.image} : {}),
-      replicas: inference.replicas ?? DEFAULTS.inference.replicas,
-      gpusPerReplica: inference.gpusPerReplica ?? DEFAULTS.inference.gpusPerReplica,
-    },
-    security: {
-      mtls: security.mtls ?? DEFAULTS.security.mtls,
-      certificates: {...DEFAULTS.security.certificates, ...security.certificates},
-      pii: {
-        enabled: security.pii?.enabled ?? DEFAULTS.security.pii.enabled,
-        allowKeys: [...new Set(security.pii?.allowKeys ?? [])],
-        patterns: (security.pii?.patterns ?? []).map((p) => ({...p})),
-      },
-    },
+    hub: resolveCluster(hub, 'hub'),
+    edges: edges.map((edge) => resolveCluster(edge, 'edge')),
+    security: {...security, pii: {...security.pii, allowKeys: [...new Set(security.pii.allowKeys)]}},
   }
 }

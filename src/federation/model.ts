@@ -1,62 +1,32 @@
-/** The federation as the rest of fedobs sees it: validated, defaults applied. */
+import type {FromSchema} from 'json-schema-to-ts'
+import type {federationSchema} from './schema.js'
+
+/**
+ * The federation file as Ajv leaves it after validation: every field with a `default` in schema.ts is
+ * filled in. Derived from the schema, never written by hand: add or change a field in schema.ts only.
+ */
+export type FederationFile = FromSchema<typeof federationSchema>
+type ClusterFile = FederationFile['hub']
+
 export type Role = 'hub' | 'edge'
 
-export interface NodePool {
-  type: string
-  count: number
-  autoscaler?: {min: number; max: number}
-}
+export type NodePool = NonNullable<ClusterFile['pools']>[number]
 
-export interface ClusterSpec {
-  name: string
+/** A cluster of the federation: the file's fields with defaults, plus what fedobs works out. */
+export type ClusterSpec = Omit<ClusterFile, 'pools' | 'gpu'> & {
   role: Role
-  region?: string
-  k8sVersion: string
   pools: NodePool[]
-  tags: string[]
-  highAvailability: boolean
-  controlPlaneAcl: string[]
   /** True when any pool is a GPU plan, unless overridden in the file or by --gpu/--no-gpu. */
   gpu: boolean
-  context?: string
 }
 
-export interface TelemetrySpec {
-  retention: string
-  scrapeInterval: string
-  outOfOrderWindow: string
-  storageClass: string
-  storage: {prometheus: string; loki: string; tempo: string; gatewayQueue: string}
-  queue: {size: number}
-  gateway: {
-    replicas: number
-    autoscaling: {enabled: boolean; minReplicas: number; maxReplicas: number; targetCPUUtilization: number}
-    allowedSources: string[]
-    endpoint?: string
-  }
-}
-
-export interface InferenceSpec {
-  enabled: boolean
-  image?: string
-  replicas: number
-  gpusPerReplica: number
-}
-
+export type TelemetrySpec = FederationFile['telemetry']
+export type InferenceSpec = FederationFile['inference']
+export type SecuritySpec = FederationFile['security']
 /** An extra PII pattern of the federation file: what matches `regex` (RE2) is replaced. */
-export interface PiiPattern {
-  name: string
-  regex: string
-  replacement?: string
-}
+export type PiiPattern = SecuritySpec['pii']['patterns'][number]
 
-export interface SecuritySpec {
-  /** mTLS and per-cluster identity between the collectors and the hub gateway (default on). */
-  mtls: boolean
-  certificates: {validity: string; renewBefore: string}
-  pii: {enabled: boolean; allowKeys: string[]; patterns: PiiPattern[]}
-}
-
+/** The federation as the rest of fedobs sees it: validated, defaults applied. */
 export interface Federation {
   name: string
   /** Path of the federation file, or undefined when built from flags alone. */

@@ -1,12 +1,18 @@
-import {DEFAULTS, API_VERSIONS} from './defaults.js'
 import {DURATION_PATTERN} from '../lib/time.js'
 
 /**
- * JSON Schema (draft-07) of the federation file. `fedobs config schema` prints it and
- * schema/fedobs.schema.json is this, written out for editors.
+ * JSON Schema (draft-07) of the federation file: the one place its shape lives. `fedobs config schema`
+ * prints it and schema/fedobs.schema.json is this, written out for editors.
  *
- * `x-expected` is a human phrase used in error messages; editors ignore it.
+ * - Types: model.ts derives the TypeScript types from this object (json-schema-to-ts `FromSchema`), so a
+ *   field added here is typed everywhere with nothing else to edit.
+ * - Defaults: the `default` keywords are the defaults; Ajv fills them in while it validates (load.ts,
+ *   `useDefaults`). A nested object gets `default: {}` so that its own fields' defaults apply when the
+ *   whole object is left out; a list gets `default: []`. A field with a default is required in the types.
+ * - `x-expected` is a human phrase used in error messages; editors ignore it.
  */
+export const API_VERSIONS = ['fedobs/v1'] as const
+
 const dnsName = {
   type: 'string',
   minLength: 1,
@@ -60,9 +66,9 @@ export const federationSchema = {
       default: [],
       description: 'Edge clusters that ship telemetry to the hub.',
     },
-    telemetry: {$ref: '#/definitions/telemetry'},
-    inference: {$ref: '#/definitions/inference'},
-    security: {$ref: '#/definitions/security'},
+    telemetry: {$ref: '#/definitions/telemetry', default: {}},
+    inference: {$ref: '#/definitions/inference', default: {}},
+    security: {$ref: '#/definitions/security', default: {}},
   },
   definitions: {
     cluster: {
@@ -80,7 +86,7 @@ export const federationSchema = {
         k8sVersion: {
           type: 'string',
           pattern: '^1\\.[0-9]{1,2}$',
-          default: DEFAULTS.k8sVersion,
+          default: '1.33',
           'x-expected': 'a Kubernetes minor version as a string, such as "1.33"',
           description: 'LKE Kubernetes version, <major>.<minor>.',
         },
@@ -92,12 +98,14 @@ export const federationSchema = {
         },
         tags: {
           type: 'array',
+          default: [],
           items: {type: 'string', minLength: 3, maxLength: 50, pattern: '^[^,\\s][^,]*$', 'x-expected': 'a tag of 3-50 characters without commas'},
           description: 'Extra Linode tags (fedobs adds fedobs, fedobs-federation:<name>, fedobs-role:<role> and fedobs-cluster:<name>).',
         },
         highAvailability: {type: 'boolean', default: false, description: 'HA control plane (irreversible on LKE).'},
         controlPlaneAcl: {
           type: 'array',
+          default: [],
           items: cidr,
           description: 'Addresses allowed to reach the control plane; enables the LKE control-plane ACL.',
         },
@@ -133,38 +141,40 @@ export const federationSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        retention: {...duration, default: DEFAULTS.telemetry.retention, description: 'Prometheus retention.'},
-        scrapeInterval: {...duration, default: DEFAULTS.telemetry.scrapeInterval, description: 'Scrape and collection interval.'},
+        retention: {...duration, default: '15d', description: 'Prometheus retention.'},
+        scrapeInterval: {...duration, default: '30s', description: 'Scrape and collection interval.'},
         outOfOrderWindow: {
           ...duration,
-          default: DEFAULTS.telemetry.outOfOrderWindow,
+          default: '2h',
           description: 'How old replayed samples Prometheus still accepts (after an outage, queues replay old data).',
         },
         storageClass: {
           type: 'string',
           minLength: 1,
-          default: DEFAULTS.telemetry.storageClass,
-          description: `StorageClass of every PVC. The default, ${DEFAULTS.telemetry.storageClass}, is rendered by fedobs (Linode block storage, Retain, volumes tagged for teardown).`,
+          default: 'fedobs-block-storage',
+          description: `StorageClass of every PVC. The default, fedobs-block-storage, is rendered by fedobs (Linode block storage, Retain, volumes tagged for teardown).`,
         },
         storage: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
-            prometheus: {...quantity, default: DEFAULTS.telemetry.storage.prometheus},
-            loki: {...quantity, default: DEFAULTS.telemetry.storage.loki},
-            tempo: {...quantity, default: DEFAULTS.telemetry.storage.tempo},
-            gatewayQueue: {...quantity, default: DEFAULTS.telemetry.storage.gatewayQueue, description: 'Persistent queue volume of each gateway replica.'},
+            prometheus: {...quantity, default: '50Gi'},
+            loki: {...quantity, default: '20Gi'},
+            tempo: {...quantity, default: '20Gi'},
+            gatewayQueue: {...quantity, default: '10Gi', description: 'Persistent queue volume of each gateway replica.'},
           },
         },
         queue: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
             size: {
               type: 'integer',
               minimum: 100,
               maximum: 1000000,
-              default: DEFAULTS.telemetry.queue.size,
+              default: 5000,
               description: 'Batches each gateway exporter queue holds on disk (and each agent in memory).',
             },
           },
@@ -172,20 +182,22 @@ export const federationSchema = {
         gateway: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
-            replicas: {type: 'integer', minimum: 1, maximum: 50, default: DEFAULTS.telemetry.gateway.replicas},
+            replicas: {type: 'integer', minimum: 1, maximum: 50, default: 2},
             autoscaling: {
               type: 'object',
               additionalProperties: false,
+              default: {},
               properties: {
-                enabled: {type: 'boolean', default: DEFAULTS.telemetry.gateway.autoscaling.enabled},
-                minReplicas: {type: 'integer', minimum: 1, maximum: 50, default: DEFAULTS.telemetry.gateway.autoscaling.minReplicas},
-                maxReplicas: {type: 'integer', minimum: 1, maximum: 50, default: DEFAULTS.telemetry.gateway.autoscaling.maxReplicas},
+                enabled: {type: 'boolean', default: true},
+                minReplicas: {type: 'integer', minimum: 1, maximum: 50, default: 2},
+                maxReplicas: {type: 'integer', minimum: 1, maximum: 50, default: 6},
                 targetCPUUtilization: {
                   type: 'integer',
                   minimum: 10,
                   maximum: 100,
-                  default: DEFAULTS.telemetry.gateway.autoscaling.targetCPUUtilization,
+                  default: 70,
                 },
               },
             },
@@ -197,6 +209,7 @@ export const federationSchema = {
             },
             allowedSources: {
               type: 'array',
+              default: [],
               items: cidr,
               description: 'Source addresses allowed to reach the gateway LoadBalancer (a Linode Cloud Firewall). Empty: open.',
             },
@@ -208,10 +221,10 @@ export const federationSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        enabled: {type: 'boolean', default: DEFAULTS.inference.enabled, description: 'Deploy the BERT inference demo on GPU clusters.'},
+        enabled: {type: 'boolean', default: false, description: 'Deploy the BERT inference demo on GPU clusters.'},
         image: {type: 'string', minLength: 1, pattern: '^[^\\s]+$', 'x-expected': 'a container image reference such as registry/name:tag'},
-        replicas: {type: 'integer', minimum: 1, maximum: 100, default: DEFAULTS.inference.replicas},
-        gpusPerReplica: {type: 'integer', minimum: 1, maximum: 8, default: DEFAULTS.inference.gpusPerReplica},
+        replicas: {type: 'integer', minimum: 1, maximum: 100, default: 1},
+        gpusPerReplica: {type: 'integer', minimum: 1, maximum: 8, default: 1},
       },
       if: {properties: {enabled: {const: true}}, required: ['enabled']},
       then: {required: ['image']},
@@ -223,18 +236,19 @@ export const federationSchema = {
       properties: {
         mtls: {
           type: 'boolean',
-          default: DEFAULTS.security.mtls,
+          default: true,
           description:
             'Mutual TLS (TLS 1.3) and a per-cluster identity between every collector and the hub gateway. false sends OTLP in plaintext to the internet: only for a trial, and fedobs warns on every render and deploy.',
         },
         certificates: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
-            validity: {...duration, default: DEFAULTS.security.certificates.validity, description: 'Lifetime of the gateway and client certificates fedobs issues.'},
+            validity: {...duration, default: '90d', description: 'Lifetime of the gateway and client certificates fedobs issues.'},
             renewBefore: {
               ...duration,
-              default: DEFAULTS.security.certificates.renewBefore,
+              default: '30d',
               description: '`fedobs deploy` and `fedobs connect` re-issue a certificate that expires sooner than this.',
             },
           },
@@ -242,16 +256,19 @@ export const federationSchema = {
         pii: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           description: 'Scrub personal data (e-mail addresses, US SSNs, card numbers, phone numbers) at every agent, before data leaves the cluster.',
           properties: {
-            enabled: {type: 'boolean', default: DEFAULTS.security.pii.enabled},
+            enabled: {type: 'boolean', default: true},
             allowKeys: {
               type: 'array',
+              default: [],
               items: {type: 'string', minLength: 1, 'x-expected': 'an attribute key such as user.id'},
               description: 'Attribute keys whose values are never scrubbed.',
             },
             patterns: {
               type: 'array',
+              default: [],
               items: {$ref: '#/definitions/piiPattern'},
               description: 'Extra patterns to scrub, in RE2 syntax (the collector\'s).',
             },

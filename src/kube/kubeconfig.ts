@@ -2,7 +2,8 @@ import {randomBytes} from 'node:crypto'
 import {chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {homedir} from 'node:os'
 import path from 'node:path'
-import {parseDocument, stringify} from 'yaml'
+import {parseDocument} from 'yaml'
+import {emitYaml} from '../lib/emit-yaml.js'
 import {OperationError, UsageError} from '../lib/errors.js'
 
 /**
@@ -109,7 +110,7 @@ export async function mergeKubeconfig(target: string, incomingText: string, opti
     upsert(config.contexts, {...structuredClone(lkeContext), name: alias})
     if (options.setCurrent || !config['current-context']) config['current-context'] = alias
     const backup = existingText ? backupOf(target) : undefined
-    atomicWrite(target, stringify(config), backup)
+    atomicWrite(target, emitYaml(config), backup)
     return {target, context: lkeContext.name, alias, ...(config['current-context'] ? {currentContext: config['current-context']} : {}), ...(backup ? {backup} : {})}
   })
 }
@@ -149,7 +150,7 @@ export async function removeClusterEntries(target: string, cluster: string, extr
     config.contexts = remaining
     if (config['current-context'] && contextNames.has(config['current-context'])) delete config['current-context']
     const backup = backupOf(target)
-    atomicWrite(target, stringify(config), backup)
+    atomicWrite(target, emitYaml(config), backup)
     return {removed, backup}
   })
 }

@@ -1,7 +1,7 @@
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {UsageError} from '../lib/errors.js'
-import {emitYaml} from './emit.js'
+import {emitYaml} from '../lib/emit-yaml.js'
 import type {K8sObject, Rendering} from './render.js'
 
 export const HEADER = '# Rendered by fedobs. Do not edit: change the federation file and render again.\n'

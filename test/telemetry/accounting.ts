@@ -10,29 +10,9 @@ import {parse} from 'yaml'
 import {expect} from 'vitest'
 import {getJson, sleep, waitFor} from './net.js'
 import {RECEIVER_SERIES_EXCLUDED, type ClusterHandle, type Pipeline} from './pipeline.js'
-import type {Source} from './sources.js'
+import {parseExposition, type Source} from './sources.js'
 
 // ---------------------------------------------------------------- self-metrics of the collectors
-
-export interface Sample {
-  name: string
-  labels: Record<string, string>
-  value: number
-}
-
-/** The samples of a Prometheus text exposition (what the collectors' pull readers serve). */
-export function parseExposition(text: string): Sample[] {
-  const out: Sample[] = []
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line)
-    if (!m) continue
-    const labels: Record<string, string> = {}
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!
-    out.push({name: m[1]!, labels, value: Number(m[3])})
-  }
-  return out
-}
 
 const COUNTED = /^otelcol_(exporter_send_failed|exporter_enqueue_failed|receiver_refused|receiver_failed|processor_refused|processor_dropped)_/
 

@@ -1,15 +1,17 @@
 /**
- * OTLP logs and traces for the fakes and the harness: the data model in its OTLP/JSON shape
- * (lowerCamelCase fields, hex trace and span ids, 64-bit integers as decimal strings), a decoder
- * for the protobuf encoding the collector's otlp_http exporter sends by default, and a tiny
- * OTLP/HTTP JSON client to put logs and spans into a collector's OTLP receiver.
+ * The OTLP toolkit shared by the fakes, the harness and the benchmarks (scripts/bench-*.ts): the
+ * data model of logs, traces and metrics in its OTLP/JSON shape (lowerCamelCase fields, hex trace
+ * and span ids, 64-bit integers as decimal strings), a protobuf encoder and decoder for it (the
+ * encoding the collector's otlp_http exporter sends by default), and a tiny OTLP/HTTP JSON client.
  *
- * The protobuf decoder is hand-written against the stable field numbers of opentelemetry-proto
- * (logs/v1, trace/v1, common/v1, resource/v1): a few dozen lines instead of a protobuf runtime
- * plus vendored .proto files, and one in-memory shape for both encodings.
+ * Encoder and decoder are hand-written against the stable field numbers of opentelemetry-proto
+ * (logs/v1, trace/v1, metrics/v1, common/v1, resource/v1) on the wire format of protobuf.ts: a few
+ * dozen lines instead of a protobuf runtime plus vendored .proto files, and one in-memory shape
+ * for both encodings. The Prometheus text exposition side of the toolkit is in sources.ts.
  */
 import {randomBytes} from 'node:crypto'
 import {HttpError} from './net.js'
+import {double as writeDouble, fields, fixed32 as writeFixed32, fixed64 as writeFixed64, int64 as writeInt64, len, messages, ProtobufError, str, uint as writeUint, type Field} from './protobuf.js'
 
 // ---------------------------------------------------------------- model (OTLP/JSON shape)
 
@@ -79,8 +81,36 @@ export interface ResourceSpans {
   schemaUrl?: string
 }
 
+export interface NumberDataPoint {
+  attributes?: KeyValue[]
+  startTimeUnixNano?: string
+  timeUnixNano: string
+  asDouble?: number
+  asInt?: string
+  flags?: number
+}
+
+/** A metric: gauges and sums (what the benchmarks send; histograms are not modelled). */
+export interface Metric {
+  name: string
+  description?: string
+  unit?: string
+  gauge?: {dataPoints: NumberDataPoint[]}
+  sum?: {dataPoints: NumberDataPoint[]; aggregationTemporality?: number; isMonotonic?: boolean}
+}
+
+export interface ResourceMetrics {
+  resource?: Resource
+  scopeMetrics: Array<{scope?: Scope; metrics: Metric[]; schemaUrl?: string}>
+  schemaUrl?: string
+}
+
 export interface LogsRequest {
   resourceLogs: ResourceLogs[]
+}
+
+export interface MetricsRequest {
+  resourceMetrics: ResourceMetrics[]
 }
 
 export interface TracesRequest {
@@ -120,14 +150,29 @@ export function attributes(map: Record<string, string | number | boolean>): KeyV
 /** Parse an OTLP/HTTP request body by Content-Type (protobuf, the collector's default, or JSON). */
 export function parseLogsRequest(body: Buffer, contentType: string | undefined): LogsRequest {
   if (isJson(contentType)) return normalizeJson(JSON.parse(body.toString('utf8'))) as LogsRequest
-  if (isProtobuf(contentType)) return {resourceLogs: repeated(body, 1, decodeResourceLogs)}
+  if (isProtobuf(contentType)) return badRequestIfMalformed(() => ({resourceLogs: decodeSignal(body, LOGS)}))
   throw new HttpError(415, `unsupported content type ${contentType}`)
 }
 
 export function parseTracesRequest(body: Buffer, contentType: string | undefined): TracesRequest {
   if (isJson(contentType)) return normalizeJson(JSON.parse(body.toString('utf8'))) as TracesRequest
-  if (isProtobuf(contentType)) return {resourceSpans: repeated(body, 1, decodeResourceSpans)}
+  if (isProtobuf(contentType)) return badRequestIfMalformed(() => ({resourceSpans: decodeSignal(body, TRACES)}))
   throw new HttpError(415, `unsupported content type ${contentType}`)
+}
+
+export function parseMetricsRequest(body: Buffer, contentType: string | undefined): MetricsRequest {
+  if (isJson(contentType)) return normalizeJson(JSON.parse(body.toString('utf8'))) as MetricsRequest
+  if (isProtobuf(contentType)) return badRequestIfMalformed(() => ({resourceMetrics: decodeSignal(body, METRICS)}))
+  throw new HttpError(415, `unsupported content type ${contentType}`)
+}
+
+function badRequestIfMalformed<T>(decode: () => T): T {
+  try {
+    return decode()
+  } catch (error) {
+    if (error instanceof ProtobufError) throw new HttpError(400, error.message)
+    throw error
+  }
 }
 
 const isJson = (contentType: string | undefined): boolean => /^application\/json\b/i.test(contentType ?? '')
@@ -139,50 +184,16 @@ function normalizeJson(value: unknown, key = ''): unknown {
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeJson(v, k)]))
   }
-  if (/UnixNano$|^intValue$/.test(key) && (typeof value === 'number' || typeof value === 'string')) return String(value)
+  if (/UnixNano$|^(intValue|asInt)$/.test(key) && (typeof value === 'number' || typeof value === 'string')) return String(value)
   if (/^(traceId|spanId|parentSpanId)$/.test(key) && typeof value === 'string') return value.toLowerCase()
-  if (/^(resourceLogs|scopeLogs|logRecords|resourceSpans|scopeSpans|spans)$/.test(key) && value === null) return []
+  if (/^(resourceLogs|scopeLogs|logRecords|resourceSpans|scopeSpans|spans|resourceMetrics|scopeMetrics|metrics|dataPoints)$/.test(key) && value === null) return []
   return value
 }
 
-// ---------------------------------------------------------------- protobuf wire format
-
-type Field = {no: number; wire: 0; value: bigint} | {no: number; wire: 1; value: Buffer} | {no: number; wire: 2; value: Buffer} | {no: number; wire: 5; value: Buffer}
-
-/** The fields of one message, in order (repeated fields appear once per element). */
-function* fields(buf: Buffer): Generator<Field> {
-  let pos = 0
-  const varint = (): bigint => {
-    let result = 0n
-    for (let shift = 0n; ; shift += 7n) {
-      if (pos >= buf.length) throw new HttpError(400, 'truncated protobuf varint')
-      const byte = buf[pos++]!
-      result |= BigInt(byte & 0x7f) << shift
-      if (byte < 0x80) return result
-    }
-  }
-  const take = (n: number): Buffer => {
-    if (pos + n > buf.length) throw new HttpError(400, 'truncated protobuf field')
-    const slice = buf.subarray(pos, pos + n)
-    pos += n
-    return slice
-  }
-  while (pos < buf.length) {
-    const tag = Number(varint())
-    const no = tag >>> 3
-    const wire = tag & 7
-    if (wire === 0) yield {no, wire, value: varint()}
-    else if (wire === 1) yield {no, wire, value: take(8)}
-    else if (wire === 2) yield {no, wire, value: take(Number(varint()))}
-    else if (wire === 5) yield {no, wire, value: take(4)}
-    else throw new HttpError(400, `unsupported protobuf wire type ${wire}`)
-  }
-}
+// ---------------------------------------------------------------- protobuf decoding
 
 function repeated<T>(buf: Buffer, no: number, decode: (b: Buffer) => T): T[] {
-  const out: T[] = []
-  for (const f of fields(buf)) if (f.no === no && f.wire === 2) out.push(decode(f.value))
-  return out
+  return Array.from(messages(buf, no), decode)
 }
 
 const text = (f: Field): string => (f.value as Buffer).toString('utf8')
@@ -237,24 +248,40 @@ function omitEmpty<T extends object>(message: T): T {
   return message
 }
 
-function decodeResourceLogs(buf: Buffer): ResourceLogs {
-  const out: ResourceLogs = {scopeLogs: []}
-  for (const f of fields(buf)) {
-    if (f.no === 1) out.resource = decodeResource(f.value as Buffer)
-    else if (f.no === 2) out.scopeLogs.push(decodeScopeLogs(f.value as Buffer))
-    else if (f.no === 3) out.schemaUrl = text(f)
-  }
-  return out
+/**
+ * Every signal has the same envelope: request { repeated Resource<Signal> = 1 }, Resource<Signal>
+ * { resource = 1, repeated Scope<Signal> = 2, schema_url = 3 }, Scope<Signal> { scope = 1, repeated
+ * item = 2, schema_url = 3 }. Only the names of the lists (scopeLogs/logRecords ...) and the item differ.
+ */
+interface Layout<R, I> {
+  scopes: string
+  items: string
+  decode: (b: Buffer) => I
+  encode: (item: I) => Buffer
+  /** Never set: carries the per-resource type of the signal (ResourceLogs ...) for inference. */
+  phantom?: R
 }
 
-function decodeScopeLogs(buf: Buffer): ResourceLogs['scopeLogs'][number] {
-  const out: ResourceLogs['scopeLogs'][number] = {logRecords: []}
-  for (const f of fields(buf)) {
-    if (f.no === 1) out.scope = decodeScope(f.value as Buffer)
-    else if (f.no === 2) out.logRecords.push(decodeLogRecord(f.value as Buffer))
-    else if (f.no === 3) out.schemaUrl = text(f)
-  }
-  return out
+type Entry = Record<string, unknown> & {resource?: Resource; schemaUrl?: string}
+
+function decodeSignal<R, I>(body: Buffer, layout: Layout<R, I>): R[] {
+  return repeated(body, 1, (resourceBuf) => {
+    const entry: Entry = {[layout.scopes]: []}
+    for (const f of fields(resourceBuf)) {
+      if (f.no === 1) entry.resource = decodeResource(f.value as Buffer)
+      else if (f.no === 3) entry.schemaUrl = text(f)
+      else if (f.no === 2) {
+        const scopeEntry: Entry = {[layout.items]: []}
+        for (const g of fields(f.value as Buffer)) {
+          if (g.no === 1) scopeEntry.scope = decodeScope(g.value as Buffer)
+          else if (g.no === 2) (scopeEntry[layout.items] as I[]).push(layout.decode(g.value as Buffer))
+          else if (g.no === 3) scopeEntry.schemaUrl = text(g)
+        }
+        ;(entry[layout.scopes] as Entry[]).push(scopeEntry)
+      }
+    }
+    return entry as R
+  })
 }
 
 function decodeLogRecord(buf: Buffer): LogRecord {
@@ -274,26 +301,6 @@ function decodeLogRecord(buf: Buffer): LogRecord {
     }
   }
   return omitEmpty(r)
-}
-
-function decodeResourceSpans(buf: Buffer): ResourceSpans {
-  const out: ResourceSpans = {scopeSpans: []}
-  for (const f of fields(buf)) {
-    if (f.no === 1) out.resource = decodeResource(f.value as Buffer)
-    else if (f.no === 2) out.scopeSpans.push(decodeScopeSpans(f.value as Buffer))
-    else if (f.no === 3) out.schemaUrl = text(f)
-  }
-  return out
-}
-
-function decodeScopeSpans(buf: Buffer): ResourceSpans['scopeSpans'][number] {
-  const out: ResourceSpans['scopeSpans'][number] = {spans: []}
-  for (const f of fields(buf)) {
-    if (f.no === 1) out.scope = decodeScope(f.value as Buffer)
-    else if (f.no === 2) out.spans.push(decodeSpan(f.value as Buffer))
-    else if (f.no === 3) out.schemaUrl = text(f)
-  }
-  return out
 }
 
 function decodeSpan(buf: Buffer): Span {
@@ -346,6 +353,135 @@ function decodeStatus(buf: Buffer): NonNullable<Span['status']> {
   }
   return s
 }
+
+function decodeMetric(buf: Buffer): Metric {
+  const m: Metric = {name: ''}
+  for (const f of fields(buf)) {
+    if (f.no === 1) m.name = text(f)
+    else if (f.no === 2) m.description = text(f)
+    else if (f.no === 3) m.unit = text(f)
+    else if (f.no === 5) m.gauge = {dataPoints: repeated(f.value as Buffer, 1, decodeNumberDataPoint)}
+    else if (f.no === 7) {
+      const sum: NonNullable<Metric['sum']> = {dataPoints: repeated(f.value as Buffer, 1, decodeNumberDataPoint)}
+      for (const g of fields(f.value as Buffer)) {
+        if (g.no === 2) sum.aggregationTemporality = uint(g)
+        else if (g.no === 3) sum.isMonotonic = g.value !== 0n
+      }
+      m.sum = sum
+    }
+  }
+  return m
+}
+
+function decodeNumberDataPoint(buf: Buffer): NumberDataPoint {
+  const p: NumberDataPoint = {timeUnixNano: '0', attributes: repeated(buf, 7, decodeKeyValue)}
+  for (const f of fields(buf)) {
+    if (f.no === 2) p.startTimeUnixNano = fixed64(f)
+    else if (f.no === 3) p.timeUnixNano = fixed64(f)
+    else if (f.no === 4) p.asDouble = (f.value as Buffer).readDoubleLE(0)
+    else if (f.no === 6) p.asInt = (f.value as Buffer).readBigInt64LE(0).toString()
+    else if (f.no === 8) p.flags = uint(f)
+  }
+  return omitEmpty(p)
+}
+
+// ---------------------------------------------------------------- protobuf encoding
+
+const concat = (parts: Array<Buffer | undefined | false>): Buffer => Buffer.concat(parts.filter((p): p is Buffer => p instanceof Buffer))
+const optional = <T>(value: T | undefined, write: (v: T) => Buffer): Buffer | undefined => (value === undefined ? undefined : write(value))
+const ids = (no: number, hexId: string | undefined): Buffer | undefined => (hexId ? len(no, Buffer.from(hexId, 'hex')) : undefined)
+const nanos = (no: number, value: string | undefined): Buffer | undefined => optional(value, (v) => writeFixed64(no, BigInt(v)))
+
+function encodeAnyValue(value: AnyValue): Buffer {
+  if ('stringValue' in value) return str(1, value.stringValue)
+  if ('boolValue' in value) return writeUint(2, value.boolValue ? 1 : 0)
+  if ('intValue' in value) return writeInt64(3, BigInt(value.intValue))
+  if ('doubleValue' in value) return writeDouble(4, value.doubleValue)
+  if ('arrayValue' in value) return len(5, concat(value.arrayValue.values.map((v) => len(1, encodeAnyValue(v)))))
+  if ('kvlistValue' in value) return len(6, concat(value.kvlistValue.values.map((kv) => len(1, encodeKeyValue(kv)))))
+  if ('bytesValue' in value) return len(7, Buffer.from(value.bytesValue, 'base64'))
+  return Buffer.alloc(0)
+}
+
+const encodeKeyValue = (kv: KeyValue): Buffer => concat([str(1, kv.key), len(2, encodeAnyValue(kv.value))])
+const encodeAttributes = (no: number, list: KeyValue[] | undefined): Buffer[] => (list ?? []).map((kv) => len(no, encodeKeyValue(kv)))
+const encodeResource = (resource: Resource | undefined): Buffer | undefined => optional(resource, (r) => len(1, concat(encodeAttributes(1, r.attributes))))
+const encodeScope = (scope: Scope | undefined): Buffer | undefined =>
+  optional(scope, (sc) => len(1, concat([optional(sc.name, (n) => str(1, n)), optional(sc.version, (v) => str(2, v)), ...encodeAttributes(3, sc.attributes)])))
+
+function encodeLogRecord(r: LogRecord): Buffer {
+  return concat([
+    nanos(1, r.timeUnixNano),
+    optional(r.severityNumber, (n) => writeUint(2, n)),
+    optional(r.severityText, (t) => str(3, t)),
+    optional(r.body, (b) => len(5, encodeAnyValue(b))),
+    ...encodeAttributes(6, r.attributes),
+    optional(r.flags, (f) => writeFixed32(8, f)),
+    ids(9, r.traceId),
+    ids(10, r.spanId),
+    nanos(11, r.observedTimeUnixNano),
+    optional(r.eventName, (n) => str(12, n)),
+  ])
+}
+
+function encodeSpan(s: Span): Buffer {
+  return concat([
+    ids(1, s.traceId),
+    ids(2, s.spanId),
+    optional(s.traceState, (t) => str(3, t)),
+    ids(4, s.parentSpanId),
+    str(5, s.name),
+    optional(s.kind, (k) => writeUint(6, k)),
+    nanos(7, s.startTimeUnixNano),
+    nanos(8, s.endTimeUnixNano),
+    ...encodeAttributes(9, s.attributes),
+    ...(s.events ?? []).map((e) => len(11, concat([nanos(1, e.timeUnixNano), str(2, e.name), ...encodeAttributes(3, e.attributes)]))),
+    ...(s.links ?? []).map((l) => len(13, concat([ids(1, l.traceId), ids(2, l.spanId), optional(l.traceState, (t) => str(3, t)), ...encodeAttributes(4, l.attributes), optional(l.flags, (f) => writeFixed32(6, f))]))),
+    optional(s.status, (st) => len(15, concat([optional(st.message, (m) => str(2, m)), optional(st.code, (c) => writeUint(3, c))]))),
+    optional(s.flags, (f) => writeFixed32(16, f)),
+  ])
+}
+
+function encodeNumberDataPoint(p: NumberDataPoint): Buffer {
+  return concat([
+    ...encodeAttributes(7, p.attributes),
+    nanos(2, p.startTimeUnixNano),
+    nanos(3, p.timeUnixNano),
+    optional(p.asDouble, (v) => writeDouble(4, v)),
+    optional(p.asInt, (v) => writeFixed64(6, BigInt(v))),
+    optional(p.flags, (f) => writeUint(8, f)),
+  ])
+}
+
+function encodeMetric(m: Metric): Buffer {
+  const points = (list: NumberDataPoint[]) => list.map((p) => len(1, encodeNumberDataPoint(p)))
+  return concat([
+    str(1, m.name),
+    optional(m.description, (d) => str(2, d)),
+    optional(m.unit, (u) => str(3, u)),
+    optional(m.gauge, (g) => len(5, concat(points(g.dataPoints)))),
+    optional(m.sum, (sum) => len(7, concat([...points(sum.dataPoints), optional(sum.aggregationTemporality, (t) => writeUint(2, t)), optional(sum.isMonotonic, (b) => writeUint(3, b ? 1 : 0))]))),
+  ])
+}
+
+function encodeSignal<R, I>(entries: R[], layout: Layout<R, I>): Buffer {
+  return concat(
+    (entries as Entry[]).map((entry) =>
+      len(1, concat([encodeResource(entry.resource), ...(entry[layout.scopes] as Entry[]).map((scope) => len(2, concat([encodeScope(scope.scope as Scope | undefined), ...(scope[layout.items] as I[]).map((item) => len(2, layout.encode(item))), optional(scope.schemaUrl, (u) => str(3, u))]))), optional(entry.schemaUrl, (u) => str(3, u))])),
+    ),
+  )
+}
+
+const LOGS: Layout<ResourceLogs, LogRecord> = {scopes: 'scopeLogs', items: 'logRecords', decode: decodeLogRecord, encode: encodeLogRecord}
+const TRACES: Layout<ResourceSpans, Span> = {scopes: 'scopeSpans', items: 'spans', decode: decodeSpan, encode: encodeSpan}
+const METRICS: Layout<ResourceMetrics, Metric> = {scopes: 'scopeMetrics', items: 'metrics', decode: decodeMetric, encode: encodeMetric}
+
+/** An ExportLogsServiceRequest in protobuf, as a collector's otlp_http exporter sends it. */
+export const encodeLogsRequest = (request: LogsRequest): Buffer => encodeSignal(request.resourceLogs, LOGS)
+/** An ExportTraceServiceRequest in protobuf. */
+export const encodeTracesRequest = (request: TracesRequest): Buffer => encodeSignal(request.resourceSpans, TRACES)
+/** An ExportMetricsServiceRequest in protobuf. */
+export const encodeMetricsRequest = (request: MetricsRequest): Buffer => encodeSignal(request.resourceMetrics, METRICS)
 
 // ---------------------------------------------------------------- client (OTLP/HTTP JSON)
 

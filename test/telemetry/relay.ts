@@ -6,7 +6,7 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {emitYaml} from '../../src/render/emit.js'
+import {emitYaml} from '../../src/lib/emit-yaml.js'
 import {freePorts, httpOk, LOOPBACK} from './net.js'
 import {ManagedProcess} from './processes.js'
 

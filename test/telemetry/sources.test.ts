@@ -4,7 +4,7 @@ import {get as httpGet} from 'node:http'
 import {get} from 'node:https'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {requireBinaries} from '../helpers/testbed.js'
-import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type Source} from './sources.js'
+import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, parseExposition, type NodeShape, type Source} from './sources.js'
 
 const NODE: NodeShape = {
   node: 'lke1-gpu-a',
@@ -25,8 +25,28 @@ const status = (url: string): Promise<number> =>
 
 /** Sample lines of a text exposition (what Prometheus counts as samples). */
 const sampleLines = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
-const names = (text: string): Set<string> => new Set(sampleLines(text).map((l) => /^[^{ ]+/.exec(l)![0]))
+const names = (text: string): Set<string> => new Set(parseExposition(text).map((s) => s.name))
 const value = (text: string, series: string): number => Number(sampleLines(text).find((l) => l.startsWith(series))!.split(' ').at(-1))
+
+describe('parseExposition (the toolkit reads what sources and collectors serve)', () => {
+  it('reads names, unescaped label values and special values, and skips comments and blank lines', () => {
+    const text = [
+      '# HELP up whether the target is up',
+      '# TYPE up gauge',
+      'up 1',
+      '',
+      'http_requests_total{route="/v1/predict",quote="say \\"hi\\"",path="C:\\\\tmp",multi="a\\nb"} 1027 1718450000000',
+      'latency_bucket{le="+Inf"} +Inf',
+      'temperature{gpu="0"} -3.5e-2',
+    ].join('\n')
+    expect(parseExposition(text)).toEqual([
+      {name: 'up', labels: {}, value: 1},
+      {name: 'http_requests_total', labels: {route: '/v1/predict', quote: 'say "hi"', path: 'C:\\tmp', multi: 'a\nb'}, value: 1027},
+      {name: 'latency_bucket', labels: {le: '+Inf'}, value: Number.POSITIVE_INFINITY},
+      {name: 'temperature', labels: {gpu: '0'}, value: -0.035},
+    ])
+  })
+})
 
 describe('synthetic Prometheus sources', () => {
   const bert = new BertInferenceSource()
@@ -49,6 +69,7 @@ describe('synthetic Prometheus sources', () => {
       const text = await response.text()
       expect(source.scrapes).toBe(1)
       expect(source.samples).toBe(sampleLines(text).length)
+      expect(parseExposition(text)).toHaveLength(source.samples)
       expect(source.samplesServed(0, source.served[0]!.at)).toBe(source.samples)
       if (promtool.ok) {
         // Exit 0 (clean) or 3 (lint findings: dcgm-exporter's camelCase labels and counters

@@ -95,7 +95,7 @@ export abstract class Source {
   protected abstract render(): {body: string; contentType: string; samples: number}
 }
 
-// ---------------------------------------------------------------- Prometheus text format
+// ---------------------------------------------------------------- Prometheus text format (the exposition half of the toolkit; OTLP is otlp.ts)
 
 type Labels = Record<string, string>
 
@@ -136,6 +136,28 @@ function formatValue(value: number): string {
 }
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8'
+
+export interface Sample {
+  name: string
+  labels: Record<string, string>
+  value: number
+}
+
+/** The samples of a Prometheus text exposition (what a source or a collector's pull reader serves). */
+export function parseExposition(text: string): Sample[] {
+  const out: Sample[] = []
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line)
+    if (!m) continue
+    const labels: Record<string, string> = {}
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = unescapeLabel(v!)
+    out.push({name: m[1]!, labels, value: m[3] === '+Inf' ? Number.POSITIVE_INFINITY : m[3] === '-Inf' ? Number.NEGATIVE_INFINITY : Number(m[3])})
+  }
+  return out
+}
+
+const unescapeLabel = (value: string): string => value.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c))
 
 /** Deterministic pseudo-random numbers in [0, 1): the same run serves the same values. */
 function random(seed: string): () => number {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {parse, parseAllDocuments} from 'yaml'
-import {emitYaml} from '../../src/render/emit.js'
+import {emitYaml} from '../../src/lib/emit-yaml.js'
 import {renderEdge, renderHub} from '../../src/render/render.js'
 import {exampleFederation} from '../helpers/federation.js'
 

@@ -68,6 +68,25 @@ describe('kubeconfig merge', () => {
     expect(lkeIdFromKubeconfig(target, 'edge-1')).toBe(42)
   })
 
+  it('writes values YAML 1.1 would misread (yes, on, 0755, 1:20, #, ": ") so that they read back as the same strings', async () => {
+    // Given an existing kubeconfig whose names and values look like booleans, octal, sexagesimal, comments
+    const dir = temp()
+    const target = path.join(dir, 'config')
+    const tricky = {apiVersion: 'v1', kind: 'Config', clusters: [{name: 'yes', cluster: {server: 'https://[2001:db8::1]:6443', 'insecure-skip-tls-verify': true}}], users: [{name: 'on', user: {token: '0755', username: '1:20', password: '#not a comment: really'}}], contexts: [{name: 'off', context: {cluster: 'yes', user: 'on'}}], 'current-context': 'off', preferences: {}}
+    writeFileSync(target, JSON.stringify(tricky), {mode: 0o600})
+    // When fedobs merges a cluster into it
+    await mergeKubeconfig(target, lkeKubeconfig(7), {cluster: 'edge-7'})
+    const text = readFileSync(target, 'utf8')
+    // Then every value reads back unchanged, under YAML 1.1 as kubectl reads it, and the new entries are there
+    const merged = parse(text, {version: '1.1'})
+    expect(merged.clusters[0]).toEqual(tricky.clusters[0])
+    expect(merged.users[0]).toEqual(tricky.users[0])
+    expect(merged.contexts[0]).toEqual(tricky.contexts[0])
+    expect(merged['current-context']).toBe('off')
+    expect(merged.contexts.map((c: {name: string}) => c.name)).toEqual(['off', 'lke7-ctx', 'fedobs-edge-7'])
+    expect(text).not.toContain('{"')
+  })
+
   it('switches current-context only when asked (or when there is none)', async () => {
     const dir = temp()
     const target = path.join(dir, 'config')
