@@ -69,7 +69,6 @@ const PERL_CLASSES = new Set(['d', 'D', 's', 'S', 'w', 'W'])
 const C_ESCAPES = new Set(['a', 'f', 'n', 'r', 't', 'v'])
 const FLAGS = new Set(['i', 'm', 's', 'U'])
 
-const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9'
 const isOctal = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '7'
 const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9A-Fa-f]$/.test(c)
 const isAlnum = (c: string): boolean => /^[0-9A-Za-z]$/.test(c)

@@ -20,6 +20,7 @@
 const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@-]*(?:[ :][A-Za-z0-9_./@-]+)*$/
 const RESERVED = /^(?:y|yes|n|no|true|false|on|off|null|~|\.nan|\.inf)$/i
 const NUMERIC = /^[-+.]?[0-9]/
+// eslint-disable-next-line no-control-regex -- the YAML emitter must find control characters to quote them
 const NON_PRINTABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufeff]/
 
 function quote(text: string): string {

@@ -19,7 +19,7 @@ export interface ApiType {
 export interface ApiPoolNode {
   id: string
   instance_id: number | null
-  status: 'ready' | 'not_ready' | string
+  status: 'ready' | 'not_ready' | (string & {})
 }
 
 export interface ApiPool {

@@ -147,6 +147,7 @@ describe('fedobs as a user runs it', () => {
 
   it('never colours output when NO_COLOR is set', async () => {
     const result = await runCli(['render', 'edge', 'x', '--pool', 'g6-standard-2:1'], {env: {NO_COLOR: '1', FORCE_COLOR: '1'}})
+    // eslint-disable-next-line no-control-regex -- the test looks for the ANSI escape character on purpose
     expect(result.stderr).not.toMatch(/\u001B\[/)
   })
 })

@@ -135,7 +135,7 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
   try {
     return withMounts(copy, endpoints.mounts ?? {})
   } catch (error) {
-    throw new Error(`loopbackVariant: ${(error as Error).message}`)
+    throw new Error(`loopbackVariant: ${(error as Error).message}`, {cause: error})
   }
 }
 

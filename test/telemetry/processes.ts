@@ -98,7 +98,7 @@ export class ManagedProcess {
         {timeoutMs: this.spec.readyTimeoutMs ?? 30_000, intervalMs: 100},
       )
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- ${this.spec.logFile} (last lines):\n${this.tail()}`)
+      throw new Error(`${(error as Error).message}\n--- ${this.spec.logFile} (last lines):\n${this.tail()}`, {cause: error})
     }
   }
 

@@ -71,7 +71,7 @@ export function parseAcl(text: string): AclConfig {
   try {
     raw = JSON.parse(text)
   } catch (error) {
-    throw new Error(`invalid firewall ACL annotation: ${(error as Error).message}`)
+    throw new Error(`invalid firewall ACL annotation: ${(error as Error).message}`, {cause: error})
   }
   const typeError = (what: string): Error => new Error(`json: cannot unmarshal ${Array.isArray(raw) ? 'array' : typeof raw} into Go value of type ${what}`)
   if (raw === null) return {}
