@@ -49,6 +49,12 @@ export interface KubePod extends PodRef {
   node: string
 }
 
+export interface ApiRequest {
+  method: string
+  path: string
+  status: number
+}
+
 export interface KubeCluster {
   cluster: TestCluster
   /** The GPU node (the agent's node, K8S_NODE_NAME) and a standard node, with their pods as the API lists them. */
@@ -65,6 +71,8 @@ export interface KubeCluster {
    * cluster: the command line (wrapped in a private mount namespace) and the environment.
    */
   asPod(serviceAccount: string, command: string, args: string[]): Promise<{command: string; args: string[]; env: Record<string, string>}>
+  /** Every request the collectors made to the API server (through the proxy), with the API server's answer. */
+  apiRequests: ApiRequest[]
   /** Listen on a pod's ip:port and forward to a process listening elsewhere (its "network namespace"). */
   forward(listen: string, upstream: string): Promise<void>
   close(): Promise<void>
@@ -201,6 +209,7 @@ export async function startKubeCluster(testbed: Testbed, options: KubeClusterOpt
       otherNode,
       pods: byName,
       pod: podOf,
+      apiRequests: proxy.requests,
       async endpoints(namespace, service, portName) {
         return waitFor(`${options.name}: endpoints of ${namespace}/${service}:${portName}`, async () => {
           const endpoints: V1Endpoints | undefined = await ignoreStatus(core.readNamespacedEndpoints({namespace, name: service}), 404)
@@ -293,7 +302,8 @@ function splitHostPort(address: string): [string, number] {
  * passes requests, with their bearer tokens, through unchanged: authentication and RBAC are the
  * API server's. Responses are asked for uncompressed so the bytes can be rewritten.
  */
-async function startTranslatingProxy(upstream: URL, upstreamCa: string, from: string, to: string): Promise<{port: number; ca: string; close(): Promise<void>}> {
+async function startTranslatingProxy(upstream: URL, upstreamCa: string, from: string, to: string): Promise<{port: number; ca: string; requests: ApiRequest[]; close(): Promise<void>}> {
+  const requests: ApiRequest[] = []
   if (Buffer.byteLength(from) !== Buffer.byteLength(to)) throw new Error(`translation ${from} → ${to} must keep the length`)
   const ca = await createRootCa('fedobs test-bed API proxy CA', 'fedobs test bed', 2)
   const serving = await issueLeaf(ca, {commonName: 'kubernetes', usage: 'server', dnsNames: ['localhost', 'kubernetes.default.svc'], ipAddresses: ['127.0.0.1'], notAfter: new Date(Date.now() + 2 * 86_400_000)})
@@ -301,6 +311,7 @@ async function startTranslatingProxy(upstream: URL, upstreamCa: string, from: st
   const server = createHttpsServer({key: serving.key, cert: serving.cert}, (req, res) => {
     const headers = {...req.headers, host: upstream.host, 'accept-encoding': 'identity'}
     const up = httpsRequest({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent}, (answer) => {
+      requests.push({method: req.method ?? '', path: req.url ?? '', status: answer.statusCode ?? 0})
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(new Translate(Buffer.from(from), Buffer.from(to))).pipe(res)
     })
@@ -318,6 +329,7 @@ async function startTranslatingProxy(upstream: URL, upstreamCa: string, from: st
   return {
     port: (server.address() as AddressInfo).port,
     ca: ca.cert,
+    requests,
     async close() {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -330,7 +342,7 @@ async function startTranslatingProxy(upstream: URL, upstreamCa: string, from: st
  * Replaces every `from` with `to` in a byte stream. A chunk ending in a proper prefix of `from`
  * keeps that tail back for the next chunk, at most 20 ms (watch events must not wait).
  */
-class Translate extends Transform {
+export class Translate extends Transform {
   private tail = Buffer.alloc(0)
   private timer: NodeJS.Timeout | undefined
 

@@ -2,9 +2,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {scrapeJobs} from '../../src/render/render.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {waitFor} from './net.js'
-import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline} from './pipeline.js'
+import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
 
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+const binaries = requireBinaries(PIPELINE_BINARIES)
 const HUB = 'fed-observability-test'
 
 /**

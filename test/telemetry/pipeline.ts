@@ -24,7 +24,7 @@ import {configOf, EXAMPLE} from '../helpers/federation.js'
 import {TestPki} from '../helpers/pki.js'
 import {FakeLoki, indexAttributesOf} from './fake-loki.js'
 import {FakeTempo} from './fake-tempo.js'
-import {startTestbed, type Testbed} from '../testbed/testbed.js'
+import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
 import {gaugeRequest, postJsonFrom, startKubeCluster, type KubeCluster, type KubePod} from './kube.js'
 import {loopbackVariant, type LoopbackEndpoints} from './loopback.js'
 import {freePorts, getJson, httpOk, LOOPBACK} from './net.js'
@@ -42,6 +42,8 @@ export const EDGE = 'fed-observability-remote'
  */
 export const RECEIVER_SERIES_EXCLUDED = '__name__!~"up|scrape_.+|target_info"'
 export const GATEWAY_POD = 'otel-gateway-0'
+/** What requireBinaries() takes for a test that starts a pipeline: collectors, Prometheus and the test bed. */
+export const PIPELINE_BINARIES = ['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', ...TESTBED_BINARIES]
 
 export interface PipelineOptions {
   /** otelcol and prometheus binaries (scripts/testbed/build.sh --print-env). */

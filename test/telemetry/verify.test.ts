@@ -9,14 +9,14 @@ import {requireBinaries} from '../helpers/testbed.js'
 import {quoteLabelValue, regexAlternatives} from '../../src/verify/backends.js'
 import {verifySchema} from '../../src/verify/schema.js'
 import {waitFor} from './net.js'
-import {EDGE, startPipeline, type Pipeline} from './pipeline.js'
+import {EDGE, startPipeline, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
 
 /**
  * `fedobs verify` against the real pipeline: rendered collectors, real Prometheus, the Loki and
  * Tempo contract fakes. Checks pass when data flows, fail (exit 1) when it stops, and the number
  * of queries does not grow with the number of clusters.
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS'])
+const binaries = requireBinaries(PIPELINE_BINARIES)
 const HUB = 'fed-observability-test'
 const validate = new Ajv({allErrors: true, strict: false}).compile(verifySchema)
 
