@@ -63,40 +63,70 @@ describe.skipIf(!binaries.ok)('collectors as pods of a test-bed cluster, with th
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 
-  async function runScraper(name: string): Promise<ManagedProcess> {
-    const [health, metrics] = (await freePorts(2)) as [number, number]
+  /** The rendered agent or scraper, run as a pod under its rendered ServiceAccount. */
+  async function runCollector(kind: 'agent' | 'scraper', name: string): Promise<ManagedProcess> {
+    const [grpc, http, health, metrics] = (await freePorts(4)) as [number, number, number, number]
     const file = path.join(dir, `${name}.yaml`)
-    const config = loopbackVariant(configOf(edge.objects, 'otel-scraper-config', 'config.yaml'), {ports: {13133: health, 8888: metrics}, dataDir: path.join(dir, name), mounts: pki.clientMounts(EDGE)})
+    const config = loopbackVariant(configOf(edge.objects, `otel-${kind}-config`, 'config.yaml'), {
+      ports: {4317: grpc, 4318: http, 13133: health, 8888: metrics},
+      dataDir: path.join(dir, name),
+      podLogDir: path.join(dir, name, 'pods'),
+      kubeletPort: 1,
+      mounts: pki.clientMounts(EDGE),
+    })
     writeFileSync(file, emitYaml(config))
-    const launch = await kube.asPod('observability/otel-scraper', binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', [`--config=${file}`])
-    const proc = new ManagedProcess({name, command: launch.command, args: launch.args, env: launch.env, logFile: path.join(dir, `${name}.log`), ready: async () => (await fetch(`http://127.0.0.1:${health}/`).catch(() => undefined))?.ok === true})
+    const gates = kind === 'agent' ? ['--feature-gates=ottl.functions.enableLambda'] : []
+    const launch = await kube.asPod(`observability/otel-${kind}`, binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', [`--config=${file}`, ...gates])
+    const proc = new ManagedProcess({
+      name,
+      command: launch.command,
+      args: launch.args,
+      env: {...launch.env, K8S_NODE_NAME: kube.gpuNode.node, K8S_NODE_IP: '127.0.0.1'},
+      logFile: path.join(dir, `${name}.log`),
+      ready: async () => (await fetch(`http://127.0.0.1:${health}/`).catch(() => undefined))?.ok === true,
+    })
     await proc.start()
     return proc
   }
 
-  /** The scraper's Endpoints list/watch requests while it runs for a few seconds, with the API server's answers. */
-  async function endpointsRequests(name: string): Promise<number[]> {
+  /** The API server's answers to a collector's requests, per path pattern, once there are `enough` for each. */
+  async function answers(kind: 'agent' | 'scraper', name: string, paths: RegExp[], enough = 1): Promise<Array<Set<number>>> {
     kube.apiRequests.length = 0
-    const scraper = await runScraper(name)
+    const collector = await runCollector(kind, name)
     try {
-      return await waitFor(`${name}: Endpoints requests of each scrape job's namespace`, () => {
-        const statuses = kube.apiRequests.filter((r) => /^\/api\/v1\/namespaces\/[^/]+\/endpoints\b/.test(r.path)).map((r) => r.status)
-        // bert-inference, observability (dcgm-exporter and kube-state-metrics) on the edge.
-        return statuses.length >= 2 ? statuses : undefined
+      return await waitFor(`${name}: ${enough} requests for each of ${paths.join(', ')}`, () => {
+        const statuses = paths.map((path) => kube.apiRequests.filter((r) => path.test(r.path)).map((r) => r.status))
+        return statuses.every((s) => s.length >= enough) ? statuses.map((s) => new Set(s)) : undefined
       }, {timeoutMs: 30_000})
     } finally {
-      await scraper.stop(5000)
+      await collector.stop(5000)
     }
   }
 
-  it('lists Endpoints with the rendered ClusterRole, and is forbidden once its endpoints rule is gone', async () => {
-    expect(new Set(await endpointsRequests('scraper-granted'))).toEqual(new Set([200]))
-
+  const rbacWithout = async (role: string, resource: string): Promise<void> => {
     const {RbacAuthorizationV1Api} = await import('@kubernetes/client-node')
     const rbac = kube.cluster.clients().config.makeApiClient(RbacAuthorizationV1Api)
-    const role = await rbac.readClusterRole({name: 'otel-scraper'})
-    role.rules = role.rules!.map((rule) => ({...rule, resources: rule.resources?.filter((r) => r !== 'endpoints')}))
-    await rbac.replaceClusterRole({name: 'otel-scraper', body: role})
-    expect(new Set(await endpointsRequests('scraper-denied'))).toEqual(new Set([403]))
+    const body = await rbac.readClusterRole({name: role})
+    body.rules = body.rules!.map((rule) => ({...rule, resources: rule.resources?.filter((r) => r !== resource)}))
+    await rbac.replaceClusterRole({name: role, body})
+  }
+
+  // Discovery lists Endpoints in each scrape job's namespace: bert-inference and observability on the edge.
+  const ENDPOINTS = /^\/api\/v1\/namespaces\/[^/]+\/endpoints\b/
+  // k8s_attributes lists and watches the pods of its node (fieldSelector spec.nodeName), one informer
+  // per pipeline. (It asks for no ReplicaSets at 0.159: k8s.deployment.name comes from the pod's
+  // ReplicaSet owner name.)
+  const PODS = /^\/api\/v1\/pods\?.*fieldSelector=spec\.nodeName%3Dlke200002-gpu-2b9e4d/
+
+  it('scraper: lists Endpoints with the rendered ClusterRole, and is forbidden once its endpoints rule is gone', async () => {
+    expect(await answers('scraper', 'scraper-granted', [ENDPOINTS], 2)).toEqual([new Set([200])])
+    await rbacWithout('otel-scraper', 'endpoints')
+    expect(await answers('scraper', 'scraper-denied', [ENDPOINTS], 2)).toEqual([new Set([403])])
+  }, 120_000)
+
+  it('agent: k8s_attributes watches its node\'s pods, and is forbidden once the pods rule is gone', async () => {
+    expect(await answers('agent', 'agent-granted', [PODS], 3)).toEqual([new Set([200])])
+    await rbacWithout('otel-agent', 'pods')
+    expect(await answers('agent', 'agent-denied', [PODS], 3)).toEqual([new Set([403])])
   }, 120_000)
 })
