@@ -9,6 +9,10 @@
  *   hub:  sources ─ scraper ─┤   (hub.received_at,  └─ fake Tempo (/v1/traces)
  *         kubelet ─ agent ───┘    file_storage queues)
  *
+ * Each cluster is also a test-bed API server holding its rendered objects (test/telemetry/kube.ts):
+ * the agents and scrapers run as its pods (k8s_attributes, Kubernetes discovery, the rendered
+ * ServiceAccounts' RBAC), and the sources listen on the IPs of the pods they play.
+ *
  * Every process can be stopped, SIGKILLed and restarted (same ports, same queue directories), and
  * every source and sink counts what it served or stored, for loss accounting.
  */
@@ -186,7 +190,6 @@ interface Shared {
   dir: string
   pki: TestPki
   otelcol: string
-  testbed: Testbed
   services: Record<string, string>
   promPort: number
   gatewayMetricsPort: number
@@ -245,7 +248,6 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
     dir,
     pki,
     otelcol: options.otelcol,
-    testbed,
     promPort,
     gatewayMetricsPort: gwMetrics,
     started,

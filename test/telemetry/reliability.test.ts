@@ -58,7 +58,7 @@ describe.skipIf(!binaries.ok)('reliability on the real collector: zero data poin
     monitor.start()
     traffic = new Traffic([p.hub, p.edge])
     accounts = new Accountant(p, monitor, traffic)
-    await accounts.begin() // all zero: nothing served before the pipeline started
+    await accounts.begin() // the baseline: what was served before, once stored
     traffic.start()
     await flowing()
   }, 120_000)
