@@ -267,7 +267,16 @@ export class Accountant {
 
   /** Start counting from here: the numbers of the next checkpoint are differences to this. */
   async begin(): Promise<void> {
-    this.last = await this.snapshot()
+    // The collectors run (and scrape, and read the kubelet) from the moment they start, so a
+    // scrape served just before this point may still be on its way: once everything served
+    // until now is stored, that is the baseline on both sides.
+    const first = await this.snapshot()
+    const settled = (now: Snapshot): boolean =>
+      Object.entries(first.samples).every(([key, c]) => now.samples[key]!.stored >= c.served) && Object.entries(first.scrapes).every(([key, c]) => now.scrapes[key]!.stored >= c.served)
+    const stored = await waitFor('what was served before the start to be stored', async () => (settled(await this.snapshot()) ? true : undefined), {timeoutMs: 30_000, intervalMs: 500}).catch(() => false)
+    const baseline = (counts: Record<string, Count>): Record<string, Count> => Object.fromEntries(Object.entries(counts).map(([key, c]) => [key, {served: c.served, stored: c.served}]))
+    // Not stored within 30 s: the raw numbers, so the first scenario shows the loss.
+    this.last = stored ? {...first, samples: baseline(first.samples), scrapes: baseline(first.scrapes)} : first
   }
 
   /**

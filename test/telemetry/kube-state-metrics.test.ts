@@ -50,6 +50,7 @@ describe.skipIf(!binaries.ok)('real kube-state-metrics against a test-bed cluste
       otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
       prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
       kubeStateMetrics: {edge: `127.0.0.1:${port}`},
+      testbed,
     })
   }, 240_000)
 

@@ -4,12 +4,14 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {createRootCa} from '../../src/pki/x509.js'
 import {emitYaml} from '../../src/render/emit.js'
 import {renderEdge, renderHub} from '../../src/render/render.js'
 import {configOf, exampleFederation} from '../helpers/federation.js'
 import {TestPki} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {discoverTargets, loopbackVariant, UNBACKED_TARGET, type LoopbackEndpoints} from './loopback.js'
+import {asPodCommand, writeServiceAccount} from './kube.js'
+import {loopbackVariant, type LoopbackEndpoints} from './loopback.js'
 
 const federation = exampleFederation()
 const hub = renderHub(federation).objects
@@ -26,7 +28,6 @@ const ENDPOINTS: LoopbackEndpoints = {
   dataDir: '/tmp/fedobs-test/data',
   podLogDir: '/tmp/fedobs-test/pods',
   kubeletPort: 43001,
-  scrapeTargets: Object.fromEntries(['bert-inference', 'dcgm-exporter', 'kube-state-metrics', 'otel-gateway', 'prometheus'].map((job) => [job, [{targets: ['127.0.0.1:44001'], labels: {__meta_kubernetes_service_name: job}}]])),
   mounts: {
     '/etc/otelcol/tls': '/tmp/fedobs-test/secrets/tls',
     '/etc/otelcol/trust': '/tmp/fedobs-test/secrets/trust',
@@ -43,52 +44,102 @@ const CONFIGS: Array<[string, any]> = [
 ]
 
 /**
- * Everything loopbackVariant may change, blanked out: what is left must be identical between the
- * rendered config and its variant (so the test runs the production pipelines).
+ * Every leaf path where two configs differ ("receivers.otlp.protocols.grpc.endpoint",
+ * "service.telemetry.metrics" when one side lacks it), in order: the guard compares this list
+ * with the paths loopbackVariant is allowed to change, so any other divergence fails.
  */
-function withoutAllowedChanges(config: any): any {
-  const copy = structuredClone(config)
-  const blank = (node: any): any => {
-    if (typeof node === 'string') {
-      return node
-        .replace(/(0\.0\.0\.0|127\.0\.0\.1|203\.0\.113\.7|\$\{env:K8S_NODE_IP\}|[a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local):[0-9]+/g, 'ADDRESS')
-        .replace(/^(\/var\/lib\/otelcol|\/tmp\/fedobs-test\/data)\/.*/, 'DIRECTORY')
-        .replace(/^(\/var\/log\/pods|\/tmp\/fedobs-test\/pods)\//, 'PODLOGS/')
-        .replace(/^(\/etc\/otelcol|\/tmp\/fedobs-test\/secrets)\/(tls|trust|gateway-client)\//, 'SECRET:$2/')
-    }
-    if (Array.isArray(node)) return node.map(blank)
-    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, blank(v)]))
-    return node
+function differingPaths(a: unknown, b: unknown, at = ''): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object'
+  if (isObject(a) && isObject(b) && Array.isArray(a) === Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    return keys.flatMap((k) => (k in a && k in b ? differingPaths(a[k], b[k], at ? `${at}.${k}` : k) : [at ? `${at}.${k}` : k]))
   }
-  delete copy.service?.telemetry?.metrics
-  delete copy.processors?.k8s_attributes
-  for (const pipeline of Object.values(copy.service?.pipelines ?? {}) as Array<{processors?: string[]}>) {
-    if (pipeline.processors) pipeline.processors = pipeline.processors.filter((p) => p !== 'k8s_attributes')
-  }
-  if (copy.receivers?.kubelet_stats) delete copy.receivers.kubelet_stats.auth_type
-  for (const job of copy.receivers?.prometheus?.config?.scrape_configs ?? []) {
-    delete job.kubernetes_sd_configs
-    delete job.static_configs
-  }
-  return blank(copy)
+  return Object.is(a, b) ? [] : [at]
+}
+
+/** Paths loopbackVariant may change, per collector; everything else must stay deep-equal. */
+const SECRETS_OF_CLIENT = ['exporters.otlp_grpc/gateway.tls.ca_file', 'exporters.otlp_grpc/gateway.tls.cert_file', 'exporters.otlp_grpc/gateway.tls.key_file', 'extensions.bearertokenauth/gateway.filename']
+const AGENT = [
+  'extensions.health_check.endpoint',
+  'receivers.otlp.protocols.grpc.endpoint',
+  'receivers.otlp.protocols.http.endpoint',
+  'extensions.file_storage/filelog.directory',
+  'receivers.kubelet_stats.endpoint',
+  'receivers.file_log.include.0',
+  'receivers.file_log.exclude.0',
+  'service.telemetry.metrics',
+  ...SECRETS_OF_CLIENT,
+]
+const SCRAPER = ['extensions.health_check.endpoint', 'service.telemetry.metrics', ...SECRETS_OF_CLIENT]
+const ALLOWED: Record<string, string[]> = {
+  gateway: [
+    'extensions.health_check.endpoint',
+    'receivers.otlp.protocols.grpc.endpoint',
+    'receivers.otlp.protocols.http.endpoint',
+    'extensions.file_storage/queue.directory',
+    'extensions.file_storage/queue.compaction.directory',
+    'exporters.otlp_http/prometheus.metrics_endpoint',
+    'exporters.otlp_http/loki.logs_endpoint',
+    'exporters.otlp_http/tempo.traces_endpoint',
+    'service.telemetry.metrics.readers.0.pull.exporter.prometheus.host',
+    'service.telemetry.metrics.readers.0.pull.exporter.prometheus.port',
+    'receivers.otlp.protocols.grpc.tls.cert_file',
+    'receivers.otlp.protocols.grpc.tls.key_file',
+    'receivers.otlp.protocols.grpc.tls.client_ca_file',
+    'receivers.otlp.protocols.http.tls.cert_file',
+    'receivers.otlp.protocols.http.tls.key_file',
+    'receivers.otlp.protocols.http.tls.client_ca_file',
+    'extensions.oidc/federation.providers.0.public_keys_file',
+  ],
+  // The hub's own collectors ship to the gateway's Service name, which becomes its loopback address.
+  'hub agent': [...AGENT, 'exporters.otlp_grpc/gateway.endpoint'],
+  'hub scraper': [...SCRAPER, 'exporters.otlp_grpc/gateway.endpoint'],
+  // The edge ships to the hub's public endpoint as rendered (the pipeline renders it with the gateway's address).
+  'edge agent': AGENT,
+  'edge scraper': SCRAPER,
 }
 
 describe('loopbackVariant', () => {
   for (const [label, rendered] of CONFIGS) {
-    it(`${label}: changes only addresses, ports, paths, discovery and k8s_attributes`, () => {
+    it(`${label}: differs from the rendered config exactly at the enumerated paths`, () => {
       const variant = loopbackVariant(rendered, ENDPOINTS)
-      expect(withoutAllowedChanges(variant)).toEqual(withoutAllowedChanges(rendered))
-      const text = JSON.stringify(variant)
-      expect(text).not.toMatch(/0\.0\.0\.0|svc\.cluster\.local|\/var\/lib\/otelcol|\/var\/log\/pods|kubernetes_sd_configs|k8s_attributes/)
+      expect(differingPaths(rendered, variant).sort()).toEqual([...ALLOWED[label]!].sort())
       expect(rendered).toEqual(configOf(label.startsWith('edge') ? edge : hub, `otel-${label.split(' ').at(-1)}-config`, 'config.yaml')) // not mutated
       // Every collector gets its self-metrics reader on its own loopback port.
-      expect(variant.service.telemetry.metrics.readers).toEqual([{pull: {exporter: {prometheus: {host: '127.0.0.1', port: 41004}}}}])
+      expect(variant.service.telemetry.metrics).toEqual({...rendered.service.telemetry.metrics, readers: [{pull: {exporter: {prometheus: {host: '127.0.0.1', port: 41004}}}}]})
+      // What changed is an address, port or path, and no cluster-only one is left.
+      const text = JSON.stringify(variant)
+      expect(text).not.toMatch(/0\.0\.0\.0|svc\.cluster\.local|\/var\/lib\/otelcol|\/var\/log\/pods|\/etc\/otelcol/)
     })
   }
 
+  it('keeps k8s_attributes in every agent pipeline it is rendered in, and Kubernetes discovery in every scrape job', () => {
+    for (const [label, rendered] of CONFIGS.filter(([l]) => l.endsWith('agent'))) {
+      const variant = loopbackVariant(rendered, ENDPOINTS)
+      const withProcessor = Object.entries(variant.service.pipelines as Record<string, {processors: string[]}>).filter(([, p]) => p.processors.includes('k8s_attributes')).map(([name]) => name)
+      expect(withProcessor, label).toEqual(['metrics', 'logs', 'traces'])
+      expect(variant.processors.k8s_attributes).toMatchObject({auth_type: 'serviceAccount', filter: {node_from_env_var: 'K8S_NODE_NAME'}})
+      expect(variant.receivers.kubelet_stats.auth_type).toBe('serviceAccount')
+    }
+    for (const [label, rendered] of CONFIGS.filter(([l]) => l.endsWith('scraper'))) {
+      for (const job of loopbackVariant(rendered, ENDPOINTS).receivers.prometheus.config.scrape_configs) {
+        expect(job.kubernetes_sd_configs, `${label} ${job.job_name}`).toEqual([expect.objectContaining({role: 'endpoints'})])
+        expect(job.static_configs).toBeUndefined()
+      }
+    }
+  })
+
+  it('fails the guard when a config differs anywhere else', () => {
+    const agent = configOf(edge, 'otel-agent-config', 'config.yaml')
+    const tampered = loopbackVariant(agent, ENDPOINTS)
+    tampered.processors.k8s_attributes.extract.metadata.pop()
+    tampered.service.pipelines.logs.processors = tampered.service.pipelines.logs.processors.filter((p: string) => p !== 'k8s_attributes')
+    expect(differingPaths(agent, tampered).filter((p) => !ALLOWED['edge agent']!.includes(p))).toEqual(['processors.k8s_attributes.extract.metadata.6', 'service.pipelines.logs.processors.1', 'service.pipelines.logs.processors.2', 'service.pipelines.logs.processors.3', 'service.pipelines.logs.processors.4'])
+  })
+
   it('points kubelet_stats at the fake kubelet, keeping https and ${env:K8S_NODE_IP}', () => {
     const variant = loopbackVariant(configOf(edge, 'otel-agent-config', 'config.yaml'), ENDPOINTS)
-    expect(variant.receivers.kubelet_stats).toMatchObject({auth_type: 'none', endpoint: 'https://${env:K8S_NODE_IP}:43001', insecure_skip_verify: true})
+    expect(variant.receivers.kubelet_stats).toMatchObject({auth_type: 'serviceAccount', endpoint: 'https://${env:K8S_NODE_IP}:43001', insecure_skip_verify: true})
     expect(variant.receivers.file_log.include).toEqual(['/tmp/fedobs-test/pods/*/*/*.log'])
     expect(variant.extensions['file_storage/filelog'].directory).toBe('/tmp/fedobs-test/data/file_storage-filelog')
   })
@@ -97,28 +148,6 @@ describe('loopbackVariant', () => {
     const gateway = configOf(hub, 'otel-gateway-config', 'config.yaml')
     expect(() => loopbackVariant(gateway, {...ENDPOINTS, services: {}})).toThrow(/no loopback address for prometheus\.monitoring\.svc\.cluster\.local:9090/)
     expect(() => loopbackVariant(gateway, {...ENDPOINTS, ports: {4317: 1}})).toThrow(/no loopback port for container port 4318/)
-    expect(() => loopbackVariant(configOf(hub, 'otel-scraper-config', 'config.yaml'), {...ENDPOINTS, scrapeTargets: {}})).toThrow(/no static targets for scrape job/)
-  })
-
-  it('discovers one target per Service port in the job\'s namespaces, as endpoints discovery would', () => {
-    const scraper = configOf(hub, 'otel-scraper-config', 'config.yaml')
-    const job = scraper.receivers.prometheus.config.scrape_configs.find((j: any) => j.job_name === 'otel-gateway')
-    const targets = discoverTargets(job, hub, {'observability-hub/otel-gateway:metrics': {target: '127.0.0.1:45001', pod: 'otel-gateway-0', node: 'n1'}})
-    // otel-gateway (4 ports), otel-gateway-headless (1), otel-gateway-external (2): the job's relabel_configs keep one.
-    expect(targets).toHaveLength(7)
-    expect(targets.filter((t) => t.targets[0] !== UNBACKED_TARGET)).toEqual([
-      {
-        targets: ['127.0.0.1:45001'],
-        labels: {
-          __meta_kubernetes_namespace: 'observability-hub',
-          __meta_kubernetes_service_name: 'otel-gateway',
-          __meta_kubernetes_endpoint_port_name: 'metrics',
-          __meta_kubernetes_endpoint_ready: 'true',
-          __meta_kubernetes_pod_name: 'otel-gateway-0',
-          __meta_kubernetes_pod_node_name: 'n1',
-        },
-      },
-    ])
   })
 })
 
@@ -144,10 +173,14 @@ describe.skipIf(!binaries.ok)('loopback variants on the real collector', () => {
         const file = path.join(dir, 'config.yaml')
         const mounts = label === 'gateway' ? pki.gatewayMounts() : pki.clientMounts(label.startsWith('hub') ? federation.hub.name : 'fed-observability-remote')
         writeFileSync(file, emitYaml(loopbackVariant(rendered, {...ENDPOINTS, dataDir: dir, podLogDir: dir, mounts})))
-        const env = {...process.env, POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '127.0.0.1', K8S_NODE_NAME: 'n'}
+        // As a pod: in-cluster API server address and a service-account volume (validate builds
+        // kubelet_stats, which reads its ca.crt; nothing connects).
+        const env = {...process.env, POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '127.0.0.1', K8S_NODE_NAME: 'n', KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1'}
+        const serviceAccount = writeServiceAccount(path.join(dir, 'run'), {token: 'not-checked', ca: (await createRootCa('test-bed API server CA', 'fedobs test bed', 1)).cert, namespace: 'observability'})
         // The agent's rendered container turns on the feature gate its PII scrubber needs.
         const gates = label.endsWith('agent') ? ['--feature-gates=ottl.functions.enableLambda'] : []
-        await expect(run(binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', ['validate', `--config=${file}`, ...gates], {env})).resolves.toBeDefined()
+        const pod = asPodCommand(serviceAccount, binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', ['validate', `--config=${file}`, ...gates])
+        await expect(run(pod.command, pod.args, {env})).resolves.toBeDefined()
       } finally {
         rmSync(dir, {recursive: true, force: true})
       }

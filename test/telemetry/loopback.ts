@@ -1,18 +1,12 @@
 /**
  * loopbackVariant: the collector configs fedobs renders, changed only where a cluster and one
- * loopback-only machine differ (addresses, ports, paths, in-cluster identity), so that the test
+ * loopback-only machine differ (listen addresses, Service names, ports, paths), so that the test
  * runs the very pipelines that production runs. Every change is listed and explained here; the
- * rest of the config (receivers, processors, their order, batch sizes, queues, retries,
- * relabelling) is left exactly as rendered.
+ * rest of the config (receivers, processors incl. k8s_attributes, their order, batch sizes,
+ * queues, retries, Kubernetes discovery and relabelling, auth types) is left exactly as rendered;
+ * loopback.test.ts enumerates every path that may differ.
  */
-import type {K8sObject} from '../../src/render/render.js'
 import {withMounts} from '../helpers/pki.js'
-
-/** A Prometheus static_configs entry: __meta_* labels stand in for what Kubernetes discovery sets. */
-export interface StaticConfig {
-  targets: string[]
-  labels: Record<string, string>
-}
 
 export interface LoopbackEndpoints {
   /** Container port → loopback port, for every listener (0.0.0.0:PORT) and the self-metrics port 8888. */
@@ -25,8 +19,6 @@ export interface LoopbackEndpoints {
   podLogDir?: string
   /** Port of the fake kubelet (HTTPS) for kubelet_stats. */
   kubeletPort?: number
-  /** Static targets per scrape job (replacing kubernetes_sd_configs). */
-  scrapeTargets?: Record<string, StaticConfig[]>
   /** Secret mount path (e.g. /etc/otelcol/tls) → local directory holding the same files. */
   mounts?: Record<string, string>
 }
@@ -94,41 +86,21 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
     if (fileLog.exclude) fileLog.exclude = fileLog.exclude.map(move)
   }
 
-  // 6. Kubelet: outside a cluster there is no service-account token, so auth_type none; the
-  //    endpoint keeps https and ${env:K8S_NODE_IP} (set to 127.0.0.1), only the port changes to
-  //    the fake kubelet's (10250 is privileged and shared). Measured: with auth_type none the
-  //    receiver ignores insecure_skip_verify, so the harness makes the agent trust the fake
-  //    kubelet's certificate through SSL_CERT_FILE (process environment, not config).
+  // 6. Kubelet: the endpoint keeps https and ${env:K8S_NODE_IP} (127.0.0.1 here), only the port
+  //    changes to the fake kubelet's (10250 is privileged and shared by every node of the host).
+  //    auth_type stays serviceAccount: the harness gives the agent a service-account token
+  //    (test/telemetry/kube.ts), so the receiver reads it from the same path as in a pod.
   const kubelet = copy.receivers?.kubelet_stats
   if (kubelet) {
     if (endpoints.kubeletPort === undefined) throw new Error('loopbackVariant: kubelet_stats needs kubeletPort')
-    kubelet.auth_type = 'none'
     kubelet.endpoint = String(kubelet.endpoint).replace(/:10250$/, `:${endpoints.kubeletPort}`)
   }
 
-  // 7. k8s_attributes asks the Kubernetes API for pod metadata and waits for it at startup: with
-  //    no API server the collector never becomes ready. It is dropped from every pipeline (and
-  //    its definition); the test sends k8s.* resource attributes itself where it needs them.
-  if (copy.processors?.k8s_attributes) {
-    delete copy.processors.k8s_attributes
-    for (const pipeline of Object.values(copy.service?.pipelines ?? {}) as Array<{processors?: string[]}>) {
-      if (pipeline.processors) pipeline.processors = pipeline.processors.filter((p) => p !== 'k8s_attributes')
-    }
-  }
+  // k8s_attributes and kubernetes_sd_configs stay as rendered: the collectors run as pods of a
+  // test-bed API server (in-cluster credentials of the rendered ServiceAccounts, kwok pods whose
+  // IPs are the 127.x addresses the sources bind), see test/telemetry/kube.ts.
 
-  // 8. Scrape discovery: kubernetes_sd_configs needs an API server. Each job gets static_configs
-  //    carrying the __meta_kubernetes_* labels that endpoints discovery would set, so the job's
-  //    own relabel_configs (keep by Service and port name, namespace/pod/node labels) still run
-  //    unchanged and decide which targets are scraped and how they are labelled.
-  for (const job of copy.receivers?.prometheus?.config?.scrape_configs ?? []) {
-    if (!job.kubernetes_sd_configs) continue
-    const targets = endpoints.scrapeTargets?.[job.job_name]
-    if (!targets) throw new Error(`loopbackVariant: no static targets for scrape job ${job.job_name}`)
-    delete job.kubernetes_sd_configs
-    job.static_configs = targets
-  }
-
-  // 9. Secrets: certificates, keys, trust bundles and identity tokens are Secret volumes mounted
+  // 7. Secrets: certificates, keys, trust bundles and identity tokens are Secret volumes mounted
   //    under /etc/otelcol/<name> in a pod; here each is a local directory laid out the same way
   //    (test/helpers/pki.ts, kubelet atomic-writer layout), so reloads behave as in a pod. Only the
   //    directory part of each path changes; an unmapped mount is an error.
@@ -145,44 +117,4 @@ function rewriteStrings(node: any, rewrite: (value: string) => string): void {
     if (typeof value === 'string') node[key] = rewrite(value)
     else rewriteStrings(value, rewrite)
   }
-}
-
-// ---------------------------------------------------------------- discovery emulation
-
-/** What backs one Service port here: the loopback address and the pod behind it. */
-export interface Backend {
-  target: string
-  pod: string
-  node: string
-}
-
-/** Address of Service ports nothing backs here: connection refused, so a kept one shows up=0. */
-export const UNBACKED_TARGET = '127.0.0.1:1'
-
-/**
- * Kubernetes endpoints discovery over the rendered Services: one target per port of every Service
- * in the job's namespaces, labelled as endpoints discovery labels it. `backends` maps
- * "namespace/service:port-name" to the process or source that serves it.
- */
-export function discoverTargets(scrapeJob: any, objects: K8sObject[], backends: Record<string, Backend>): StaticConfig[] {
-  const namespaces: string[] = (scrapeJob.kubernetes_sd_configs ?? []).flatMap((sd: any) => sd.namespaces?.names ?? [])
-  const out: StaticConfig[] = []
-  for (const service of objects.filter((o) => o.kind === 'Service' && namespaces.includes(o.metadata.namespace ?? ''))) {
-    const namespace = service.metadata.namespace!
-    for (const {name: portName} of (service.spec as {ports: Array<{name: string}>}).ports) {
-      const backend = backends[`${namespace}/${service.metadata.name}:${portName}`]
-      out.push({
-        targets: [backend?.target ?? UNBACKED_TARGET],
-        labels: {
-          __meta_kubernetes_namespace: namespace,
-          __meta_kubernetes_service_name: service.metadata.name,
-          __meta_kubernetes_endpoint_port_name: portName,
-          __meta_kubernetes_endpoint_ready: 'true',
-          __meta_kubernetes_pod_name: backend?.pod ?? `${service.metadata.name}-unbacked`,
-          __meta_kubernetes_pod_node_name: backend?.node ?? 'unbacked-node',
-        },
-      })
-    }
-  }
-  return out
 }

@@ -8,7 +8,7 @@ import {postToGateway, probeTls} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, selfMetricsUrl, Traffic} from './accounting.js'
 import {sleep, waitFor} from './net.js'
-import {EDGE, startPipeline, type ClusterHandle, type Pipeline} from './pipeline.js'
+import {EDGE, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
 
 /**
  * The secure default on the real collector: the rendered gateway (mTLS, TLS 1.3, identity tokens,
@@ -16,7 +16,7 @@ import {EDGE, startPipeline, type ClusterHandle, type Pipeline} from './pipeline
  * federation CA issued them. Refusals are checked at the wire; identity at the real Prometheus;
  * rotation and revocation while data flows by counting what was served against what was stored.
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
+const binaries = requireBinaries(PIPELINE_BINARIES)
 const HUB = 'fed-observability-test'
 
 function metric(name: string, resource: Record<string, string>): unknown {

@@ -121,10 +121,10 @@ export function guarded(handler: Handler): (req: IncomingMessage, res: ServerRes
   }
 }
 
-export async function listen(server: Server, port = 0): Promise<number> {
+export async function listen(server: Server, port = 0, host = LOOPBACK): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, LOOPBACK, () => {
+    server.listen(port, host, () => {
       server.off('error', reject)
       resolve()
     })

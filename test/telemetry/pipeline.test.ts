@@ -2,9 +2,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {scrapeJobs} from '../../src/render/render.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {waitFor} from './net.js'
-import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline} from './pipeline.js'
+import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
 
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
+const binaries = requireBinaries(PIPELINE_BINARIES)
 const HUB = 'fed-observability-test'
 
 /**
@@ -27,6 +27,7 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
     for (const cluster of [p.hub, p.edge]) {
       await cluster.sendLogs([`${marker} ${cluster.role} request ok`, `${marker} ${cluster.role} request done`])
       traceIds[cluster.id] = await cluster.sendTrace({spans: 3})
+      await cluster.sendMetrics(['fedobs_probe_ready'], {'service.name': 'fedobs-probe'})
       cluster.writePodLog(cluster.node.pods[0]!, cluster.node.pods[0]!.containers[0]!, [`${marker} ${cluster.role} pod log line`])
     }
   })
@@ -109,7 +110,9 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
       model: 'bert-base-uncased',
       status: 'success',
       job: 'bert-inference',
-      instance: p.edge.sources.bert.target,
+      // Kubernetes discovery: the endpoint the controller published for the pod (its IP, the
+      // rendered containerPort), which the source listens on.
+      instance: `${p.edge.workload.ip}:8080`,
       namespace: 'bert-inference',
       pod: bertPod.name,
       service: 'bert-inference',
@@ -117,12 +120,36 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
       k8s_namespace_name: 'bert-inference',
       k8s_pod_name: bertPod.name,
       k8s_node_name: p.edge.node.node,
+      k8s_container_name: 'bert-inference',
       cluster_id: EDGE,
       cluster_role: 'edge',
       hub_received_at: GATEWAY_POD,
     })
+    expect(p.edge.sources.bert.target).toBe(requests!.metric.instance)
     const buckets = await p.query(`inference_request_duration_seconds_bucket{cluster_id="${EDGE}"}`)
     expect(buckets.map((b) => b.metric.le)).toContain('+Inf')
+  })
+
+  it('enriches a workload\'s OTLP metrics with its pod\'s metadata from the API server (k8s_attributes)', async () => {
+    for (const cluster of [p.hub, p.edge]) {
+      const [probe] = await waitFor(`${cluster.role} OTLP metric at the hub`, async () => {
+        const found = await p.query(`fedobs_probe_ready{cluster_id="${cluster.id}"}`)
+        return found.length > 0 ? found : undefined
+      })
+      // The test sent only service.name, from the bert-inference pod's IP: the rest is what
+      // k8s_attributes looked up (connection IP → pod) with the agent's service account.
+      expect(probe!.metric).toEqual({
+        __name__: 'fedobs_probe_ready',
+        job: 'fedobs-probe',
+        k8s_namespace_name: 'bert-inference',
+        k8s_pod_name: cluster.workload.name,
+        k8s_node_name: cluster.node.node,
+        k8s_deployment_name: 'bert-inference',
+        cluster_id: cluster.id,
+        cluster_role: cluster.role,
+        hub_received_at: GATEWAY_POD,
+      })
+    }
   })
 
   it('brings kubelet stats with job="kubeletstats" and the node of each cluster', async () => {
@@ -158,9 +185,11 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
       })
       const byLine = Object.fromEntries(result.flatMap((r: any) => r.values.map((v: string[]) => [v[1], r.stream])))
       expect(Object.keys(byLine).sort()).toEqual([`${marker} ${cluster.role} pod log line`, `${marker} ${cluster.role} request done`, `${marker} ${cluster.role} request ok`])
-      expect(byLine[`${marker} ${cluster.role} request ok`]).toMatchObject({cluster_id: cluster.id, cluster_role: cluster.role, service_name: 'bert-inference', hub_received_at: GATEWAY_POD})
+      // OTLP from the workload: its pod's metadata added by k8s_attributes (by connection IP).
+      expect(byLine[`${marker} ${cluster.role} request ok`]).toMatchObject({cluster_id: cluster.id, cluster_role: cluster.role, service_name: 'bert-inference', hub_received_at: GATEWAY_POD, k8s_namespace_name: 'bert-inference', k8s_pod_name: cluster.workload.name, k8s_deployment_name: 'bert-inference'})
       const pod = cluster.node.pods[0]!
-      expect(byLine[`${marker} ${cluster.role} pod log line`]).toMatchObject({cluster_id: cluster.id, k8s_namespace_name: pod.namespace, k8s_pod_name: pod.name, k8s_container_name: pod.containers[0], service_name: pod.containers[0], log_iostream: 'stdout'})
+      // Pod log file: namespace/pod/container from its path, the deployment by k8s_attributes (by the path's pod uid).
+      expect(byLine[`${marker} ${cluster.role} pod log line`]).toMatchObject({cluster_id: cluster.id, k8s_namespace_name: pod.namespace, k8s_pod_name: pod.name, k8s_container_name: pod.containers[0], k8s_deployment_name: 'bert-inference', service_name: pod.containers[0], log_iostream: 'stdout'})
     }
     const {body} = await p.lokiApi(`/loki/api/v1/query?query=${encodeURIComponent(`sum by (cluster_id) (count_over_time({cluster_role=~".+"} |= "${marker}" [10m]))`)}`)
     expect(Object.fromEntries(body.data.result.map((r: any) => [r.metric.cluster_id, r.value[1]]))).toEqual({[HUB]: '3', [EDGE]: '3'})
@@ -181,6 +210,12 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
         {key: 'cluster.id', value: {stringValue: EDGE}},
         {key: 'cluster.role', value: {stringValue: 'edge'}},
         {key: 'hub.received_at', value: {stringValue: GATEWAY_POD}},
+        // k8s_attributes' extract list, looked up from the connection's pod IP.
+        {key: 'k8s.namespace.name', value: {stringValue: 'bert-inference'}},
+        {key: 'k8s.pod.name', value: {stringValue: p.edge.workload.name}},
+        {key: 'k8s.pod.uid', value: {stringValue: p.edge.workload.uid}},
+        {key: 'k8s.node.name', value: {stringValue: p.edge.node.node}},
+        {key: 'k8s.deployment.name', value: {stringValue: 'bert-inference'}},
       ]),
     )
     await waitFor('the hub trace in Tempo', async () => (await p.tempoApi(`/api/traces/${traceIds[HUB]}`)).status === 200)

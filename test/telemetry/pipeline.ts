@@ -9,6 +9,10 @@
  *   hub:  sources ─ scraper ─┤   (hub.received_at,  └─ fake Tempo (/v1/traces)
  *         kubelet ─ agent ───┘    file_storage queues)
  *
+ * Each cluster is also a test-bed API server holding its rendered objects (test/telemetry/kube.ts):
+ * the agents and scrapers run as its pods (k8s_attributes, Kubernetes discovery, the rendered
+ * ServiceAccounts' RBAC), and the sources listen on the IPs of the pods they play.
+ *
  * With PipelineOptions.victoriaLogs, the Loki address is a LokiFront: the logs are stored in the
  * real log store VictoriaLogs (and copied to the fake for its LogQL API), see victorialogs.ts.
  *
@@ -18,7 +22,6 @@
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {randomUUID} from 'node:crypto'
 import {federationOverrides} from '../../src/federation/flags.js'
 import {loadFederation} from '../../src/federation/load.js'
 import type {Federation} from '../../src/federation/model.js'
@@ -28,16 +31,18 @@ import {configOf, EXAMPLE} from '../helpers/federation.js'
 import {TestPki} from '../helpers/pki.js'
 import {FakeLoki, indexAttributesOf} from './fake-loki.js'
 import {FakeTempo} from './fake-tempo.js'
-import {discoverTargets, loopbackVariant, type Backend, type LoopbackEndpoints} from './loopback.js'
+import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
+import {gaugeRequest, postJsonFrom, startKubeCluster, type KubeCluster, type KubePod} from './kube.js'
+import {loopbackVariant, type LoopbackEndpoints} from './loopback.js'
 import {freePorts, getJson, httpOk, LOOPBACK} from './net.js'
-import {logsRequest, postOtlpJson, traceRequest} from './otlp.js'
+import {logsRequest, traceRequest} from './otlp.js'
 import {ManagedProcess} from './processes.js'
 import {lokiPushLimit} from './pushback.js'
 import {LokiFront, VictoriaLogs} from './victorialogs.js'
 import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type PodRef, type Source} from './sources.js'
 
-export {loopbackVariant, discoverTargets} from './loopback.js'
-export type {LoopbackEndpoints, StaticConfig} from './loopback.js'
+export {loopbackVariant} from './loopback.js'
+export type {LoopbackEndpoints} from './loopback.js'
 
 export const EDGE = 'fed-observability-remote'
 /**
@@ -46,6 +51,8 @@ export const EDGE = 'fed-observability-remote'
  */
 export const RECEIVER_SERIES_EXCLUDED = '__name__!~"up|scrape_.+|target_info"'
 export const GATEWAY_POD = 'otel-gateway-0'
+/** What requireBinaries() takes for a test that starts a pipeline: collectors, Prometheus and the test bed. */
+export const PIPELINE_BINARIES = ['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS', ...TESTBED_BINARIES]
 
 export interface PipelineOptions {
   /** otelcol and prometheus binaries (scripts/testbed/build.sh --print-env). */
@@ -73,6 +80,11 @@ export interface PipelineOptions {
    * keeps a copy in the fake Loki for the LogQL API (victorialogs.ts). Without it, the fake only.
    */
   victoriaLogs?: string
+  /**
+   * The test bed whose API servers play the hub and edge clusters (two clusters are added to it);
+   * default: one of its own, stopped with the pipeline. Needs the TESTBED_BINARIES.
+   */
+  testbed?: Testbed
 }
 
 /** One cluster's synthetic world and collectors. */
@@ -80,8 +92,12 @@ export interface ClusterHandle {
   id: string
   role: 'hub' | 'edge'
   rendering: Rendering
-  /** The GPU node the agent runs on (K8S_NODE_NAME) and its pods. */
+  /** The GPU node the agent runs on (K8S_NODE_NAME) and its pods, as the cluster's API server lists them. */
   node: NodeShape
+  /** The cluster's API server (a test-bed control plane holding the rendered objects). */
+  kube: KubeCluster
+  /** The pod sendLogs/sendTrace/sendMetrics connect from (its 127.x IP): the bert-inference pod. */
+  workload: KubePod
   sources: {bert: BertInferenceSource; dcgm: DcgmExporterSource; ksm: KubeStateMetricsSource; kubelet: KubeletSource}
   agent: ManagedProcess
   scraper: ManagedProcess
@@ -91,6 +107,8 @@ export interface ClusterHandle {
   sent: {logRecords: number; spans: number; podLogLines: number}
   /** Send log records (OTLP/HTTP JSON) into the agent, as a workload's SDK would. */
   sendLogs(lines: string[], resource?: Record<string, string>): Promise<void>
+  /** Send one gauge point per name (OTLP/HTTP JSON) into the agent, as a workload's SDK would. */
+  sendMetrics(names: string[], resource?: Record<string, string>): Promise<void>
   /** Send one trace of `spans` spans into the agent; returns its trace id. */
   sendTrace(options?: {spans?: number; name?: string; resource?: Record<string, string>}): Promise<string>
   /** Append CRI-formatted lines to a pod's container log under the agent's pod-log directory. */
@@ -153,23 +171,10 @@ function containerArgs(objects: K8sObject[], kind: string, name: string): string
 
 // ---------------------------------------------------------------- the synthetic world
 
-function nodeShape(cluster: 'hub' | 'edge'): {gpuNode: NodeShape; otherNode: NodeShape} {
-  const pod = (namespace: string, name: string, containers: string[]): PodRef => ({namespace, name, uid: randomUUID(), containers})
+/** Node names of each cluster (the GPU node's says gpu, as the synthetic kube-state-metrics expects). */
+function nodeNames(cluster: 'hub' | 'edge'): {gpuNode: string; otherNode: string} {
   const prefix = cluster === 'hub' ? 'lke100001' : 'lke200002'
-  return {
-    gpuNode: {
-      node: `${prefix}-gpu-${cluster === 'hub' ? '7f3a1c' : '2b9e4d'}`,
-      pods: [
-        pod('bert-inference', `bert-inference-6d9f8b7c5-${cluster === 'hub' ? 'x2k4p' : 'q8w3n'}`, ['bert-inference']),
-        pod(cluster === 'hub' ? 'monitoring' : 'observability', `dcgm-exporter-${cluster === 'hub' ? 'h7t2v' : 'm4r9z'}`, ['dcgm-exporter']),
-        pod('observability', `otel-agent-${cluster === 'hub' ? 'k5j8d' : 'p3c6f'}`, ['otel-agent']),
-      ],
-    },
-    otherNode: {
-      node: `${prefix}-std-${cluster === 'hub' ? '1d4e6a' : '9c2b7e'}`,
-      pods: [pod('observability', `kube-state-metrics-7b8d9c6f5-${cluster === 'hub' ? 'l2m3n' : 'r5s6t'}`, ['kube-state-metrics'])],
-    },
-  }
+  return {gpuNode: `${prefix}-gpu-${cluster === 'hub' ? '7f3a1c' : '2b9e4d'}`, otherNode: `${prefix}-std-${cluster === 'hub' ? '1d4e6a' : '9c2b7e'}`}
 }
 
 // ---------------------------------------------------------------- start
@@ -210,6 +215,16 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
   const gatewayAddress = `${LOOPBACK}:${gwGrpc}`
   const edgeHubEndpoint = options.edgeGatewayAddress ? await options.edgeGatewayAddress(gatewayAddress) : gatewayAddress
   const {federation, hub, edge} = renderForLoopback(options.scrapeInterval ?? '2s', gatewayAddress, edgeHubEndpoint)
+
+  // The clusters' API servers, holding what fedobs renders for each (started first: the sources
+  // bind their pods' IPs).
+  const testbed = options.testbed ?? (await startTestbed())
+  if (!options.testbed) started.push({close: () => testbed.stop()})
+  const suffix = path.basename(dir).replace(/[^a-z0-9]/gi, '').toLowerCase().slice(-6)
+  const kubeOf = (role: 'hub' | 'edge', rendering: Rendering): Promise<KubeCluster> =>
+    startKubeCluster(testbed, {role, name: `pipeline-${role}-${suffix}`, rendering, ...nodeNames(role), dir: path.join(dir, `${role}-kube`)})
+  const [hubKube, edgeKube] = await Promise.all([kubeOf('hub', hub), kubeOf('edge', edge)])
+  started.push(hubKube, edgeKube)
 
   // Sinks: fake Loki indexes what the rendered Loki config indexes.
   const loki = await new FakeLoki({indexAttributes: indexAttributesOf(configOf(hub.objects, 'loki-config', 'loki.yaml'))}).start()
@@ -267,15 +282,15 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
       'tempo.monitoring.svc.cluster.local:4318': `${LOOPBACK}:${tempo.port}`,
     },
   }
-  const gateway = collector(options.otelcol, dir, 'gateway', configOf(hub.objects, 'otel-gateway-config', 'config.yaml'), {
+  const gateway = await collector(options.otelcol, dir, 'gateway', configOf(hub.objects, 'otel-gateway-config', 'config.yaml'), {
     ports: {4317: gwGrpc, 4318: gwHttp, 13133: gwHealth, 8888: gwMetrics},
     services: shared.services,
     dataDir: path.join(dir, 'gateway'),
     mounts: pki.gatewayMounts(),
   }, {POD_NAME: GATEWAY_POD}, gwHealth)
 
-  const hubCluster = await buildCluster('hub', hub, shared, options.kubeStateMetrics?.hub)
-  const edgeCluster = await buildCluster('edge', edge, shared, options.kubeStateMetrics?.edge)
+  const hubCluster = await buildCluster('hub', hub, hubKube, shared, options.kubeStateMetrics?.hub)
+  const edgeCluster = await buildCluster('edge', edge, edgeKube, shared, options.kubeStateMetrics?.edge)
 
   // Start in dependency order: backends, gateway, then the collectors that ship to it.
   started.push(prometheus)
@@ -332,16 +347,38 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
 }
 
 /** One cluster: its synthetic sources and fake kubelet (started), its agent and scraper (not yet). */
-async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: Shared, realKsm?: string): Promise<ClusterHandle> {
-  const {gpuNode, otherNode} = nodeShape(role)
-  const [bertPod, dcgmPod] = gpuNode.pods as [PodRef, PodRef, PodRef]
+async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, kube: KubeCluster, shared: Shared, realKsm?: string): Promise<ClusterHandle> {
+  const {gpuNode, otherNode} = kube
+  const [bertPod, dcgmPod] = gpuNode.pods as [KubePod, KubePod, KubePod]
+  const dcgmNamespace = dcgmPod.namespace
   const sources = {
     bert: new BertInferenceSource({seed: `bert-${role}`}),
     dcgm: new DcgmExporterSource({node: gpuNode.node, allocatedTo: {namespace: bertPod.namespace, pod: bertPod.name, container: bertPod.containers[0]!}}),
     ksm: new KubeStateMetricsSource([gpuNode, otherNode]),
     kubelet: new KubeletSource(gpuNode),
   }
-  for (const source of Object.values(sources) as Source[]) shared.started.push(await source.start())
+  // Each Service port the scraper discovers is served at the ip:port its endpoints say: a source
+  // binds its pod's IP; a process that listens elsewhere (Prometheus, the gateway's self-metrics,
+  // a real kube-state-metrics) gets a forwarder on its pod's IP.
+  const serve = async (source: Source, namespace: string, service: string, port: string): Promise<void> => {
+    const [address, ...more] = await kube.endpoints(namespace, service, port)
+    if (more.length > 0) throw new Error(`${role}: ${namespace}/${service}:${port} has ${more.length + 1} endpoints, one process serves it`)
+    const [host, portNumber] = address!.split(':') as [string, string]
+    source.host = host
+    shared.started.push(await source.start(Number(portNumber)))
+  }
+  const forward = async (namespace: string, service: string, port: string, upstream: string): Promise<void> => {
+    for (const address of await kube.endpoints(namespace, service, port)) await kube.forward(address, upstream)
+  }
+  await serve(sources.bert, 'bert-inference', 'bert-inference', 'http')
+  await serve(sources.dcgm, dcgmNamespace, 'dcgm-exporter', 'metrics')
+  if (realKsm) await forward('observability', 'kube-state-metrics', 'http-metrics', realKsm)
+  else await serve(sources.ksm, 'observability', 'kube-state-metrics', 'http-metrics')
+  shared.started.push(await sources.kubelet.start())
+  if (role === 'hub') {
+    await forward('observability-hub', 'otel-gateway', 'metrics', `${LOOPBACK}:${shared.gatewayMetricsPort}`)
+    await forward('monitoring', 'prometheus', 'web', `${LOOPBACK}:${shared.promPort}`)
+  }
   const [agGrpc, agHttp, agHealth, agMetrics, scHealth, scMetrics] = (await freePorts(6)) as [number, number, number, number, number, number]
   const clusterDir = path.join(shared.dir, role)
   mkdirSync(clusterDir, {recursive: true})
@@ -352,7 +389,7 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
   for (const pod of gpuNode.pods) for (const container of pod.containers) podLogs.append(pod, container, [`${container} started before the agent; never shipped`])
 
   const agentConfig = configOf(rendering.objects, 'otel-agent-config', 'config.yaml')
-  const agent = collector(shared.otelcol, shared.dir, `${role}-agent`, agentConfig, {
+  const agent = await collector(shared.otelcol, shared.dir, `${role}-agent`, agentConfig, {
     ports: {4317: agGrpc, 4318: agHttp, 13133: agHealth, 8888: agMetrics},
     services: shared.services,
     dataDir: path.join(clusterDir, 'agent'),
@@ -362,31 +399,15 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
   }, {
     K8S_NODE_IP: LOOPBACK,
     K8S_NODE_NAME: gpuNode.node,
-    // auth_type none makes a plain HTTP client that ignores insecure_skip_verify (measured
-    // here: "x509: certificate signed by unknown authority"), so Go's TLS is told to trust the
-    // fake kubelet's CA instead. Not a config change.
-    SSL_CERT_FILE: writeFile(path.join(clusterDir, 'kubelet-ca.pem'), sources.kubelet.certificate),
-  }, agHealth, tailedByAgent(agentConfig, gpuNode.pods), extraCollectorArgs(rendering.objects, 'DaemonSet', 'otel-agent'))
+  }, agHealth, tailedByAgent(agentConfig, gpuNode.pods), extraCollectorArgs(rendering.objects, 'DaemonSet', 'otel-agent'), {kube, serviceAccount: 'observability/otel-agent', podsOnNode: {metricsPort: agMetrics, count: gpuNode.pods.length}})
 
-  // What backs each Service port the scrape jobs may discover.
-  const backends: Record<string, Backend> = {
-    'bert-inference/bert-inference:http': {target: sources.bert.target, pod: bertPod.name, node: gpuNode.node},
-    [`${role === 'hub' ? 'monitoring' : 'observability'}/dcgm-exporter:metrics`]: {target: sources.dcgm.target, pod: dcgmPod.name, node: gpuNode.node},
-    'observability/kube-state-metrics:http-metrics': {target: realKsm ?? sources.ksm.target, pod: otherNode.pods[0]!.name, node: otherNode.node},
-    'observability-hub/otel-gateway:metrics': {target: `${LOOPBACK}:${shared.gatewayMetricsPort}`, pod: GATEWAY_POD, node: otherNode.node},
-    'monitoring/prometheus:web': {target: `${LOOPBACK}:${shared.promPort}`, pod: 'prometheus-5c7d8f9b6-abcde', node: otherNode.node},
-  }
   const scraperConfig = configOf(rendering.objects, 'otel-scraper-config', 'config.yaml')
-  const scrapeTargets = Object.fromEntries(
-    (scraperConfig.receivers.prometheus.config.scrape_configs as Array<{job_name: string}>).map((job) => [job.job_name, discoverTargets(job, rendering.objects, backends)]),
-  )
-  const scraper = collector(shared.otelcol, shared.dir, `${role}-scraper`, scraperConfig, {
+  const scraper = await collector(shared.otelcol, shared.dir, `${role}-scraper`, scraperConfig, {
     ports: {13133: scHealth, 8888: scMetrics},
     services: shared.services,
     dataDir: path.join(clusterDir, 'scraper'),
-    scrapeTargets,
     mounts: shared.pki.clientMounts(rendering.cluster.name),
-  }, {}, scHealth)
+  }, {}, scHealth, 0, [], {kube, serviceAccount: 'observability/otel-scraper'})
 
   const agentOtlpHttp = `http://${LOOPBACK}:${agHttp}`
   const sent = {logRecords: 0, spans: 0, podLogLines: 0}
@@ -395,20 +416,25 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, shared: 
     role,
     rendering,
     node: gpuNode,
+    kube,
+    workload: bertPod,
     sources,
     agent,
     scraper,
     agentOtlpHttp,
     sent,
     async sendLogs(lines, resource = {'service.name': 'bert-inference'}) {
-      await postOtlpJson(`${agentOtlpHttp}/v1/logs`, logsRequest(resource, lines))
+      await postJsonFrom(bertPod.ip, `${agentOtlpHttp}/v1/logs`, logsRequest(resource, lines))
       sent.logRecords += lines.length
     },
     async sendTrace({spans = 3, name, resource = {'service.name': 'bert-inference'}} = {}) {
       const {request, traceId} = traceRequest(resource, {spans, ...(name ? {name} : {})})
-      await postOtlpJson(`${agentOtlpHttp}/v1/traces`, request)
+      await postJsonFrom(bertPod.ip, `${agentOtlpHttp}/v1/traces`, request)
       sent.spans += spans
       return traceId
+    },
+    async sendMetrics(names, resource = {'service.name': 'bert-inference'}) {
+      await postJsonFrom(bertPod.ip, `${agentOtlpHttp}/v1/metrics`, gaugeRequest(resource, names))
     },
     writePodLog(pod, container, lines) {
       podLogs.append(pod, container, lines)
@@ -434,7 +460,7 @@ export function extraCollectorArgs(objects: K8sObject[], kind: string, name: str
   return containerArgs(objects, kind, name).filter((arg) => !arg.startsWith('--config='))
 }
 
-function collector(
+async function collector(
   otelcol: string,
   dir: string,
   name: string,
@@ -444,20 +470,36 @@ function collector(
   healthPort: number,
   tailedFiles = 0,
   extraArgs: string[] = [],
-): ManagedProcess {
+  pod?: {kube: KubeCluster; serviceAccount: string; podsOnNode?: {metricsPort: number; count: number}},
+): Promise<ManagedProcess> {
   const file = path.join(dir, `${name}.yaml`)
   writeFileSync(file, emitYaml(loopbackVariant(rendered, endpoints)))
+  const args = [`--config=${file}`, ...extraArgs]
+  // A collector that talks to the Kubernetes API runs as a pod of its cluster (in-cluster config).
+  const launch = pod ? await pod.kube.asPod(pod.serviceAccount, otelcol, args) : {command: otelcol, args, env: {}}
   return new ManagedProcess({
     name,
-    command: otelcol,
-    args: [`--config=${file}`, ...extraArgs],
-    env,
+    command: launch.command,
+    args: launch.args,
+    env: {...env, ...launch.env},
     logFile: path.join(dir, `${name}.log`),
     // Healthy, and (for an agent's first start) file_log has made its first poll: the health
     // check turns green ~200 ms before it, and a line written in between would count as
     // "already there". After a restart file_log resumes from the offsets in file_storage.
-    ready: async (proc) => (await httpOk(`http://${LOOPBACK}:${healthPort}/`)) && (proc.starts > 1 || proc.logSinceStart().split('Started watching file').length - 1 >= tailedFiles),
+    // An agent is ready once k8s_attributes has listed its node's pods too: it does not wait for
+    // them (wait_for_metadata is not set), and what arrives before is passed on without pod metadata.
+    ready: async (proc) =>
+      (await httpOk(`http://${LOOPBACK}:${healthPort}/`)) &&
+      (proc.starts > 1 || proc.logSinceStart().split('Started watching file').length - 1 >= tailedFiles) &&
+      (!pod?.podsOnNode || (await podTableSize(pod.podsOnNode.metricsPort)) >= pod.podsOnNode.count),
   })
+}
+
+/** k8s_attributes' pod table size (otelcol_otelsvc_k8s_pod_table_size*), from a collector's self-metrics; 0 when not there yet. */
+async function podTableSize(metricsPort: number): Promise<number> {
+  const text = await fetch(`http://${LOOPBACK}:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '')
+  const sample = /^otelcol_otelsvc_k8s_pod_table_size\w*(?:\{[^}]*\})? (\S+)/m.exec(text)
+  return sample ? Number(sample[1]) : 0
 }
 
 /** How many of the pods' container log files the agent's file_log tails (include minus exclude). */
@@ -467,9 +509,4 @@ function tailedByAgent(agentConfig: any, pods: PodRef[]): number {
   const exclude = ((agentConfig.receivers.file_log.exclude ?? []) as string[]).map(glob)
   const files = pods.flatMap((pod) => pod.containers.map((container) => `${pod.namespace}_${pod.name}_${pod.uid}/${container}/0.log`))
   return files.filter((f) => include.some((r) => r.test(f)) && !exclude.some((r) => r.test(f))).length
-}
-
-function writeFile(file: string, content: string): string {
-  writeFileSync(file, content)
-  return file
 }

@@ -5,7 +5,7 @@ import {REPO} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, round, selfMetricsUrl, Traffic} from './accounting.js'
 import {sleep, waitFor} from './net.js'
-import {EDGE, startPipeline, type Pipeline} from './pipeline.js'
+import {EDGE, startPipeline, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
 import {TcpRelay} from './relay-tcp.js'
 
 /**
@@ -28,7 +28,7 @@ import {TcpRelay} from './relay-tcp.js'
  * must find exactly its served samples in Prometheus. The scenario's numbers are the differences
  * between consecutive checkpoints; the shippers start again for the next scenario.
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
+const binaries = requireBinaries(PIPELINE_BINARIES)
 const OUTAGE_MS = 60_000
 const RESULTS = path.join(REPO, 'test-results', 'reliability.json')
 
@@ -60,7 +60,7 @@ describe.skipIf(!binaries.ok)('reliability on the real collector: zero data poin
     monitor.start()
     traffic = new Traffic([p.hub, p.edge])
     accounts = new Accountant(p, monitor, traffic)
-    await accounts.begin() // all zero: nothing served before the pipeline started
+    await accounts.begin() // the baseline: what was served before, once stored
     traffic.start()
     await flowing()
   }, 120_000)

@@ -34,6 +34,8 @@ export interface NodeShape {
 export abstract class Source {
   private server: Server | undefined
   port = 0
+  /** The address it binds: loopback, or the 127.x IP of the (kwok) pod it plays. */
+  host = LOOPBACK
   /** Answer every request with this HTTP status instead of data (an outage seen by the scraper). */
   fault: number | undefined
   readonly served: Served[] = []
@@ -58,7 +60,7 @@ export abstract class Source {
 
   /** host:port, as a Prometheus target. */
   get target(): string {
-    return `${LOOPBACK}:${this.port}`
+    return `${this.host}:${this.port}`
   }
 
   get url(): string {
@@ -72,7 +74,7 @@ export abstract class Source {
   /** Listen (again) on `port`, or on the port of the previous run, or on a free one. */
   async start(port = this.port): Promise<this> {
     this.server = this.createServer(guarded((req, res, url) => this.handle(req, res, url)))
-    this.port = await listen(this.server, port)
+    this.port = await listen(this.server, port, this.host)
     return this
   }
 

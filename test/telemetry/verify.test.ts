@@ -14,7 +14,7 @@ import {startCountingProxy, type RecordedRequest} from './counting-proxy.js'
 import {FakeLoki} from './fake-loki.js'
 import {FakeTempo} from './fake-tempo.js'
 import {freePort, getJson, httpOk, LOOPBACK, waitFor} from './net.js'
-import {EDGE, renderForLoopback, startPipeline, type Pipeline} from './pipeline.js'
+import {EDGE, PIPELINE_BINARIES, renderForLoopback, startPipeline, type Pipeline} from './pipeline.js'
 import {ManagedProcess} from './processes.js'
 
 /**
@@ -23,7 +23,7 @@ import {ManagedProcess} from './processes.js'
  * block owns what it starts; no `it` changes what another `it` reads (order-independent:
  * `vitest --sequence.shuffle` passes).
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS'])
+const binaries = requireBinaries(PIPELINE_BINARIES)
 const HUB = 'fed-observability-test'
 const validate = new Ajv({allErrors: true, strict: false}).compile(verifySchema)
 
