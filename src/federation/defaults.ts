@@ -6,7 +6,7 @@ export const DEFAULTS = {
     retention: '15d',
     scrapeInterval: '30s',
     storageClass: 'fedobs-block-storage',
-    storage: {prometheus: '50Gi', loki: '20Gi', tempo: '20Gi', gatewayQueue: '10Gi'},
+    storage: {prometheus: '50Gi', loki: '20Gi', tempo: '20Gi', gatewayQueue: '10Gi', agentQueue: '1Gi'},
     queue: {size: 5000},
     gateway: {
       replicas: 2,

@@ -26,7 +26,8 @@ export interface TelemetrySpec {
   scrapeInterval: string
   outOfOrderWindow: string
   storageClass: string
-  storage: {prometheus: string; loki: string; tempo: string; gatewayQueue: string}
+  /** agentQueue: disk budget of each persistent sending queue of an agent or scraper (one per signal). */
+  storage: {prometheus: string; loki: string; tempo: string; gatewayQueue: string; agentQueue: string}
   queue: {size: number}
   gateway: {
     replicas: number

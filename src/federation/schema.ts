@@ -153,6 +153,12 @@ export const federationSchema = {
             loki: {...quantity, default: DEFAULTS.telemetry.storage.loki},
             tempo: {...quantity, default: DEFAULTS.telemetry.storage.tempo},
             gatewayQueue: {...quantity, default: DEFAULTS.telemetry.storage.gatewayQueue, description: 'Persistent queue volume of each gateway replica.'},
+            agentQueue: {
+              ...quantity,
+              default: DEFAULTS.telemetry.storage.agentQueue,
+              description:
+                'Disk budget of each persistent sending queue of the agents and scrapers (one per signal: an agent holds up to 3 of them on its node, a scraper 1 on its volume). When a queue is full during an outage, new data is refused and the oldest kept.',
+            },
           },
         },
         queue: {
@@ -164,7 +170,7 @@ export const federationSchema = {
               minimum: 100,
               maximum: 1000000,
               default: DEFAULTS.telemetry.queue.size,
-              description: 'Batches each gateway exporter queue holds on disk (and each agent in memory).',
+              description: 'Batches each gateway exporter queue holds on disk (agents and scrapers are bounded by storage.agentQueue).',
             },
           },
         },
