@@ -302,7 +302,8 @@ function piiProcessorOf(federation: Federation): ReturnType<typeof piiProcessor>
  * a hostPath for the agent, a volume for the scraper), so an agent killed or a hub out of reach
  * for hours loses nothing until the queue's byte budget is full; then new data is refused (the
  * collector has no drop-oldest) and the oldest kept. Retries never give up: a batch waits in the
- * queue however long the outage lasts.
+ * queue however long the outage lasts. There is no batch processor in front of it (templates/
+ * collector/agent.yaml): what the agent accepted is on disk, not in a batch in memory.
  */
 function collectorExporter(endpoint: string | undefined, queueBytes: number, client: Partial<ClientSecurity>): {name: string; exporters: Record<string, unknown>} {
   if (!endpoint) {
@@ -316,7 +317,15 @@ function collectorExporter(endpoint: string | undefined, queueBytes: number, cli
         endpoint,
         tls: client.tls ?? {insecure: true},
         ...(client.auth ? {auth: client.auth} : {}),
-        sending_queue: {enabled: true, storage: 'file_storage/queue', sizer: 'bytes', queue_size: queueBytes},
+        sending_queue: {
+          enabled: true,
+          storage: 'file_storage/queue',
+          sizer: 'bytes',
+          queue_size: queueBytes,
+          // Batches are formed from the queue (a queued request leaves the disk once its batch is
+          // delivered), as the batch processor formed them before the queue.
+          batch: {sizer: 'items', flush_timeout: '5s', min_size: 1000, max_size: 1500},
+        },
         retry_on_failure: {enabled: true, initial_interval: '5s', max_interval: '30s', max_elapsed_time: '0s'},
       },
     },
