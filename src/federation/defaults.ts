@@ -13,7 +13,7 @@ export const DEFAULTS = {
       autoscaling: {enabled: true, minReplicas: 2, maxReplicas: 6, targetCPUUtilization: 70},
       allowedSources: [] as string[],
     },
-    outOfOrderWindow: '2h',
+    outOfOrderWindow: '2d',
   },
   inference: {enabled: false, replicas: 1, gpusPerReplica: 1},
   security: {

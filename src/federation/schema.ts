@@ -137,7 +137,8 @@ export const federationSchema = {
         outOfOrderWindow: {
           ...duration,
           default: DEFAULTS.telemetry.outOfOrderWindow,
-          description: 'How old replayed samples Prometheus still accepts (after an outage, queues replay old data).',
+          description:
+            'How old replayed samples Prometheus still accepts. After an outage the edges replay their queues; what is older than this (the start of a longer outage) is refused, so set it at least as long as the outages to survive.',
         },
         storageClass: {
           type: 'string',

@@ -22,7 +22,9 @@ import {TcpRelay} from './relay-tcp.js'
  *   b. the edge agent SIGKILLed while its queue holds a backlog, restarted on the same directory:
  *      the queue replays, served == stored;
  *   c. a full budget (1Mi): what is refused first — the newest data; the oldest queued is kept;
- *   d. the rendered config unchanged at the default interval (30 s): scrapes arrive, labelled.
+ *   d. the rendered config unchanged at the default interval (30 s): scrapes arrive, labelled;
+ *   e. what limits an outage besides the budget: the hub's Prometheus accepts replayed samples only
+ *      within telemetry.outOfOrderWindow, so of a longer backlog the oldest part is refused.
  *
  * Test files run one after another here (vitest's maxWorkers is availableParallelism - 1 = 1 on two
  * cores), so the 10-minute cut runs in the background on its own pipeline while b, c and d run on
@@ -360,6 +362,40 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
       }
     } finally {
       await p?.stop()
+    }
+  }, 480_000)
+
+  it('e. an outage longer than telemetry.outOfOrderWindow (1m here, 2h by default): Prometheus refuses the oldest part of the replayed backlog, the newest is kept', async () => {
+    const run: Partial<Awaited<ReturnType<typeof partitionablePipeline>>> = {}
+    try {
+      Object.assign(run, await partitionablePipeline({federation: (f) => ({...f, telemetry: {...f.telemetry, outOfOrderWindow: '1m'}})}))
+      const {p, relay} = run as Awaited<ReturnType<typeof partitionablePipeline>>
+      const scraperUrl = selfMetricsUrl(p, 'edge-scraper')
+      relay.cut('blackhole')
+      const cut = Date.now()
+      await sleep(150_000)
+      relay.heal()
+      const healed = Date.now()
+      await waitFor('the edge scraper queue drained', async () => (queueBytes(await selfMetrics(scraperUrl), 'metrics') === 0 ? true : undefined), {timeoutMs: 120_000, intervalMs: 1000})
+      await sleep(5000)
+      const rows = (await p.query(`up{job="kube-state-metrics", cluster_id="${EDGE}"}[15m]`)) as unknown as Array<{values: Array<[number, string]>}>
+      const stamps = rows.flatMap((r) => r.values.map((v) => v[0] * 1000))
+      const within = (from: number, to: number): number => stamps.filter((t) => t >= from && t <= to).length
+      const gateway = await selfMetrics(p.gatewayMetricsUrl)
+      measured.outOfOrderWindow = {
+        window: '1m',
+        cutS: round((healed - cut) / 1000),
+        scrapesStoredFirst60sOfCut: within(cut + 2000, cut + 60_000),
+        scrapesStoredLast20sOfCut: within(healed - 20_000, healed),
+        gatewayPrometheusSendFailedPoints: metric(gateway, 'otelcol_exporter_send_failed_metric_points', {exporter: 'otlp_http/prometheus'}),
+      }
+      // Before the cut: stored. The oldest of the backlog (older than the window when it was
+      // replayed): refused. The newest of the backlog: stored.
+      expect(within(cut - 20_000, cut - 2000)).toBeGreaterThan(0)
+      expect(within(cut + 2000, cut + 60_000)).toBe(0)
+      expect(within(healed - 20_000, healed)).toBeGreaterThan(0)
+    } finally {
+      await stopAll(run)
     }
   }, 480_000)
 
