@@ -145,8 +145,9 @@ export const federationSchema = {
         scrapeInterval: {...duration, default: '30s', description: 'Scrape and collection interval.'},
         outOfOrderWindow: {
           ...duration,
-          default: '2h',
-          description: 'How old replayed samples Prometheus still accepts (after an outage, queues replay old data).',
+          default: '2d',
+          description:
+            'How old replayed samples Prometheus still accepts. After an outage the edges replay their queues; what is older than this (the start of a longer outage) is refused, so set it at least as long as the outages to survive.',
         },
         storageClass: {
           type: 'string',
@@ -163,6 +164,12 @@ export const federationSchema = {
             loki: {...quantity, default: '20Gi'},
             tempo: {...quantity, default: '20Gi'},
             gatewayQueue: {...quantity, default: '10Gi', description: 'Persistent queue volume of each gateway replica.'},
+            agentQueue: {
+              ...quantity,
+              default: '1Gi',
+              description:
+                'Disk budget of each persistent sending queue of the agents and scrapers (one per signal: an agent holds up to 3 of them on its node, a scraper 1 on its volume). When a queue is full during an outage, new data is refused and the oldest kept.',
+            },
           },
         },
         queue: {
@@ -175,7 +182,7 @@ export const federationSchema = {
               minimum: 100,
               maximum: 1000000,
               default: 5000,
-              description: 'Batches each gateway exporter queue holds on disk (and each agent in memory).',
+              description: 'Batches each gateway exporter queue holds on disk (agents and scrapers are bounded by storage.agentQueue).',
             },
           },
         },

@@ -150,8 +150,9 @@ export function renderCluster(federation: Federation, cluster: ClusterSpec, opti
     namespaces.flatMap((namespace) => renderTemplate(`${TEMPLATES}cluster/namespace.yaml`, {namespace})),
   )
 
+  // Every cluster has volumes (the scraper's queue; on the hub the stores and the gateway's queues).
+  if (federation.telemetry.storageClass === STORAGE_CLASS) add('storage-class.yaml', [storageClass(federation, cluster)])
   if (isHub) {
-    if (federation.telemetry.storageClass === STORAGE_CLASS) add('storage-class.yaml', [storageClass(federation, cluster)])
     add('prometheus.yaml', renderTemplate(`${TEMPLATES}hub/prometheus.yaml`, values))
     add('loki.yaml', renderTemplate(`${TEMPLATES}hub/loki.yaml`, values))
     add('tempo.yaml', renderTemplate(`${TEMPLATES}hub/tempo.yaml`, values))
@@ -242,6 +243,8 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
     inference: {...federation.inference, gpusPerReplica: String(federation.inference.gpusPerReplica)},
     dcgmNamespace: isHub ? NAMESPACES.monitoring : NAMESPACES.observability,
     queueDirectory: QUEUE_DIRECTORY,
+    // The scraper's queue volume: twice the budget, since compaction writes a copy of the queue file.
+    scraperQueueVolume: `${quantityBytes(telemetry.storage.agentQueue) / 2 ** 20 * 2}Mi`,
     gateway: {
       ...telemetry.gateway,
       // With an HPA, the replica count belongs to the HPA: leave it out so apply never fights it.
@@ -261,7 +264,7 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
   }
   // Agents and scrapers mount their client certificate and token only once they ship somewhere.
   const client: ClientSecurity | Record<string, never> = hubEndpoint ? clientSecurity(federation) : {}
-  const exporter = collectorExporter(hubEndpoint, telemetry.queue.size, client)
+  const exporter = collectorExporter(hubEndpoint, quantityBytes(telemetry.storage.agentQueue), client)
   const scrubber = piiProcessorOf(federation)
   const pii = scrubber ? {name: scrubber.name, config: scrubber.config, featureGatesArg: `--feature-gates=${scrubber.featureGates.join(',')}`} : {}
   const collectorValues: Values = {...base, client, pii, exporters: exporter.exporters, exporterName: exporter.name}
@@ -294,7 +297,15 @@ function piiProcessorOf(federation: Federation): ReturnType<typeof piiProcessor>
   return piiProcessors.get(federation)
 }
 
-function collectorExporter(endpoint: string | undefined, queueSize: number, client: Partial<ClientSecurity>): {name: string; exporters: Record<string, unknown>} {
+/**
+ * The agents' and scrapers' exporter to the hub gateway. Its queue is on disk (file_storage/queue:
+ * a hostPath for the agent, a volume for the scraper), so an agent killed or a hub out of reach
+ * for hours loses nothing until the queue's byte budget is full; then new data is refused (the
+ * collector has no drop-oldest) and the oldest kept. Retries never give up: a batch waits in the
+ * queue however long the outage lasts. There is no batch processor in front of it (templates/
+ * collector/agent.yaml): what the agent accepted is on disk, not in a batch in memory.
+ */
+function collectorExporter(endpoint: string | undefined, queueBytes: number, client: Partial<ClientSecurity>): {name: string; exporters: Record<string, unknown>} {
   if (!endpoint) {
     // Not connected yet: say so in the collector's log rather than pretend to ship anywhere.
     return {name: 'debug/unconnected', exporters: {'debug/unconnected': {verbosity: 'basic'}}}
@@ -306,7 +317,15 @@ function collectorExporter(endpoint: string | undefined, queueSize: number, clie
         endpoint,
         tls: client.tls ?? {insecure: true},
         ...(client.auth ? {auth: client.auth} : {}),
-        sending_queue: {enabled: true, queue_size: queueSize},
+        sending_queue: {
+          enabled: true,
+          storage: 'file_storage/queue',
+          sizer: 'bytes',
+          queue_size: queueBytes,
+          // Batches are formed from the queue (a queued request leaves the disk once its batch is
+          // delivered), as the batch processor formed them before the queue.
+          batch: {sizer: 'items', flush_timeout: '5s', min_size: 1000, max_size: 1500},
+        },
         retry_on_failure: {enabled: true, initial_interval: '5s', max_interval: '30s', max_elapsed_time: '0s'},
       },
     },
@@ -405,6 +424,13 @@ export function retentionSize(quantity: string): string {
   if (!match) throw new Error(`not a storage quantity: ${quantity}`)
   const mebibytes = Number(match[1]) * {Mi: 1, Gi: 1024, Ti: 1024 * 1024}[match[2] as 'Mi' | 'Gi' | 'Ti']
   return `${Math.floor(mebibytes * 0.85)}MB`
+}
+
+/** A storage quantity (512Mi, 1Gi, 1Ti) in bytes. */
+export function quantityBytes(quantity: string): number {
+  const match = /^([1-9][0-9]*)(Mi|Gi|Ti)$/.exec(quantity)
+  if (!match) throw new Error(`not a storage quantity: ${quantity}`)
+  return Number(match[1]) * {Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40}[match[2] as 'Mi' | 'Gi' | 'Ti']
 }
 
 /** Prometheus-style durations (15d, 1w) as Go durations (360h, 168h) for Tempo. */

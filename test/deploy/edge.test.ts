@@ -6,6 +6,8 @@ import {fedobs, kubeconfigFor} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {waitFor} from '../testbed/net.js'
 import {startTestbed, TESTBED_BINARIES, type TestCluster, type Testbed} from '../testbed/testbed.js'
+import {startFakeLinode, type FakeLinode} from '../fake-linode/server.js'
+import {startVolumeController} from '../testbed/volumes.js'
 
 /**
  * The seed's edge story against a real kube-apiserver: `fedobs deploy edge` on an LKE-shaped
@@ -19,17 +21,27 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   let testbed: Testbed
   let cluster: TestCluster
   let kubeconfig: string
+  // The scraper's queue is a PVC: the Linode CSI stand-in provisions it, as LKE's driver would.
+  let fake: FakeLinode
+  const volumeControllers: Array<{stop(): Promise<void>}> = []
+  const withVolumes = (c: TestCluster, lkeClusterId: number): TestCluster => {
+    volumeControllers.push(startVolumeController({cluster: c, fake, lkeClusterId}))
+    return c
+  }
   const deploy = (...extra: string[]) => fedobs(kubeconfig, ['deploy', 'edge', EDGE, '-f', EXAMPLE, ...extra], [cluster.token])
 
   beforeAll(async () => {
     testbed = await startTestbed()
-    cluster = await testbed.addCluster({name: 'edge', lkeId: 566951, region: 'us-ord'})
+    fake = await startFakeLinode()
+    cluster = withVolumes(await testbed.addCluster({name: 'edge', lkeId: 566951, region: 'us-ord'}), 566951)
     await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1001})
     await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1002})
     kubeconfig = kubeconfigFor([{cluster, as: EDGE}])
   }, 120_000)
 
   afterAll(async () => {
+    await Promise.all(volumeControllers.map((c) => c.stop()))
+    await fake?.close()
     await testbed?.stop()
   })
 
@@ -102,7 +114,7 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
 
   it('a deploy killed mid-way, then re-run, converges', async () => {
     // Start from nothing fedobs owns in observability, then kill the deploy while it applies.
-    const fresh = await testbed.addCluster({name: 'edge-kill', lkeId: 700001, region: 'us-ord'})
+    const fresh = withVolumes(await testbed.addCluster({name: 'edge-kill', lkeId: 700001, region: 'us-ord'}), 700001)
     await fresh.addNode({plan: 'g6-standard-2', poolId: 1, instanceId: 2001})
     await fresh.addNode({plan: 'g2-gpu-rtx4000a1-s', poolId: 2, instanceId: 2002})
     const file = kubeconfigFor([{cluster: fresh, as: EDGE}])
@@ -127,7 +139,7 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   }, 240_000)
 
   it('patches K8S_NODE_IP into an agent DaemonSet deployed the seed way, and reports it; the selector change needs --force-conflicts', async () => {
-    const seed = await testbed.addCluster({name: 'edge-seed', lkeId: 700002, region: 'us-ord'})
+    const seed = withVolumes(await testbed.addCluster({name: 'edge-seed', lkeId: 700002, region: 'us-ord'}), 700002)
     await seed.addNode({plan: 'g6-standard-2', poolId: 1, instanceId: 3001})
     const file = kubeconfigFor([{cluster: seed, as: EDGE}])
     const objects = KubernetesObjectApi.makeApiClient(seed.clients().config)

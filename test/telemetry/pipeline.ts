@@ -85,6 +85,8 @@ export interface PipelineOptions {
    * default: one of its own, stopped with the pipeline. Needs the TESTBED_BINARIES.
    */
   testbed?: Testbed
+  /** Change the federation before it is rendered, as an edit of the federation file would. */
+  federation?: (federation: Federation) => Federation
 }
 
 /** One cluster's synthetic world and collectors. */
@@ -159,8 +161,8 @@ export interface Pipeline {
 // ---------------------------------------------------------------- rendering
 
 /** The example federation with a short interval, rendered for the hub and the edge. */
-export function renderForLoopback(scrapeInterval: string, gatewayAddress: string, edgeHubEndpoint = gatewayAddress, flags: Record<string, unknown> = {}): {federation: Federation; hub: Rendering; edge: Rendering} {
-  const federation = loadFederation({file: EXAMPLE, overrides: federationOverrides({'scrape-interval': scrapeInterval, ...flags})})
+export function renderForLoopback(scrapeInterval: string, gatewayAddress: string, edgeHubEndpoint = gatewayAddress, flags: Record<string, unknown> = {}, edit: (f: Federation) => Federation = (f) => f): {federation: Federation; hub: Rendering; edge: Rendering} {
+  const federation = edit(loadFederation({file: EXAMPLE, overrides: federationOverrides({'scrape-interval': scrapeInterval, ...flags})}))
   return {federation, hub: renderHub(federation), edge: renderEdge(federation, EDGE, {hubEndpoint: edgeHubEndpoint})}
 }
 
@@ -214,7 +216,7 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
   const [promPort, gwGrpc, gwHttp, gwHealth, gwMetrics] = (await freePorts(5)) as [number, number, number, number, number]
   const gatewayAddress = `${LOOPBACK}:${gwGrpc}`
   const edgeHubEndpoint = options.edgeGatewayAddress ? await options.edgeGatewayAddress(gatewayAddress) : gatewayAddress
-  const {federation, hub, edge} = renderForLoopback(options.scrapeInterval ?? '2s', gatewayAddress, edgeHubEndpoint)
+  const {federation, hub, edge} = renderForLoopback(options.scrapeInterval ?? '2s', gatewayAddress, edgeHubEndpoint, {}, options.federation)
 
   // The clusters' API servers, holding what fedobs renders for each (started first: the sources
   // bind their pods' IPs).

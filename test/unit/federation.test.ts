@@ -30,7 +30,7 @@ describe('the example federation (the seed)', () => {
   })
 
   it('fills the defaults it does not state', () => {
-    expect(federation.telemetry.storage).toEqual({prometheus: '50Gi', loki: '20Gi', tempo: '20Gi', gatewayQueue: '10Gi'})
+    expect(federation.telemetry.storage).toEqual({prometheus: '50Gi', loki: '20Gi', tempo: '20Gi', gatewayQueue: '10Gi', agentQueue: '1Gi'})
     expect(federation.telemetry.storageClass).toBe('fedobs-block-storage')
     expect(federation.inference.gpusPerReplica).toBe(1)
   })

@@ -94,7 +94,7 @@ describe('hub', () => {
     find(objects, 'PersistentVolumeClaim', 'prometheus-data', 'monitoring')
     const config = configOf(objects, 'prometheus-config', 'prometheus.yml')
     expect(config.otlp.promote_resource_attributes).toEqual(expect.arrayContaining(['cluster.id', 'cluster.role', 'hub.received_at']))
-    expect(config.storage.tsdb.out_of_order_time_window).toBe('2h')
+    expect(config.storage.tsdb.out_of_order_time_window).toBe('2d')
   })
 
   it('makes cluster_id an index label in Loki', () => {
