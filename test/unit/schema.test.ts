@@ -65,7 +65,7 @@ describe('defaults of the federation file come from the schema alone', () => {
     const federation = loadFederation({
       file: minimalFile(`${minimal}telemetry:\n  storage: {loki: 5Gi}\n  gateway: {autoscaling: {maxReplicas: 9}}\nsecurity: {pii: {enabled: false}}\n`),
     })
-    expect(federation.telemetry.storage).toEqual({prometheus: '50Gi', loki: '5Gi', tempo: '20Gi', gatewayQueue: '10Gi'})
+    expect(federation.telemetry.storage).toEqual({prometheus: '50Gi', loki: '5Gi', tempo: '20Gi', gatewayQueue: '10Gi', agentQueue: '1Gi'})
     expect(federation.telemetry.gateway.autoscaling).toEqual({enabled: true, minReplicas: 2, maxReplicas: 9, targetCPUUtilization: 70})
     expect(federation.security).toMatchObject({mtls: true, pii: {enabled: false, allowKeys: [], patterns: []}})
   })
