@@ -120,7 +120,9 @@ describe('fedobs cluster create', () => {
 
   it('times out with exit 1 and a next step, then a re-run converges', async () => {
     // The cloud's clock stands still until the test moves it: the first run cannot win a race with it.
-    cloud = await startCloud({manualClock: true, timeline: {kubeconfigReadySeconds: 900}})
+    // Everything but the kubeconfig is ready at once, so the kubeconfig is what it times out on.
+    const instant = {clusterReadySeconds: 0, nodeInstanceSeconds: 0, nodeReadySeconds: 0, gpuNodeInstanceSeconds: 0, gpuNodeReadySeconds: 0}
+    cloud = await startCloud({manualClock: true, timeline: {...instant, kubeconfigReadySeconds: 900}})
     const first = await cloud.run(['cluster', 'create', 'hub', '-f', EXAMPLE, '--timeout', '5m'])
     expect(first.code).toBe(1)
     expect(first.stderr).toContain('timed out after')
