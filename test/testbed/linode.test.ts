@@ -204,10 +204,19 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
   })
 
   it('stops the test-bed cluster when the LKE cluster is deleted (its volumes detach, as LKE does)', async () => {
-    const pids = cluster.processes.map((p) => p.pid)
-    expect((await api('DELETE', `/lke/clusters/${lke.id}`)).status).toBe(200)
-    await waitFor(() => !sandbox.testbed.clusters.has(cluster.name) && cluster.processes.every((p) => !p.isRunning()), {timeoutMs: 30_000, what: 'the test-bed cluster to stop'})
+    // A cluster of its own, with a volume attached to its Linode: the other tests keep theirs.
+    const doomed = sandbox.fake.addCluster({label: 'bridge-doomed', region: 'us-ord', k8s_version: '1.33', tags: ['fedobs'], node_pools: [{type: 'g6-standard-2', count: 1}]}, {ageSeconds: 600})
+    const own = await sandbox.bridge.cluster(doomed.id)
+    const instance = sandbox.fake.view().instances.find((i) => i.lke_cluster_id === doomed.id)!
+    const volume = sandbox.fake.addVolume({label: 'doomed-data', linodeId: instance.id, size: 10})
+    expect(volume.linode_id).toBe(instance.id)
+    const pids = own.processes.map((p) => p.pid)
+    expect((await api('DELETE', `/lke/clusters/${doomed.id}`)).status).toBe(200)
+    await waitFor(() => !sandbox.testbed.clusters.has(own.name) && own.processes.every((p) => !p.isRunning()), {timeoutMs: 30_000, what: 'the test-bed cluster to stop'})
     expect(pids.length).toBe(4)
-    expect(sandbox.fake.view().volumes.every((v) => v.linode_id === null)).toBe(true)
+    expect(sandbox.fake.view().volumes.find((v) => v.id === volume.id)).toMatchObject({linode_id: null, linode_label: null})
+    expect(sandbox.testbed.clusters.has(cluster.name)).toBe(true)
+    // The other tests count the volumes: this one goes.
+    expect((await api('DELETE', `/volumes/${volume.id}`)).status).toBe(200)
   })
 })
