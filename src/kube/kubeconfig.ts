@@ -1,6 +1,6 @@
-import {randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
-import {homedir} from 'node:os'
+import {createHash, randomBytes} from 'node:crypto'
+import {chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 import {parseDocument} from 'yaml'
 import {emitYaml} from '../lib/emit-yaml.js'
@@ -99,7 +99,7 @@ export async function mergeKubeconfig(target: string, incomingText: string, opti
   const lkeContext = incoming.contexts[0]
   if (!lkeContext) throw new OperationError(`the kubeconfig of ${options.cluster} has no context`)
   const alias = contextAlias(options.cluster)
-  return withLock(target, () => {
+  return withFileLock(target, () => {
     const existingText = existsSync(target) ? readFileSync(target, 'utf8') : ''
     const config = parseKubeconfig(existingText, target)
     config.apiVersion ??= 'v1'
@@ -123,7 +123,7 @@ export interface RemovalResult {
 /** Remove the entries fedobs added for a cluster: its alias context and what that context points at. */
 export async function removeClusterEntries(target: string, cluster: string, extraContexts: string[] = []): Promise<RemovalResult> {
   if (!existsSync(target)) return {removed: {clusters: [], users: [], contexts: []}}
-  return withLock(target, () => {
+  return withFileLock(target, () => {
     const text = readFileSync(target, 'utf8')
     const config = parseKubeconfig(text, target)
     const alias = contextAlias(cluster)
@@ -208,54 +208,111 @@ function atomicWrite(file: string, text: string, backup?: string): void {
 const LOCK_STALE_MS = 30_000
 const LOCK_TIMEOUT_MS = 60_000
 
-/** An exclusive lock file beside the target (O_EXCL create); stale locks of dead processes are taken over. */
-async function withLock<T>(target: string, fn: () => T): Promise<T> {
+/** Test seams of withFileLock: where a waiter is about to take over a stale lock, and where it waits. */
+export interface LockHooks {
+  /** A stale lock held by `owner` was found; called (and awaited) before taking it over. */
+  beforeTakeover?: (owner: string) => void | Promise<void>
+  /** The lock is held by a live `owner`; called before each wait. */
+  onBusy?: (owner: string) => void
+}
+
+/**
+ * An exclusive lock file beside `target` while `fn` runs.
+ *
+ * The lock file is created complete (its owner token written to a temporary file, then hard-linked
+ * into place: link(2) fails if the lock exists), so nobody ever reads a half-written owner. The token
+ * (pid, host, random) is unique per acquisition. A lock whose process is gone (same host) or that is
+ * older than 30 s is stale and may be taken over; and the lock file holding token T is only ever
+ * unlinked by whoever holds `<lock>.takeover-<hash of T>` (created O_EXCL) and has re-read T under it.
+ * So two waiters that both saw the same stale lock cannot both remove something: the second one finds
+ * either the takeover file taken or a lock with another token, which it leaves alone. Releasing takes
+ * the same path, so a holder never unlinks a successor's lock either.
+ */
+export async function withFileLock<T>(target: string, fn: () => T | Promise<T>, hooks: LockHooks = {}): Promise<T> {
   mkdirSync(path.dirname(target), {recursive: true, mode: 0o700})
   const lock = `${target}.lock`
+  const token = `${process.pid} ${hostname()} ${randomBytes(8).toString('hex')}`
   const started = Date.now()
   for (;;) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600)
-      writeSync(fd, String(process.pid))
-      closeSync(fd)
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      if (isStale(lock)) {
-        try {
-          unlinkSync(lock)
-        } catch {
-          // another process took it over first
-        }
-        continue
-      }
-      if (Date.now() - started > LOCK_TIMEOUT_MS) {
-        throw new OperationError(`timed out waiting for the lock ${lock}`, {hint: 'If no other fedobs or kubectl is running, remove the lock file.'})
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30))
+    if (createLock(lock, token)) break
+    const owner = readOwner(lock)
+    if (owner === undefined) continue // released meanwhile: try again at once
+    if (isStale(lock, owner)) {
+      await hooks.beforeTakeover?.(owner)
+      // 'busy': another process is removing this lock right now (or died doing so): wait like on a live lock.
+      if (removeLockOf(lock, owner) !== 'busy') continue
     }
+    hooks.onBusy?.(owner)
+    if (Date.now() - started > LOCK_TIMEOUT_MS) {
+      throw new OperationError(`timed out waiting for the lock ${lock}`, {hint: `If no other fedobs or kubectl is running, remove ${lock} (and any ${path.basename(lock)}.takeover-* beside it).`})
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30))
   }
   try {
-    return fn()
+    return await fn()
   } finally {
-    try {
-      unlinkSync(lock)
-    } catch {
-      // already gone
-    }
+    removeLockOf(lock, token)
   }
 }
 
-function isStale(lock: string): boolean {
+/** Create the lock holding `token`, atomically and complete; false when it exists. */
+function createLock(lock: string, token: string): boolean {
+  const temporary = `${lock}.${randomBytes(6).toString('hex')}.tmp`
+  writeFileSync(temporary, token, {mode: 0o600, flag: 'wx'})
   try {
-    const pid = Number(readFileSync(lock, 'utf8'))
-    if (Number.isInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 0)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true
-      }
+    linkSync(temporary, lock)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  } finally {
+    unlinkSync(temporary)
+  }
+}
+
+/** The lock's owner token, or undefined when there is no lock. */
+function readOwner(lock: string): string | undefined {
+  try {
+    return readFileSync(lock, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+/**
+ * Unlink the lock if, and only if, it still holds `owner`'s token. Serialised per token by an
+ * O_EXCL takeover file; if another process holds that file ('busy'), it is removing this very lock.
+ */
+function removeLockOf(lock: string, owner: string): 'removed' | 'not-theirs' | 'busy' {
+  const takeover = `${lock}.takeover-${createHash('sha256').update(owner).digest('hex').slice(0, 16)}`
+  try {
+    closeSync(openSync(takeover, 'wx', 0o600))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'busy'
+    throw error
+  }
+  try {
+    if (readOwner(lock) !== owner) return 'not-theirs'
+    unlinkSync(lock)
+    return 'removed'
+  } finally {
+    unlinkSync(takeover)
+  }
+}
+
+/** Stale: its process is gone (same host, or a lock from an older fedobs that wrote only the pid), or it is older than 30 s. */
+function isStale(lock: string, owner: string): boolean {
+  const [pidText, host] = owner.trim().split(' ')
+  const pid = Number(pidText)
+  if ((host === undefined || host === hostname()) && Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 0)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true
     }
+  }
+  try {
     return Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS
   } catch {
     return false

@@ -8,14 +8,29 @@ const EXAMPLE = 'examples/fedobs.yaml'
 const startCloud = cloudPerTest()
 let cloud: Cloud
 
+/** Wait (real time, bounded generously for a loaded machine) until the fake has seen something. */
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const started = performance.now()
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 function contexts(file: string): string[] {
   return (parse(readFileSync(file, 'utf8')).contexts as Array<{name: string}>).map((c) => c.name)
 }
 
 describe('fedobs cluster create', () => {
   it('creates every cluster of the federation concurrently, waits, and merges both kubeconfigs', async () => {
-    cloud = await startCloud()
-    const result = await cloud.run(['cluster', 'create', '--all', '-f', EXAMPLE, '--json'])
+    // A manual clock: no cluster can become ready before the test advances it, so both POSTs
+    // arriving first proves the creates overlap (one after the other would wait for the first).
+    cloud = await startCloud({manualClock: true})
+    const {done} = cloud.spawn(['cluster', 'create', '--all', '-f', EXAMPLE, '--json', '--timeout', '2h'])
+    await waitUntil(() => cloud.posts() === 2, 'both create POSTs')
+    expect(cloud.fake.view().clusters.every((c) => c.status === 'not_ready')).toBe(true)
+    cloud.fake.advance(300)
+    const result = await done
     expect(result.code, result.stderr).toBe(0)
     const doc = JSON.parse(result.stdout)
     expect(doc.failed).toEqual([])
@@ -31,10 +46,6 @@ describe('fedobs cluster create', () => {
     expect(cloud.posts()).toBe(2)
     expect(contexts(cloud.kubeconfig).sort()).toEqual(expect.arrayContaining(['fedobs-fed-observability-remote', 'fedobs-fed-observability-test']))
     expect(statSync(cloud.kubeconfig).mode & 0o777).toBe(0o600)
-    // The two creates overlapped in time (concurrent, not one after the other).
-    const posts = cloud.fake.state.requests.filter((r) => r.method === 'POST')
-    const kubeconfigOk = cloud.fake.state.requests.filter((r) => r.path.endsWith('/kubeconfig') && r.status === 200)
-    expect(Math.max(...posts.map((p) => p.simSeconds))).toBeLessThan(Math.min(...kubeconfigOk.map((k) => k.simSeconds)))
   })
 
   it('tags clusters fedobs, the federation, the role and the name, and sends the payload the spec accepts', async () => {
@@ -97,7 +108,9 @@ describe('fedobs cluster create', () => {
 
   it('waits out a long kubeconfig 503 (20 simulated minutes)', async () => {
     cloud = await startCloud({timeline: {kubeconfigReadySeconds: 1200}})
-    const result = await cloud.run(['cluster', 'create', 'hub', '-f', EXAMPLE])
+    // Both clocks run on real time here (a real CLI sleeps for real); --timeout 2h leaves 6000
+    // simulated seconds (12 real seconds) of margin for a busy machine.
+    const result = await cloud.run(['cluster', 'create', 'hub', '-f', EXAMPLE, '--timeout', '2h'])
     expect(result.code, result.stderr).toBe(0)
     expect(contexts(cloud.kubeconfig)).toContain('fedobs-fed-observability-test')
     const polls = cloud.fake.state.requests.filter((r) => r.path.endsWith('/kubeconfig'))
@@ -106,26 +119,30 @@ describe('fedobs cluster create', () => {
   })
 
   it('times out with exit 1 and a next step, then a re-run converges', async () => {
-    cloud = await startCloud({timeline: {kubeconfigReadySeconds: 900}})
+    // The cloud's clock stands still until the test moves it: the first run cannot win a race with it.
+    // Everything but the kubeconfig is ready at once, so the kubeconfig is what it times out on.
+    const instant = {clusterReadySeconds: 0, nodeInstanceSeconds: 0, nodeReadySeconds: 0, gpuNodeInstanceSeconds: 0, gpuNodeReadySeconds: 0}
+    cloud = await startCloud({manualClock: true, timeline: {...instant, kubeconfigReadySeconds: 900}})
     const first = await cloud.run(['cluster', 'create', 'hub', '-f', EXAMPLE, '--timeout', '5m'])
     expect(first.code).toBe(1)
     expect(first.stderr).toContain('timed out after')
     expect(first.stderr).toContain('fedobs cluster kubeconfig fed-observability-test')
+    cloud.fake.advance(900)
     const second = await cloud.run(['cluster', 'create', 'hub', '-f', EXAMPLE])
     expect(second.code, second.stderr).toBe(0)
     expect(cloud.fake.state.clusters.size).toBe(1)
   })
 
   it('SIGINT while waiting exits 130; a re-run converges to one cluster', async () => {
-    cloud = await startCloud({timeline: {kubeconfigReadySeconds: 600}})
-    const {child, done} = cloud.spawn(['cluster', 'create', 'hub', '-f', EXAMPLE])
-    // Interrupt once the create has landed and the CLI is waiting.
-    for (let i = 0; i < 200 && cloud.fake.state.clusters.size === 0; i++) await new Promise((r) => setTimeout(r, 25))
-    await new Promise((r) => setTimeout(r, 100))
+    // A manual clock: the cluster cannot become ready, so the CLI is still waiting whenever the signal lands.
+    cloud = await startCloud({manualClock: true, timeline: {kubeconfigReadySeconds: 600}})
+    const {child, done} = cloud.spawn(['cluster', 'create', 'hub', '-f', EXAMPLE, '--timeout', '2h'])
+    await waitUntil(() => cloud.fake.state.clusters.size === 1, 'the create to land')
     child.kill('SIGINT')
     const interrupted = await done
     expect(interrupted.code).toBe(130)
     expect(cloud.fake.state.clusters.size).toBe(1)
+    cloud.fake.advance(600)
     const rerun = await cloud.run(['cluster', 'create', 'hub', '-f', EXAMPLE, '--json'])
     expect(rerun.code, rerun.stderr).toBe(0)
     expect(JSON.parse(rerun.stdout).clusters[0].reused).toBe(true)

@@ -1,7 +1,7 @@
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {CoreV1Api, KubeConfig} from '@kubernetes/client-node'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import {createAuthority, DAY_MS, issueClientCredentials, type PkiState} from '../../src/pki/authority.js'
 import {describeCertificate, splitPemBundle} from '../../src/pki/x509.js'
 import type {Cloud} from '../helpers/cloud.js'
@@ -13,6 +13,9 @@ import {TESTBED_BINARIES} from '../testbed/testbed.js'
  * The certificate lifecycle as a user drives it, on real API servers: `certs status`, `certs rotate`
  * (an edge, the gateway), `certs revoke`, and what `verify` says about each state — a cluster
  * without a certificate, with one from another CA, an expired one, a revoked one.
+ *
+ * The federation is built once; a test that rotates or revokes puts fedobs' certificate state back
+ * as the fixture left it when it finishes (keepPki), so the tests pass alone and in any order.
  */
 const binaries = requireBinaries(TESTBED_BINARIES)
 const EXAMPLE = 'examples/fedobs.yaml'
@@ -52,6 +55,31 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
     return JSON.parse(result.stdout).groups.find((g: {name: string}) => g.name === 'certificates').checks
   }
   const edgeCheck = async () => (await certificateChecks()).find((c) => c.id === 'client-cert' && c.cluster === EDGE)!
+  /**
+   * fedobs keeps its certificate state in these Secrets and nowhere else: the CA on the hub, what the
+   * gateway serves and trusts, what each cluster presents. Snapshot them now; write them back when the
+   * test finishes.
+   */
+  const keepPki = async (): Promise<void> => {
+    const kept = [
+      [HUB, 'observability-hub', 'fedobs-pki'],
+      [HUB, 'observability-hub', 'otel-gateway-tls'],
+      [HUB, 'observability-hub', 'otel-gateway-trust'],
+      [HUB, 'observability', 'otel-gateway-client'],
+      [EDGE, 'observability', 'otel-gateway-client'],
+    ] as const
+    const snapshot = await Promise.all(kept.map(async ([cluster, namespace, name]) => ({cluster, namespace, name, secret: await core(cluster).readNamespacedSecret({name, namespace})})))
+    onTestFinished(async () => {
+      for (const {cluster, namespace, name, secret} of snapshot) {
+        const api = core(cluster)
+        const body = {metadata: {name, namespace, labels: secret.metadata?.labels}, type: secret.type, data: secret.data}
+        const now = await api.readNamespacedSecret({name, namespace}).catch(() => undefined)
+        if (now && now.type !== secret.type) await api.deleteNamespacedSecret({name, namespace})
+        if (now && now.type === secret.type) await api.replaceNamespacedSecret({name, namespace, body})
+        else await api.createNamespacedSecret({namespace, body})
+      }
+    })
+  }
 
   beforeAll(async () => {
     // A Prometheus that knows nothing: verify's metric checks fail, its certificate checks run.
@@ -88,6 +116,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
   }, 120_000)
 
   it('certs rotate EDGE installs a new certificate and token from the same CA; the old one stays valid', async () => {
+    await keepPki()
     const before = await secret(EDGE, 'observability', 'otel-gateway-client')
     const ca = await caFingerprint(EDGE)
     const result = await cloud.run(['certs', 'rotate', EDGE, '-f', EXAMPLE, '--json'])
@@ -102,6 +131,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
   }, 120_000)
 
   it('certs rotate --gateway issues a new gateway certificate for the same names and addresses', async () => {
+    await keepPki()
     const before = await describeCertificate((await secret(HUB, 'observability-hub', 'otel-gateway-tls'))['tls.crt']!)
     const result = await cloud.run(['certs', 'rotate', '--gateway', '-f', EXAMPLE])
     expect(result.code, result.stderr).toBe(0)
@@ -132,6 +162,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
   }, 180_000)
 
   it('certs revoke needs --yes without a terminal, then drops the edge CA from the gateway trust bundle', async () => {
+    await keepPki()
     const ca = await caFingerprint(EDGE)
     const refused = await cloud.run(['certs', 'revoke', EDGE, '-f', EXAMPLE])
     expect(refused.code).toBe(2)
@@ -155,7 +186,12 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
   }, 120_000)
 
   it('certs rotate re-admits a revoked edge under a new CA', async () => {
+    await keepPki()
+    const connected = await caFingerprint(EDGE)
+    const revoked = await cloud.run(['certs', 'revoke', EDGE, '-f', EXAMPLE, '--yes'])
+    expect(revoked.code, revoked.stderr).toBe(0)
     const old = (await state()).revocations.at(-1)!.caFingerprint
+    expect(old).toBe(connected)
     const result = await cloud.run(['certs', 'rotate', EDGE, '-f', EXAMPLE])
     expect(result.code, result.stderr).toBe(0)
     const ca = await caFingerprint(EDGE)

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {AppsV1Api, KubernetesObjectApi, PatchStrategy, type V1DaemonSet} from '@kubernetes/client-node'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import {BIN, REPO} from '../helpers/cli.js'
 import {fedobs, kubeconfigFor} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
@@ -11,7 +11,8 @@ import {startVolumeController} from '../testbed/volumes.js'
 
 /**
  * The seed's edge story against a real kube-apiserver: `fedobs deploy edge` on an LKE-shaped
- * cluster whose GPU node joins late.
+ * cluster whose GPU node joins late. The test bed (etcd) is shared; every test starts the cluster
+ * it needs, so the tests pass in any order and one at a time.
  */
 const binaries = requireBinaries(TESTBED_BINARIES)
 const EXAMPLE = 'examples/fedobs.yaml'
@@ -19,35 +20,46 @@ const EDGE = 'fed-observability-remote'
 
 describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   let testbed: Testbed
-  let cluster: TestCluster
-  let kubeconfig: string
+  let clusters = 0
   // The scraper's queue is a PVC: the Linode CSI stand-in provisions it, as LKE's driver would.
   let fake: FakeLinode
-  const volumeControllers: Array<{stop(): Promise<void>}> = []
   const withVolumes = (c: TestCluster, lkeClusterId: number): TestCluster => {
-    volumeControllers.push(startVolumeController({cluster: c, fake, lkeClusterId}))
+    const controller = startVolumeController({cluster: c, fake, lkeClusterId})
+    onTestFinished(() => controller.stop())
     return c
   }
-  const deploy = (...extra: string[]) => fedobs(kubeconfig, ['deploy', 'edge', EDGE, '-f', EXAMPLE, ...extra], [cluster.token])
 
   beforeAll(async () => {
     testbed = await startTestbed()
     fake = await startFakeLinode()
-    cluster = withVolumes(await testbed.addCluster({name: 'edge', lkeId: 566951, region: 'us-ord'}), 566951)
-    await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1001})
-    await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1002})
-    kubeconfig = kubeconfigFor([{cluster, as: EDGE}])
   }, 120_000)
 
   afterAll(async () => {
-    await Promise.all(volumeControllers.map((c) => c.stop()))
     await fake?.close()
     await testbed?.stop()
   })
 
-  const apps = () => cluster.clients().config.makeApiClient(AppsV1Api)
+  /** A fresh LKE-shaped edge cluster for one test (two standard nodes; the GPU node when asked), removed after it. */
+  async function edgeCluster(options: {gpu?: boolean; deployed?: boolean} = {}) {
+    const n = ++clusters
+    const name = `edge-${n}`
+    const cluster = await testbed.addCluster({name, lkeId: 566950 + n, region: 'us-ord'})
+    onTestFinished(() => testbed.removeCluster(name))
+    withVolumes(cluster, 566950 + n)
+    await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1000 + 10 * n + 1})
+    await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1000 + 10 * n + 2})
+    if (options.gpu) await cluster.addNode({plan: 'g2-gpu-rtx4000a1-s', poolId: 827929, instanceId: 1000 + 10 * n + 3})
+    const kubeconfig = kubeconfigFor([{cluster, as: EDGE}])
+    const deploy = (...extra: string[]) => fedobs(kubeconfig, ['deploy', 'edge', EDGE, '-f', EXAMPLE, ...extra], [cluster.token])
+    if (options.deployed) {
+      const first = await deploy('--json', '--timeout', '90s')
+      expect(first.code, first.stderr).toBe(0)
+    }
+    return {cluster, kubeconfig, deploy, apps: () => cluster.clients().config.makeApiClient(AppsV1Api)}
+  }
 
   it('without the GPU node: BERT stays Pending and the timeout names it with the scheduler message', async () => {
+    const {deploy, apps} = await edgeCluster()
     const result = await deploy('--timeout', '25s')
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('Deployment/bert-inference/bert-inference: 0/1 available')
@@ -57,6 +69,9 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   }, 120_000)
 
   it('the GPU node joins late: fedobs labels it, BERT schedules, the agent runs on every node', async () => {
+    const {cluster, deploy, apps} = await edgeCluster()
+    const before = await deploy('--timeout', '10s')
+    expect(before.code).toBe(1)
     const gpu = await cluster.addNode({plan: 'g2-gpu-rtx4000a1-s', poolId: 827929, instanceId: 1003})
     expect(gpu.metadata?.labels?.['nvidia.com/gpu.present']).toBeUndefined()
     const result = await deploy('--json', '--timeout', '90s')
@@ -78,6 +93,7 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   }, 180_000)
 
   it('a second deploy changes nothing (counted)', async () => {
+    const {deploy} = await edgeCluster({gpu: true, deployed: true})
     const result = await deploy('--json')
     expect(result.code, result.stderr).toBe(0)
     const doc = JSON.parse(result.stdout)
@@ -89,6 +105,7 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   }, 120_000)
 
   it('--dry-run shows what would change and changes nothing', async () => {
+    const {deploy, kubeconfig} = await edgeCluster({gpu: true, deployed: true})
     const result = await deploy('--dry-run', '--retention', '7d', '--scrape-interval', '15s', '--json')
     expect(result.code, result.stderr).toBe(0)
     const doc = JSON.parse(result.stdout)
@@ -99,6 +116,7 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   }, 120_000)
 
   it('prunes what it no longer renders (the GPU stack when the edge has no GPUs)', async () => {
+    const {deploy, apps} = await edgeCluster({gpu: true, deployed: true})
     const result = await deploy('--no-gpu', '--json', '--timeout', '60s')
     expect(result.code, result.stderr).toBe(0)
     const doc = JSON.parse(result.stdout)
@@ -171,6 +189,7 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
   }, 240_000)
 
   it('names the other field manager on a conflict, and takes over with --force-conflicts', async () => {
+    const {cluster, deploy} = await edgeCluster({gpu: true, deployed: true})
     const objects = KubernetesObjectApi.makeApiClient(cluster.clients().config)
     await objects.patch(
       {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'otel-scraper-config', namespace: 'observability'}, data: {'config.yaml': 'edited: by hand\n'}},

@@ -38,6 +38,11 @@ export interface FakeLinodeOptions {
   token?: string
   /** Real seconds per simulated second (default 1); the CLI reads the same factor from FEDOBS_TIME_SCALE. */
   timeScale?: number
+  /**
+   * The simulated clock moves only by advance(), never with real time (timeScale then only tells the
+   * CLI how to scale its own waits). For tests that decide when each event happens.
+   */
+  manualClock?: boolean
   timeline?: Partial<Timeline>
   /** Per-cluster timeline, decided at create time (e.g. by label). */
   timelineFor?: (input: ClusterInput) => Partial<Timeline> | undefined
@@ -152,7 +157,7 @@ function rejectInvalid(template: string, object: unknown, undo: () => void): voi
 
 export async function startFakeLinode(options: FakeLinodeOptions = {}): Promise<FakeLinode> {
   const token = options.token ?? randomBytes(32).toString('hex')
-  const clock = new Clock(options.timeScale ?? 1)
+  const clock = new Clock(options.timeScale ?? 1, options.manualClock ?? false)
   const fixtures: Fixtures = {...defaultFixtures(), ...options.fixtures}
   const timeline: Timeline = {...DEFAULT_TIMELINE, ...options.timeline}
   const seed = options.seed ?? 1

@@ -1,7 +1,8 @@
 /**
  * The simulated clock and what happens when after a cluster is created. Durations are simulated
  * seconds; the clock runs `1 / timeScale` simulated seconds per real second (the CLI scales its own
- * waits by the same FEDOBS_TIME_SCALE), and `advance()` jumps it forward.
+ * waits by the same FEDOBS_TIME_SCALE), and `advance()` jumps it forward. A manual clock never moves by
+ * itself: only `advance()` moves it, so a test decides exactly what the cloud has done when.
  */
 
 export interface Timeline {
@@ -35,12 +36,16 @@ export class Clock {
   private readonly startReal = performance.now()
   private offsetSeconds = 0
 
-  constructor(readonly timeScale: number) {
+  constructor(
+    readonly timeScale: number,
+    readonly manual = false,
+  ) {
     if (!(timeScale > 0)) throw new Error(`timeScale must be > 0, not ${timeScale}`)
   }
 
   /** Simulated seconds since the fake started. */
   now(): number {
+    if (this.manual) return this.offsetSeconds
     return (performance.now() - this.startReal) / 1000 / this.timeScale + this.offsetSeconds
   }
 

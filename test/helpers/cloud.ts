@@ -2,9 +2,10 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {afterEach, expect} from 'vitest'
+import {expect, onTestFinished} from 'vitest'
 import {startFakeLinode, type FakeLinode, type FakeLinodeOptions} from '../fake-linode/server.js'
 import {BIN, REPO, runCli, type CliResult} from './cli.js'
+import {recheckFailureVerbose} from './verbose.js'
 
 export const TIME_SCALE = 0.002
 
@@ -13,7 +14,7 @@ export interface Cloud {
   home: string
   kubeconfig: string
   env: NodeJS.ProcessEnv
-  /** Run the CLI against the fake; every run is checked for leaked secrets. */
+  /** Run the CLI against the fake; every run is checked for leaked secrets (a failed one also with --verbose, see verbose.ts). */
   run(args: string[], options?: {cwd?: string; env?: NodeJS.ProcessEnv}): Promise<CliResult>
   /** Start the CLI and hand back the child (for interrupting it). */
   spawn(args: string[]): {child: ChildProcess; done: Promise<CliResult>}
@@ -49,7 +50,12 @@ export async function startCloud(options: FakeLinodeOptions = {}): Promise<Cloud
     home,
     kubeconfig,
     env,
-    run: async (args, more = {}) => check(await runCli(args, {cwd: more.cwd ?? REPO, env: {...env, ...more.env}})),
+    run: async (args, more = {}) => {
+      const run = (argv: string[]) => runCli(argv, {cwd: more.cwd ?? REPO, env: {...env, ...more.env}})
+      const result = check(await run(args))
+      recheckFailureVerbose(args, result, run, check)
+      return result
+    },
     spawn: (args) => {
       const child = spawn(process.execPath, [BIN, ...args], {cwd: REPO, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
       let stdout = ''
@@ -57,6 +63,10 @@ export async function startCloud(options: FakeLinodeOptions = {}): Promise<Cloud
       child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
       child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
       const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve(check({code, stdout, stderr}))))
+      // Interrupted or failed runs re-run with --verbose after the test, like run() (not at once: the caller still owns the child).
+      void done.then((result) => {
+        if (result.code !== 130) recheckFailureVerbose(args, result, (argv) => runCli(argv, {cwd: REPO, env}), check)
+      })
       return {child, done}
     },
     posts: () => fake.state.requests.filter((r) => r.method === 'POST' && /\/lke\/clusters$/.test(r.path)).length,
@@ -70,16 +80,16 @@ export async function startCloud(options: FakeLinodeOptions = {}): Promise<Cloud
  * within the spec, and it is closed.
  */
 export function cloudPerTest(): (options?: FakeLinodeOptions) => Promise<Cloud> {
-  let current: Cloud | undefined
-  afterEach(async () => {
-    const cloud = current
-    current = undefined
-    if (!cloud) return
-    try {
-      expect(cloud.fake.state.violations, 'the fake answered outside the spec').toEqual([])
-    } finally {
-      await cloud.close()
-    }
-  })
-  return async (options) => (current = await startCloud(options))
+  return async (options) => {
+    const cloud = await startCloud(options)
+    // Registered first, so it runs last: after the --verbose re-runs of failed commands.
+    onTestFinished(async () => {
+      try {
+        expect(cloud.fake.state.violations, 'the fake answered outside the spec').toEqual([])
+      } finally {
+        await cloud.close()
+      }
+    })
+    return cloud
+  }
 }

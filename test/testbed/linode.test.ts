@@ -11,7 +11,6 @@ import {TESTBED_BINARIES} from './testbed.js'
 import {CSI_DRIVER, SELECTED_NODE, sizeInGb, VOLUME_TAGS_PARAMETER} from './volumes.js'
 
 const binaries = requireBinaries(TESTBED_BINARIES)
-const NEVER = 1e9
 
 describe('sizeInGb', () => {
   it('rounds a storage request up to whole GB, at least 10', () => {
@@ -23,13 +22,17 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
   let sandbox: LinodeTestbed
   let lke: ApiCluster
   let cluster: TestCluster
+  /** What the kubeconfig endpoint answered before the clock moved. */
+  let kubeconfigAtFirst: number
 
   const api = async (method: string, path: string): Promise<Response> =>
     fetch(`${sandbox.fake.url}/v4beta${path}`, {method, headers: {Authorization: `Bearer ${sandbox.fake.token}`}})
   const nodes = async (): Promise<V1Node[]> => (await cluster.clients().core.listNode()).items
 
   beforeAll(async () => {
-    sandbox = await startLinodeTestbed({fake: {timeScale: 0.01}})
+    // The fake's clock moves only when the test says (advance): what the cloud has done is decided
+    // here, not by how fast this machine runs.
+    sandbox = await startLinodeTestbed({fake: {timeScale: 0.01, manualClock: true, timeline: {kubeconfigReadySeconds: 60}}})
     lke = sandbox.fake.addCluster({
       label: 'bridge-test',
       region: 'us-ord',
@@ -40,8 +43,10 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
         {type: 'g2-gpu-rtx4000a1-s', count: 1},
       ],
     })
-    // The GPU pool joins when the test says so (as if its Linodes were slow to boot).
-    sandbox.fake.setClusterTimeline(lke.id, {gpuNodeInstanceSeconds: NEVER, gpuNodeReadySeconds: NEVER})
+    // 100 simulated seconds in: the kubeconfig (60 s) and the standard nodes (90 s) are ready, the GPU
+    // node (150 s) is not; it joins when a test advances the clock (as if its Linode were slow to boot).
+    kubeconfigAtFirst = (await api('GET', `/lke/clusters/${lke.id}/kubeconfig`)).status
+    sandbox.fake.advance(100)
     cluster = await sandbox.bridge.cluster(lke.id)
   })
 
@@ -51,6 +56,7 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
   })
 
   it('starts a test-bed cluster for the LKE cluster and hands it out as the kubeconfig (after the 503s)', async () => {
+    expect(kubeconfigAtFirst).toBe(503)
     const response = await waitFor(
       async () => {
         const r = await api('GET', `/lke/clusters/${lke.id}/kubeconfig`)
@@ -82,7 +88,8 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
       })
     }
 
-    sandbox.fake.setClusterTimeline(lke.id, {gpuNodeInstanceSeconds: 0, gpuNodeReadySeconds: 0})
+    expect(sandbox.fake.view().nodes.filter((n) => n.clusterId === lke.id && n.status === 'ready')).toHaveLength(2)
+    sandbox.fake.advance(50)
     const all = await waitFor(async () => ((await nodes()).length === 3 ? nodes() : undefined), {timeoutMs: 30_000, what: 'the GPU node'})
     const gpu = all.find((n) => n.metadata?.labels?.['node.kubernetes.io/instance-type'] === 'g2-gpu-rtx4000a1-s')
     expect(gpu?.status?.capacity?.['nvidia.com/gpu']).toBe('1')
@@ -197,10 +204,19 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
   })
 
   it('stops the test-bed cluster when the LKE cluster is deleted (its volumes detach, as LKE does)', async () => {
-    const pids = cluster.processes.map((p) => p.pid)
-    expect((await api('DELETE', `/lke/clusters/${lke.id}`)).status).toBe(200)
-    await waitFor(() => !sandbox.testbed.clusters.has(cluster.name) && cluster.processes.every((p) => !p.isRunning()), {timeoutMs: 30_000, what: 'the test-bed cluster to stop'})
+    // A cluster of its own, with a volume attached to its Linode: the other tests keep theirs.
+    const doomed = sandbox.fake.addCluster({label: 'bridge-doomed', region: 'us-ord', k8s_version: '1.33', tags: ['fedobs'], node_pools: [{type: 'g6-standard-2', count: 1}]}, {ageSeconds: 600})
+    const own = await sandbox.bridge.cluster(doomed.id)
+    const instance = sandbox.fake.view().instances.find((i) => i.lke_cluster_id === doomed.id)!
+    const volume = sandbox.fake.addVolume({label: 'doomed-data', linodeId: instance.id, size: 10})
+    expect(volume.linode_id).toBe(instance.id)
+    const pids = own.processes.map((p) => p.pid)
+    expect((await api('DELETE', `/lke/clusters/${doomed.id}`)).status).toBe(200)
+    await waitFor(() => !sandbox.testbed.clusters.has(own.name) && own.processes.every((p) => !p.isRunning()), {timeoutMs: 30_000, what: 'the test-bed cluster to stop'})
     expect(pids.length).toBe(4)
-    expect(sandbox.fake.view().volumes.every((v) => v.linode_id === null)).toBe(true)
+    expect(sandbox.fake.view().volumes.find((v) => v.id === volume.id)).toMatchObject({linode_id: null, linode_label: null})
+    expect(sandbox.testbed.clusters.has(cluster.name)).toBe(true)
+    // The other tests count the volumes: this one goes.
+    expect((await api('DELETE', `/volumes/${volume.id}`)).status).toBe(200)
   })
 })

@@ -1,11 +1,11 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {BACKUP_SUFFIX, clusterKubeconfigPath, lkeIdFromKubeconfig, mergeKubeconfig, removeClusterEntries, resolveKubeconfigTarget, writeClusterKubeconfig} from '../../src/kube/kubeconfig.js'
-import {REPO} from '../helpers/cli.js'
 
 export function lkeKubeconfig(id: number, server = 'https://127.0.0.1:6443', token = `secret-token-${id}`): string {
   return `apiVersion: v1
@@ -31,6 +31,49 @@ current-context: lke${id}-ctx
 
 function temp(): string {
   return mkdtempSync(path.join(tmpdir(), 'fedobs-kc-'))
+}
+
+const CHILD = fileURLToPath(new URL('./kubeconfig-child.ts', import.meta.url))
+/** Under load a child can take seconds to start (tsx compiles the source); no step here waits on a clock otherwise. */
+const EVENT_TIMEOUT_MS = 60_000
+
+/** A separate process running src/kube/kubeconfig.ts from the source, driven step by step over IPC. */
+function lockChild(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+  const queue: unknown[] = []
+  let waiting: ((message: unknown) => void) | undefined
+  child.on('message', (message) => {
+    if (waiting) {
+      const resolve = waiting
+      waiting = undefined
+      resolve(message)
+    } else queue.push(message)
+  })
+  const exit = new Promise<number | null>((resolve) => child.on('close', resolve))
+  return {
+    pid: child.pid!,
+    exit,
+    send: (message: string) => child.send(message),
+    /** The child's next event (in order); fails if it exits or stays silent first. */
+    next: (): Promise<unknown> => {
+      if (queue.length > 0) return Promise.resolve(queue.shift())
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no event from the lock child within ${EVENT_TIMEOUT_MS} ms`)), EVENT_TIMEOUT_MS)
+        void exit.then((code) => reject(new Error(`the lock child exited (${code}) before its next event`)))
+        waiting = (message) => {
+          clearTimeout(timer)
+          resolve(message)
+        }
+      })
+    },
+  }
+}
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], {stdio: 'ignore'})
+  await new Promise((resolve) => child.on('close', resolve))
+  return child.pid!
 }
 
 const EXISTING = `apiVersion: v1
@@ -120,26 +163,87 @@ describe('kubeconfig merge', () => {
     expect(readFileSync(target, 'utf8')).toBe('clusters: 5\n')
   })
 
-  it('two processes merging at once both land in a valid file', async () => {
+  it('three processes merging at once, from the source, past a stale lock of a dead process, all land in a valid file', async () => {
     const dir = temp()
     const target = path.join(dir, 'config')
     writeFileSync(target, EXISTING)
-    const script = (id: number, name: string) => `
-      const {mergeKubeconfig} = await import(${JSON.stringify(`${REPO}dist/kube/kubeconfig.js`)})
-      const text = ${JSON.stringify(lkeKubeconfig(id))}
-      for (let i = 0; i < 20; i++) await mergeKubeconfig(${JSON.stringify(target)}, text, {cluster: ${JSON.stringify(name)}})
-    `
-    const run = (code: string) =>
-      new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', code], {stdio: 'inherit'})
-        child.on('close', resolve)
-      })
-    const codes = await Promise.all([run(script(100, 'one')), run(script(200, 'two')), run(script(300, 'three'))])
-    expect(codes).toEqual([0, 0, 0])
+    // A lock left by a crashed fedobs of an older version (it wrote only its pid).
+    writeFileSync(`${target}.lock`, String(await deadPid()))
+    const runs = [100, 200, 300].map((id) => {
+      const file = path.join(dir, `lke${id}.yaml`)
+      writeFileSync(file, lkeKubeconfig(id))
+      return lockChild(['merge', target, ['one', 'two', 'three'][id / 100 - 1]!, file, '20']).exit
+    })
+    expect(await Promise.all(runs)).toEqual([0, 0, 0])
     const merged = parse(readFileSync(target, 'utf8'))
     expect(merged.contexts.map((c: {name: string}) => c.name).sort()).toEqual(['fedobs-one', 'fedobs-three', 'fedobs-two', 'lke100-ctx', 'lke200-ctx', 'lke300-ctx', 'work'])
-    expect(existsSync(`${target}.lock`)).toBe(false)
-  })
+    expect(readdirSync(dir).sort()).toEqual(['config', `config${BACKUP_SUFFIX}`, 'lke100.yaml', 'lke200.yaml', 'lke300.yaml'])
+  }, 120_000)
+
+  it('two waiters that both saw the same stale lock: one takes it over, the other waits for it (never both)', async () => {
+    const dir = temp()
+    const target = path.join(dir, 'config')
+    const stale = `${await deadPid()} ${hostname()} 0123456789abcdef`
+    writeFileSync(`${target}.lock`, stale)
+    const a = lockChild(['hold', target])
+    const b = lockChild(['hold', target])
+    // Given both waiters have judged the lock stale and stand just before taking it over,
+    expect(await a.next()).toEqual({event: 'stale', owner: stale})
+    expect(await b.next()).toEqual({event: 'stale', owner: stale})
+    // when the first takes it over and holds it, and only then the second goes on,
+    a.send('go')
+    expect(await a.next()).toEqual({event: 'holding'})
+    const held = readFileSync(`${target}.lock`, 'utf8')
+    expect(held.startsWith(`${a.pid} `)).toBe(true)
+    b.send('go')
+    // then the second leaves the first's lock alone and waits on it.
+    expect(await b.next()).toEqual({event: 'busy', owner: held})
+    expect(readFileSync(`${target}.lock`, 'utf8')).toBe(held)
+    a.send('release')
+    expect(await a.exit).toBe(0)
+    expect(await b.next()).toEqual({event: 'holding'})
+    b.send('release')
+    expect(await b.exit).toBe(0)
+    expect(readdirSync(dir)).toEqual([])
+  }, 120_000)
+
+  it('a holder whose lock was taken over as stale does not remove its successor\'s lock on release', async () => {
+    const dir = temp()
+    const target = path.join(dir, 'config')
+    const a = lockChild(['hold', target])
+    expect(await a.next()).toEqual({event: 'holding'})
+    const first = readFileSync(`${target}.lock`, 'utf8')
+    // The holder is alive but its lock looks 31 s old (a suspended process, or a lock from another host).
+    const past = new Date(Date.now() - 31_000)
+    utimesSync(`${target}.lock`, past, past)
+    const b = lockChild(['hold', target])
+    expect(await b.next()).toEqual({event: 'stale', owner: first})
+    b.send('go')
+    expect(await b.next()).toEqual({event: 'holding'})
+    const second = readFileSync(`${target}.lock`, 'utf8')
+    expect(second.startsWith(`${b.pid} `)).toBe(true)
+    a.send('release')
+    expect(await a.exit).toBe(0)
+    expect(readFileSync(`${target}.lock`, 'utf8')).toBe(second)
+    b.send('release')
+    expect(await b.exit).toBe(0)
+    expect(readdirSync(dir)).toEqual([])
+  }, 120_000)
+
+  it('waits on the lock of a live process instead of taking it over', async () => {
+    const dir = temp()
+    const target = path.join(dir, 'config')
+    const live = `${process.pid} ${hostname()} fedcba9876543210`
+    writeFileSync(`${target}.lock`, live)
+    const b = lockChild(['hold', target])
+    expect(await b.next()).toEqual({event: 'busy', owner: live})
+    expect(readFileSync(`${target}.lock`, 'utf8')).toBe(live)
+    unlinkSync(`${target}.lock`)
+    expect(await b.next()).toEqual({event: 'holding'})
+    b.send('release')
+    expect(await b.exit).toBe(0)
+    expect(readdirSync(dir)).toEqual([])
+  }, 120_000)
 
   it('removes exactly the entries fedobs added for a cluster, and the current-context if it was one of them', async () => {
     const target = path.join(temp(), 'config')

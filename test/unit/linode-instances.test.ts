@@ -33,9 +33,10 @@ describe('the Linode client against the fake: instances and node addresses', () 
   const timeScale = process.env.FEDOBS_TIME_SCALE
 
   beforeAll(async () => {
-    // Retry waits (3 s at least) run 1000 times faster, as against a simulated cloud.
+    // Retry waits (3 s at least) run 1000 times faster, as against a simulated cloud. The fake's clock
+    // stands still (manual): a cluster added "45 s ago" stays 45 s old, whatever the machine's load.
     process.env.FEDOBS_TIME_SCALE = '0.001'
-    fake = await startFakeLinode()
+    fake = await startFakeLinode({timeScale: 0.001, manualClock: true})
     api = await createLinodeClient({token: fake.token, baseUrl: fake.url, log: (m) => logged.push(m)})
   })
 
