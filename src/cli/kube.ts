@@ -11,6 +11,7 @@ import type {EdgeAddresses, EdgeDeployResult, HubDeployResult} from '../services
 import type {LinodeApi} from '../linode/client.js'
 import {resolveToken} from '../linode/token.js'
 import {FEDOBS_TAG} from '../federation/identity.js'
+import {formatEndpoint} from '../federation/endpoint.js'
 
 export const kubeFlags = {
   kubeconfig: Flags.string({description: 'kubeconfig file (else the first file of KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE', helpGroup: 'KUBERNETES'}),
@@ -106,7 +107,8 @@ export function printDeploy(output: Output, result: DeployResult & Partial<Pick<
   if (result.firewall?.changed) output.info(`  gateway firewall: ${result.firewall.sources.length} address(es) of ${result.firewall.edge} admitted`)
   if (result.grafanaSecretCreated) output.info('  Grafana admin password created in Secret monitoring/grafana-admin (kubectl -n monitoring get secret grafana-admin -o jsonpath={.data.admin-password} | base64 -d)')
   if (result.gatewayAddress) {
-    output.info(`  gateway: ${result.gatewayAddress}:4317 (OTLP/gRPC), ${result.gatewayAddress}:4318 (OTLP/HTTP)`)
-    output.result(`${result.gatewayAddress}:4317`)
+    const grpc = formatEndpoint({host: result.gatewayAddress, port: 4317})
+    output.info(`  gateway: ${grpc} (OTLP/gRPC), ${formatEndpoint({host: result.gatewayAddress, port: 4318})} (OTLP/HTTP)`)
+    output.result(grpc)
   }
 }

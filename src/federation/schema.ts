@@ -15,9 +15,12 @@ const dnsName = {
     'a name of 1-32 lowercase letters, digits and "-", starting and ending with a letter or digit (valid as a Linode LKE label and a Kubernetes label value)',
 } as const
 
-/** host[:port]: an IPv4 address, a bracketed IPv6 address or a DNS name; port 1-65535. */
+/**
+ * host[:port]: an IPv4 address, a bracketed IPv6 address or a DNS name, port 1-65535; or a bare
+ * IPv6 address (no port); optionally behind a scheme. Read by src/federation/endpoint.ts.
+ */
 export const ENDPOINT_PATTERN =
-  '^(([0-9]{1,3}\\.){3}[0-9]{1,3}|\\[[0-9a-fA-F:.]+\\]|([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$'
+  '^([a-zA-Z][a-zA-Z0-9+.-]*://)?((([0-9]{1,3}\\.){3}[0-9]{1,3}|\\[[0-9a-fA-F:.]+\\]|([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}(:([0-9]{1,3}\\.){3}[0-9]{1,3})?)/?$'
 
 const duration = {
   type: 'string',

@@ -2,6 +2,7 @@ import {toKubeError, type Kube} from '../kube/client.js'
 import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
 import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
+import {formatEndpoint, normalizeEndpoint, OTLP_GRPC_PORT} from '../federation/endpoint.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
 import {ANNOTATIONS, LABELS, NAMESPACES} from '../render/render.js'
 import {gatewayAddress, readObject} from './deploy.js'
@@ -50,11 +51,11 @@ export interface ConnectResult {
 
 export async function hubEndpoint(federation: Federation, hub: Kube, options: {timeoutMs: number; report: Report; signal: AbortSignal}): Promise<string> {
   const fixed = federation.telemetry.gateway.endpoint
-  if (fixed) return /:\d+$/.test(fixed) ? fixed : `${fixed}:4317`
+  if (fixed) return normalizeEndpoint(fixed)
   const deadline = simulatedNow() + options.timeoutMs
   for (let reported = false; ; ) {
     const address = await gatewayAddress(hub)
-    if (address) return `${address}:4317`
+    if (address) return formatEndpoint({host: address, port: OTLP_GRPC_PORT})
     if (simulatedNow() + 2000 > deadline) {
       throw new OperationError(`the hub gateway has no external address after ${formatDuration(options.timeoutMs)}`, {
         hint: 'Run `fedobs deploy hub` first; the LoadBalancer Service observability-hub/otel-gateway-external needs its NodeBalancer.',
@@ -69,6 +70,15 @@ export async function hubEndpoint(federation: Federation, hub: Kube, options: {t
 export async function currentEndpoint(edge: Kube): Promise<string | undefined> {
   const config = await readObject(edge, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'otel-agent-config', namespace: NAMESPACES.observability}})
   return config?.metadata?.annotations?.[ANNOTATIONS.hubEndpoint] || undefined
+}
+
+/**
+ * Where a deployed edge ships: the federation's fixed endpoint, else the one it was connected to
+ * (undefined before `fedobs connect`), in its normal form.
+ */
+export async function edgeEndpoint(federation: Federation, edge: Kube): Promise<string | undefined> {
+  const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(edge))
+  return endpoint ? normalizeEndpoint(endpoint) : undefined
 }
 
 /** The seed's edge-local stack, and what its workloads use (Services selecting them, ConfigMaps they mount). */

@@ -5,7 +5,7 @@ import {federationFlags, federationOverrides, fileFlag} from '../../federation/f
 import {loadFederation} from '../../federation/load.js'
 import type {Kube} from '../../kube/client.js'
 import {runTasks} from '../../lib/progress.js'
-import {currentEndpoint} from '../../services/connect.js'
+import {edgeEndpoint} from '../../services/connect.js'
 import type {DeployResult} from '../../services/deploy.js'
 import {deployEdge, deployHub} from '../../services/hub.js'
 
@@ -29,8 +29,7 @@ export default class DeployAll extends BaseCommand<typeof DeployAll> {
         run: async (report) => {
           if (cluster.role === 'hub') return deployHub(await hub(), federation, {...options, report})
           const kube = await kubeFor(cluster, {kubeconfig: this.flags.kubeconfig})
-          const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(kube))
-          const hubEndpoint = endpoint ? (/:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`) : undefined
+          const hubEndpoint = await edgeEndpoint(federation, kube)
           if (!hubEndpoint) report(`not connected yet: run \`fedobs connect ${cluster.name} hub\``)
           return deployEdge(kube, federation, cluster, {...options, report, ...(hubEndpoint ? {endpoint: hubEndpoint, hub: await hub(), addresses: addresses(cluster)} : {})})
         },

@@ -5,7 +5,7 @@ import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverride
 import {loadFederation} from '../../federation/load.js'
 import type {Kube} from '../../kube/client.js'
 import {renderEdge} from '../../render/render.js'
-import {currentEndpoint} from '../../services/connect.js'
+import {edgeEndpoint} from '../../services/connect.js'
 import {deployEdge} from '../../services/hub.js'
 
 export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
@@ -20,8 +20,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
     const federation = loadFederation({file: this.flags.file, overrides: [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'edge', name})], fallbackEdges: [name]})
     const edge = renderEdge(federation, name).cluster
     const kube = await kubeFor(edge, this.flags)
-    const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(kube))
-    const hubEndpoint = endpoint ? (/:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`) : undefined
+    const hubEndpoint = await edgeEndpoint(federation, kube)
     if (!hubEndpoint) this.output.warn(`edge ${name} is not connected yet: run \`fedobs connect ${name} hub\` after this`)
     let hub: Kube | undefined
     if (hubEndpoint) {
