@@ -4,7 +4,7 @@ import {connectKube, type Kube} from '../kube/client.js'
 import type {ClusterSpec} from '../federation/model.js'
 import type {Output} from '../lib/output.js'
 import {UsageError} from '../lib/errors.js'
-import {parseDuration} from '../lib/time.js'
+import {parseDuration, type Clock} from '../lib/time.js'
 import {runTasks} from '../lib/progress.js'
 import type {DeployResult} from '../services/deploy.js'
 import type {EdgeAddresses, EdgeDeployResult, HubDeployResult} from '../services/hub.js'
@@ -66,13 +66,13 @@ export const addressFlags = {
  * LKE cluster with the edge's label and the fedobs tag, its pools, one instance list), else the
  * ExternalIP addresses the Linode cloud controller writes on the Kubernetes nodes.
  */
-export async function edgeAddressResolver(flags: {'token-file'?: string}, output: Output, signal: AbortSignal): Promise<(cluster: ClusterSpec) => (kube: Kube) => Promise<EdgeAddresses>> {
+export async function edgeAddressResolver(flags: {'token-file'?: string}, output: Output, signal: AbortSignal, clock: Clock): Promise<(cluster: ClusterSpec) => (kube: Kube) => Promise<EdgeAddresses>> {
   let api: LinodeApi | undefined
   try {
     const {token, source} = resolveToken({...(flags['token-file'] ? {tokenFile: flags['token-file']} : {})})
     output.debug(`node addresses from the Linode API (token from ${source})`)
     const {createLinodeClient} = await import('../linode/client.js')
-    api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, log: (message) => output.debug(message)})
+    api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, clock, log: (message) => output.debug(message)})
   } catch (error) {
     if ((error as {code?: string}).code !== 'no-token' || flags['token-file']) throw error
     output.debug("no Linode token: node addresses from the nodes' ExternalIP addresses")

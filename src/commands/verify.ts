@@ -7,7 +7,7 @@ import {loadFederation} from '../federation/load.js'
 import {allClusters} from '../federation/model.js'
 import {ExitCode, UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
-import {parseDuration, simulatedNow, sleep} from '../lib/time.js'
+import {parseDuration} from '../lib/time.js'
 import type {Kube} from '../kube/client.js'
 import {NAMESPACES} from '../render/render.js'
 import {directBackend, serviceProxyBackend, type Backend} from '../verify/backends.js'
@@ -84,13 +84,13 @@ export default class Verify extends BaseCommand<typeof Verify> {
 
     let report: VerifyReport
     let attempts = 0
-    const deadline = waitMs === undefined ? 0 : simulatedNow() + waitMs
+    const deadline = waitMs === undefined ? 0 : this.clock.now() + waitMs
     for (;;) {
       attempts++
       report = await verify(federation, backends, options)
-      if (report.ok || waitMs === undefined || simulatedNow() + 10_000 > deadline) break
+      if (report.ok || waitMs === undefined || this.clock.now() + 10_000 > deadline) break
       this.output.info(`${report.summary.fail} check(s) failing; checking again in 10s (attempt ${attempts})`)
-      await sleep(10_000, this.abort.signal)
+      await this.clock.sleep(10_000, this.abort.signal)
     }
     if (this.flags.junit) writeFileSync(this.flags.junit, junitReport(report))
     if (this.output.json) this.output.document({...report, ...(waitMs !== undefined ? {attempts} : {})})

@@ -1,7 +1,7 @@
 import {toKubeError, type Kube} from '../kube/client.js'
 import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
-import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
+import {formatDuration, type Clock} from '../lib/time.js'
 import {formatEndpoint, normalizeEndpoint, OTLP_GRPC_PORT} from '../federation/endpoint.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
 import {ANNOTATIONS, LABELS, NAMESPACES} from '../render/render.js'
@@ -31,6 +31,7 @@ export interface ConnectOptions {
   confirm: (question: string) => Promise<boolean>
   report: Report
   signal: AbortSignal
+  clock: Clock
   forceConflicts: boolean
   /** The public addresses of the edge's nodes (the Linode API, or the nodes' ExternalIPs). */
   addresses: (edge: Kube) => Promise<EdgeAddresses>
@@ -49,21 +50,21 @@ export interface ConnectResult {
   firewall: FirewallUpdate
 }
 
-export async function hubEndpoint(federation: Federation, hub: Kube, options: {timeoutMs: number; report: Report; signal: AbortSignal}): Promise<string> {
+export async function hubEndpoint(federation: Federation, hub: Kube, options: {timeoutMs: number; report: Report; signal: AbortSignal; clock: Clock}): Promise<string> {
   const fixed = federation.telemetry.gateway.endpoint
   if (fixed) return normalizeEndpoint(fixed)
-  const deadline = simulatedNow() + options.timeoutMs
+  const deadline = options.clock.now() + options.timeoutMs
   for (let reported = false; ; ) {
     const address = await gatewayAddress(hub)
     if (address) return formatEndpoint({host: address, port: OTLP_GRPC_PORT})
-    if (simulatedNow() + 2000 > deadline) {
+    if (options.clock.now() + 2000 > deadline) {
       throw new OperationError(`the hub gateway has no external address after ${formatDuration(options.timeoutMs)}`, {
         hint: 'Run `fedobs deploy hub` first; the LoadBalancer Service observability-hub/otel-gateway-external needs its NodeBalancer.',
       })
     }
     if (!reported) options.report('waiting for the hub gateway address')
     reported = true
-    await sleep(2000, options.signal)
+    await options.clock.sleep(2000, options.signal)
   }
 }
 
@@ -127,6 +128,7 @@ export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec,
     timeoutMs: options.timeoutMs,
     report: options.report,
     signal: options.signal,
+    clock: options.clock,
     endpoint,
     hub,
     addresses: options.addresses,

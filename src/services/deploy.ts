@@ -3,7 +3,7 @@ import {isGpuPlan} from '../federation/model.js'
 import {KubeApiError, objectKey, toKubeError, typedForApply, type Kube, type KubeObject} from '../kube/client.js'
 import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
-import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
+import {formatDuration, type Clock} from '../lib/time.js'
 import {FIELD_MANAGER, LABELS, NAMESPACES, kindRank, type K8sObject, type Rendering} from '../render/render.js'
 import {SECRETS} from '../render/security.js'
 
@@ -24,6 +24,8 @@ export interface DeployOptions {
   timeoutMs: number
   report: Report
   signal: AbortSignal
+  /** Every wait runs on this clock. */
+  clock: Clock
   /**
    * Runs once the namespaces exist and before anything else is applied: creates what the
    * workloads need that is never rendered (Secrets with keys and passwords).
@@ -178,10 +180,10 @@ async function applyAll(kube: Kube, objects: K8sObject[], options: DeployOptions
 }
 
 async function waitGone(kube: Kube, object: K8sObject, options: DeployOptions): Promise<void> {
-  const until = simulatedNow() + 120_000
-  while (simulatedNow() < until) {
+  const until = options.clock.now() + 120_000
+  while (options.clock.now() < until) {
     if (!(await read(kube, object))) return
-    await sleep(1000, options.signal)
+    await options.clock.sleep(1000, options.signal)
   }
   throw new OperationError(`${objectKey(object)} did not go away in time`)
 }
@@ -338,7 +340,7 @@ async function gatewayAddresses(kube: Kube): Promise<string[]> {
 async function waitReady(kube: Kube, rendering: Rendering, options: DeployOptions, labelled: string[]): Promise<{ready: boolean; address?: string}> {
   const workloads = rendering.objects.filter((o) => WORKLOADS.has(o.kind))
   const isHub = rendering.cluster.role === 'hub'
-  const deadline = simulatedNow() + options.timeoutMs
+  const deadline = options.clock.now() + options.timeoutMs
   const last = new Map<string, string>()
   for (;;) {
     labelled.push(...(await labelGpuNodes(kube, false)))
@@ -355,7 +357,7 @@ async function waitReady(kube: Kube, rendering: Rendering, options: DeployOption
     const address = isHub ? await gatewayAddress(kube) : undefined
     const pending = states.filter((s) => !s.state.ready)
     if (pending.length === 0 && (!isHub || address)) return {ready: true, ...(address ? {address} : {})}
-    if (simulatedNow() + POLL_MS > deadline) {
+    if (options.clock.now() + POLL_MS > deadline) {
       const details: string[] = []
       for (const {object, state} of pending) {
         details.push(`${state.key}: ${state.summary}`)
@@ -367,7 +369,7 @@ async function waitReady(kube: Kube, rendering: Rendering, options: DeployOption
         code: 'not-ready',
       })
     }
-    await sleep(POLL_MS, options.signal)
+    await options.clock.sleep(POLL_MS, options.signal)
   }
 }
 

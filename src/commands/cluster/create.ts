@@ -43,7 +43,7 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
     if (this.flags['dry-run']) {
       const requests = payloads.map(({cluster, payload}) => ({cluster: cluster.name, role: cluster.role, request: {method: 'POST', path: '/v4beta/lke/clusters', body: payload}}))
       try {
-        const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
+        const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
         await checkAgainstApi(ctx.api, federation, clusters)
       } catch (error) {
         if ((error as {code?: string}).code !== 'no-token') throw error
@@ -54,7 +54,7 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
       return
     }
 
-    const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
+    const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
     await checkAgainstApi(ctx.api, federation, clusters)
     const outcomes = await runTasks(
       this.output,

@@ -18,10 +18,10 @@ export default class DeployAll extends BaseCommand<typeof DeployAll> {
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, overrides: federationOverrides(this.flags)})
     const timeoutMs = timeoutOf(this.flags.timeout)
-    const options = {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, signal: this.abort.signal}
+    const options = {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, signal: this.abort.signal, clock: this.clock}
     let hubKube: Promise<Kube> | undefined
     const hub = (): Promise<Kube> => (hubKube ??= kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}))
-    const addresses = await edgeAddressResolver(this.flags, this.output, this.abort.signal)
+    const addresses = await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock)
     const outcomes = await runTasks<DeployResult>(
       this.output,
       [federation.hub, ...federation.edges].map((cluster) => ({

@@ -29,7 +29,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
         return undefined
       })
     }
-    const addresses = hub ? (await edgeAddressResolver(this.flags, this.output, this.abort.signal))(edge) : undefined
+    const addresses = hub ? (await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock))(edge) : undefined
     const timeoutMs = timeoutOf(this.flags.timeout)
     const result = await deployWithProgress(this.output, `edge ${name}`, (report) =>
       deployEdge(kube, federation, edge, {
@@ -40,6 +40,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
         timeoutMs,
         report,
         signal: this.abort.signal,
+        clock: this.clock,
         ...(hubEndpoint ? {endpoint: hubEndpoint} : {}),
         ...(hub ? {hub} : {}),
         ...(addresses ? {addresses} : {}),
