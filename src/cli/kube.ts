@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {contextAlias, resolveKubeconfigTarget} from '../kube/kubeconfig.js'
-import {connectKube, type Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
+import {connectKube} from '../kube/client.js'
 import type {ClusterSpec} from '../federation/model.js'
 import type {Output} from '../lib/output.js'
 import {UsageError} from '../lib/errors.js'

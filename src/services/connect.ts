@@ -1,11 +1,11 @@
-import {toKubeError, type Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
 import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
 import {formatDuration, type Clock} from '../lib/time.js'
 import {formatEndpoint, normalizeEndpoint, OTLP_GRPC_PORT} from '../federation/endpoint.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
 import {ANNOTATIONS, LABELS, NAMESPACES} from '../render/render.js'
-import {gatewayAddress, readObject} from './deploy.js'
+import {gatewayAddress} from './deploy/gateway.js'
 import {deployEdge, type EdgeAddresses, type EdgeDeployResult} from './hub.js'
 import type {FirewallUpdate} from './gateway-firewall.js'
 import type {CredentialsResult} from './pki.js'
@@ -69,7 +69,7 @@ export async function hubEndpoint(federation: Federation, hub: Kube, options: {t
 }
 
 export async function currentEndpoint(edge: Kube): Promise<string | undefined> {
-  const config = await readObject(edge, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'otel-agent-config', namespace: NAMESPACES.observability}})
+  const config = await edge.read({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'otel-agent-config', namespace: NAMESPACES.observability}})
   return config?.metadata?.annotations?.[ANNOTATIONS.hubEndpoint] || undefined
 }
 
@@ -89,22 +89,18 @@ export async function findLocalStack(edge: Kube): Promise<LocalStackPlan> {
   const podLabels: Array<Record<string, string>> = []
   const configMaps = new Set<string>()
   for (const item of LOCAL_STACK) {
-    const live = await readObject(edge, {apiVersion: item.apiVersion, kind: item.kind, metadata: {name: item.name, namespace}})
+    const live = await edge.read({apiVersion: item.apiVersion, kind: item.kind, metadata: {name: item.name, namespace}})
     if (!live || live.metadata?.labels?.[LABELS.managedBy] === 'fedobs') continue
     remove.push({...item, namespace})
     podLabels.push(live.spec?.template?.metadata?.labels ?? {})
     for (const volume of live.spec?.template?.spec?.volumes ?? []) if (volume.configMap?.name) configMaps.add(volume.configMap.name)
   }
   if (remove.length === 0) return {remove}
-  try {
-    const services = (await edge.core.listNamespacedService({namespace})).items
-    for (const service of services) {
-      const selector = service.spec?.selector ?? {}
-      const selects = Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))
-      if (selects && service.metadata?.labels?.[LABELS.managedBy] !== 'fedobs') remove.push({apiVersion: 'v1', kind: 'Service', name: service.metadata!.name!, namespace})
-    }
-  } catch (error) {
-    throw toKubeError(error, 'listing services in monitoring')
+  const services = await edge.list({apiVersion: 'v1', kind: 'Service'}, {namespace, what: 'listing services in monitoring'})
+  for (const service of services) {
+    const selector = (service.spec?.selector ?? {}) as Record<string, string>
+    const selects = Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))
+    if (selects && service.metadata?.labels?.[LABELS.managedBy] !== 'fedobs') remove.push({apiVersion: 'v1', kind: 'Service', name: service.metadata!.name!, namespace})
   }
   for (const name of configMaps) remove.push({apiVersion: 'v1', kind: 'ConfigMap', name, namespace})
   return {remove}
@@ -143,11 +139,7 @@ export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec,
     const go = options.removeLocalStack === 'yes' || (options.removeLocalStack === 'ask' && (await options.confirm(`Remove the edge-local monitoring stack of ${edgeSpec.name}?\n  ${found.join('\n  ')}\n`)))
     if (go) {
       for (const object of plan.remove) {
-        try {
-          await edge.objects.delete({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}} as never)
-        } catch (error) {
-          if ((error as {code?: number}).code !== 404) throw toKubeError(error, `deleting ${object.kind} ${object.name}`)
-        }
+        await edge.delete({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}}, {what: `deleting ${object.kind} ${object.name}`})
         removed.push(`${object.kind} ${object.namespace}/${object.name}`)
         options.report(`removed ${object.kind} ${object.namespace}/${object.name}`)
       }

@@ -4,11 +4,12 @@
  */
 import {parseEndpoint} from '../federation/endpoint.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
-import type {Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
 import type {Report} from '../lib/progress.js'
 import {renderEdge, renderHub} from '../render/render.js'
 import {registerHubIdentity} from './registry.js'
-import {deployRendering, gatewayAddresses, type DeployOptions, type DeployResult} from './deploy.js'
+import {deployRendering, type DeployOptions, type DeployResult} from './deploy.js'
+import {gatewayAddresses} from './deploy/gateway.js'
 import {readEdgeSources, recordEdgeSources, type FirewallUpdate} from './gateway-firewall.js'
 import {ensureClusterCredentials, ensureHubPki, rotateGateway, type CredentialsResult, type HubPkiResult} from './pki.js'
 

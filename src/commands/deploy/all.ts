@@ -3,7 +3,7 @@ import {addressFlags, applyFlags, edgeAddressResolver, kubeFor, kubeFlags, print
 import {failTasks} from '../../cli/cloud.js'
 import {federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
-import type {Kube} from '../../kube/client.js'
+import type {Kube} from '../../kube/api.js'
 import {runTasks} from '../../lib/progress.js'
 import {edgeEndpoint} from '../../services/connect.js'
 import type {DeployResult} from '../../services/deploy.js'
