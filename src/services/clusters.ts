@@ -59,6 +59,29 @@ export function clusterPayload(federation: Federation, cluster: ClusterSpec): Cl
   }
 }
 
+export interface CreateRequest {
+  cluster: string
+  role: string
+  request: {method: 'POST'; path: string; body: ClusterPayload}
+}
+
+/**
+ * `cluster create --dry-run`: the exact requests it would send, checked against the API (regions,
+ * versions, plans) when a client can be had; `checked` is false when there is no token.
+ */
+export async function planCreate(federation: Federation, clusters: ClusterSpec[], api: () => Promise<LinodeApi>): Promise<{requests: CreateRequest[]; checked: boolean}> {
+  const requests = clusters.map((cluster) => ({cluster: cluster.name, role: cluster.role, request: {method: 'POST' as const, path: '/v4beta/lke/clusters', body: clusterPayload(federation, cluster)}}))
+  let client: LinodeApi
+  try {
+    client = await api()
+  } catch (error) {
+    if ((error as {code?: string}).code !== 'no-token') throw error
+    return {requests, checked: false}
+  }
+  await checkAgainstApi(client, federation, clusters)
+  return {requests, checked: true}
+}
+
 /**
  * Region, Kubernetes version and plan types against the API's own lists, before anything is
  * created. Every problem is reported at once, where the value came from, with the valid values.
