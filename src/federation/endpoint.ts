@@ -1,4 +1,5 @@
 import {isIP} from 'node:net'
+import {UsageError} from '../lib/errors.js'
 
 /** The hub gateway's OTLP/gRPC port: an endpoint without a port means this one. */
 export const OTLP_GRPC_PORT = 4317
@@ -23,19 +24,23 @@ export function parseEndpoint(text: string, defaultPort = OTLP_GRPC_PORT): Endpo
     .replace(/\/+$/, '')
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(bare)
   if (bracketed) {
-    if (isIP(bracketed[1]!) !== 6) throw new Error(`"${text}" is not an endpoint: [${bracketed[1]}] is not an IPv6 address`)
+    if (isIP(bracketed[1]!) !== 6) throw invalid(text, `[${bracketed[1]}] is not an IPv6 address`)
     return {host: bracketed[1]!.toLowerCase(), port: portOf(bracketed[2], defaultPort, text)}
   }
   if (isIP(bare) === 6) return {host: bare.toLowerCase(), port: defaultPort}
   const hostPort = /^([^:[\]\s/]+)(?::(\d+))?$/.exec(bare)
-  if (!hostPort) throw new Error(`"${text}" is not an endpoint (host, host:port or [IPv6]:port)`)
+  if (!hostPort) throw invalid(text, 'expected host, host:port, [IPv6]:port or an IPv6 address')
   return {host: hostPort[1]!, port: portOf(hostPort[2], defaultPort, text)}
+}
+
+function invalid(text: string, why: string): UsageError {
+  return new UsageError(`"${text}" is not an endpoint: ${why}`, {hint: 'For example 203.0.113.7:4317, [2001:db8::1]:4317 or otel.example.com.', code: 'bad-endpoint'})
 }
 
 function portOf(digits: string | undefined, defaultPort: number, text: string): number {
   if (digits === undefined) return defaultPort
   const port = Number(digits)
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`"${text}" is not an endpoint: port ${digits} is out of range`)
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw invalid(text, `port ${digits} is out of range`)
   return port
 }
 

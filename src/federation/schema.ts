@@ -194,7 +194,7 @@ export const federationSchema = {
             endpoint: {
               type: 'string',
               pattern: ENDPOINT_PATTERN,
-              'x-expected': 'host:port of the hub gateway, such as 203.0.113.7:4317 or otel.example.com:4317',
+              'x-expected': 'host:port of the hub gateway, such as 203.0.113.7:4317, [2001:db8::1]:4317 or otel.example.com:4317',
               description: 'Fixed address edges send to (a DNS name in front of the gateway). Default: discovered from the LoadBalancer.',
             },
             allowedSources: {

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {formatEndpoint, normalizeEndpoint, parseEndpoint} from '../../src/federation/endpoint.js'
 import {loadFederation} from '../../src/federation/load.js'
 import {federationOverrides} from '../../src/federation/flags.js'
+import {UsageError} from '../../src/lib/errors.js'
 import {renderEdge} from '../../src/render/render.js'
 import {EXAMPLE, configOf, find} from '../helpers/federation.js'
 
@@ -45,6 +46,7 @@ describe('a hub endpoint, read once', () => {
 
   it.each(['', 'host:0', 'host:65536', '[203.0.113.7]:4317', '[not-v6]', 'a b:4317', 'host:port'])('refuses %j', (text) => {
     expect(() => parseEndpoint(text)).toThrow(/not an endpoint/)
+    expect(() => parseEndpoint(text)).toThrow(UsageError)
   })
 
   it('brackets IPv6 only when it writes an address', () => {
