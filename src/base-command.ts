@@ -1,6 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {CancelledError, ConfigError, ExitCode, FedobsError, UsageError, formatIssue} from './lib/errors.js'
 import {Output, colorEnabled} from './lib/output.js'
+import {scaledClock, timeScaleFromEnv, type Clock} from './lib/time.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -39,6 +40,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected output!: Output
   /** Aborted on SIGINT; long-running services watch it. */
   protected readonly abort = new AbortController()
+  /**
+   * The one clock every wait of this command runs on: real time, or FEDOBS_TIME_SCALE's scaled time
+   * (tests and benchmarks against a simulated cloud). Read here and nowhere else.
+   */
+  protected readonly clock: Clock = scaledClock(timeScaleFromEnv(process.env))
   private sigintHandler?: () => void
 
   public override async init(): Promise<void> {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import type {ClusterSpec, Federation} from '../federation/model.js'
 import {allClusters, findCluster} from '../federation/model.js'
-import type {Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
 import {UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
 import {kubeFor} from './kube.js'

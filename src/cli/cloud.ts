@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {resolveKubeconfigTarget} from '../kube/kubeconfig.js'
 import {ExitCode, FedobsError, OperationError} from '../lib/errors.js'
 import type {Output} from '../lib/output.js'
+import type {Clock} from '../lib/time.js'
 import {createLinodeClient} from '../linode/client.js'
 import {resolveToken} from '../linode/token.js'
 import type {ClusterContext} from '../services/clusters.js'
@@ -20,11 +21,11 @@ export const cloudFlags = {
 }
 
 /** The Linode client and kubeconfig target a cluster command works with. */
-export async function clusterContext(flags: {'token-file'?: string; kubeconfig?: string}, output: Output, signal: AbortSignal): Promise<ClusterContext> {
+export async function clusterContext(flags: {'token-file'?: string; kubeconfig?: string}, output: Output, signal: AbortSignal, clock: Clock): Promise<ClusterContext> {
   const {token, source} = resolveToken({...(flags['token-file'] ? {tokenFile: flags['token-file']} : {})})
   output.debug(`Linode token from ${source}`)
-  const api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, log: (message) => output.debug(message)})
-  return {api, kubeconfig: resolveKubeconfigTarget(flags.kubeconfig), signal}
+  const api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, clock, log: (message) => output.debug(message)})
+  return {api, kubeconfig: resolveKubeconfigTarget(flags.kubeconfig), signal, clock}
 }
 
 export function table(rows: string[][]): string {

@@ -1,16 +1,18 @@
 import {Flags} from '@oclif/core'
 import {contextAlias, resolveKubeconfigTarget} from '../kube/kubeconfig.js'
-import {connectKube, type Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
+import {connectKube} from '../kube/client.js'
 import type {ClusterSpec} from '../federation/model.js'
 import type {Output} from '../lib/output.js'
 import {UsageError} from '../lib/errors.js'
-import {DURATION_HINT, parseDuration} from '../lib/time.js'
+import {DURATION_HINT, parseDuration, type Clock} from '../lib/time.js'
 import {runTasks} from '../lib/progress.js'
 import type {DeployResult} from '../services/deploy.js'
 import type {EdgeAddresses, EdgeDeployResult, HubDeployResult} from '../services/hub.js'
 import type {LinodeApi} from '../linode/client.js'
 import {resolveToken} from '../linode/token.js'
 import {FEDOBS_TAG} from '../federation/identity.js'
+import {formatEndpoint} from '../federation/endpoint.js'
 
 export const kubeFlags = {
   kubeconfig: Flags.string({description: 'kubeconfig file (else the first file of KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE', helpGroup: 'KUBERNETES'}),
@@ -65,13 +67,13 @@ export const addressFlags = {
  * LKE cluster with the edge's label and the fedobs tag, its pools, one instance list), else the
  * ExternalIP addresses the Linode cloud controller writes on the Kubernetes nodes.
  */
-export async function edgeAddressResolver(flags: {'token-file'?: string}, output: Output, signal: AbortSignal): Promise<(cluster: ClusterSpec) => (kube: Kube) => Promise<EdgeAddresses>> {
+export async function edgeAddressResolver(flags: {'token-file'?: string}, output: Output, signal: AbortSignal, clock: Clock): Promise<(cluster: ClusterSpec) => (kube: Kube) => Promise<EdgeAddresses>> {
   let api: LinodeApi | undefined
   try {
     const {token, source} = resolveToken({...(flags['token-file'] ? {tokenFile: flags['token-file']} : {})})
     output.debug(`node addresses from the Linode API (token from ${source})`)
     const {createLinodeClient} = await import('../linode/client.js')
-    api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, log: (message) => output.debug(message)})
+    api = await createLinodeClient({token, baseUrl: process.env.LINODE_URL, signal, clock, log: (message) => output.debug(message)})
   } catch (error) {
     if ((error as {code?: string}).code !== 'no-token' || flags['token-file']) throw error
     output.debug("no Linode token: node addresses from the nodes' ExternalIP addresses")
@@ -106,7 +108,8 @@ export function printDeploy(output: Output, result: DeployResult & Partial<Pick<
   if (result.firewall?.changed) output.info(`  gateway firewall: ${result.firewall.sources.length} address(es) of ${result.firewall.edge} admitted`)
   if (result.grafanaSecretCreated) output.info('  Grafana admin password created in Secret monitoring/grafana-admin (kubectl -n monitoring get secret grafana-admin -o jsonpath={.data.admin-password} | base64 -d)')
   if (result.gatewayAddress) {
-    output.info(`  gateway: ${result.gatewayAddress}:4317 (OTLP/gRPC), ${result.gatewayAddress}:4318 (OTLP/HTTP)`)
-    output.result(`${result.gatewayAddress}:4317`)
+    const grpc = formatEndpoint({host: result.gatewayAddress, port: 4317})
+    output.info(`  gateway: ${grpc} (OTLP/gRPC), ${formatEndpoint({host: result.gatewayAddress, port: 4318})} (OTLP/HTTP)`)
+    output.result(grpc)
   }
 }

@@ -42,10 +42,10 @@ export default class Connect extends BaseCommand<typeof Connect> {
       kubeFor(hub, {kubeconfig: this.flags.kubeconfig, context: this.flags['hub-context']}),
     ])
     const removeLocalStack = this.flags.yes ? 'yes' : this.interactive ? 'ask' : 'no'
-    const addresses = (await edgeAddressResolver(this.flags, this.output, this.abort.signal))(edge)
+    const addresses = (await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock))(edge)
     const [outcome] = await runTasks(
       this.output,
-      [{title: `connect ${edge.name} → ${hub.name}`, run: (report) => connectEdge(federation, edge, edgeKube, hubKube, {timeoutMs: timeoutOf(this.flags.timeout), removeLocalStack, confirm, report, signal: this.abort.signal, forceConflicts: this.flags['force-conflicts'], addresses})}],
+      [{title: `connect ${edge.name} → ${hub.name}`, run: (report) => connectEdge(federation, edge, edgeKube, hubKube, {timeoutMs: timeoutOf(this.flags.timeout), removeLocalStack, confirm, report, signal: this.abort.signal, clock: this.clock, forceConflicts: this.flags['force-conflicts'], addresses})}],
       {concurrent: false},
     )
     if (!outcome!.ok) throw outcome!.error

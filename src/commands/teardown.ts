@@ -23,7 +23,7 @@ export default class Teardown extends BaseCommand<typeof Teardown> {
 
   async run(): Promise<void> {
     const file = resolveFederationFile(this.flags.file)
-    const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
+    const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
     let names: string[]
     if (file) {
       names = allClusters(loadFederation({file, overrides: []})).map((c) => c.name)

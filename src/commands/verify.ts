@@ -7,13 +7,9 @@ import {loadFederation} from '../federation/load.js'
 import {allClusters} from '../federation/model.js'
 import {ExitCode, UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
-import {DURATION_HINT, parseDuration, simulatedNow, sleep} from '../lib/time.js'
-import type {Kube} from '../kube/client.js'
-import {NAMESPACES} from '../render/render.js'
-import {directBackend, serviceProxyBackend, type Backend} from '../verify/backends.js'
-import {verify, type VerifyReport} from '../verify/checks.js'
-import type {CertificateFacts} from '../verify/certificates.js'
-import type {Federation} from '../federation/model.js'
+import {DURATION_HINT, parseDuration} from '../lib/time.js'
+import type {Kube} from '../kube/api.js'
+import {certificateFacts, verifyBackends, verifyUntilPassing} from '../services/verify.js'
 import {formatReport, junitReport} from '../verify/report.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
@@ -65,60 +61,25 @@ export default class Verify extends BaseCommand<typeof Verify> {
 
     let hub: Kube | undefined
     const hubKube = async (): Promise<Kube> => (hub ??= await kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig, context: this.flags.context}))
-    const backend = async (name: string, url: string | undefined, service: string, port: string): Promise<Backend> =>
-      url ? directBackend(name, url) : serviceProxyBackend(name, await hubKube(), NAMESPACES.monitoring, service, port)
-    const backends = {
-      prometheus: await backend('Prometheus', this.flags['prometheus-url'], 'prometheus', 'web'),
-      ...(this.flags['skip-logs'] ? {} : {loki: await backend('Loki', this.flags['loki-url'], 'loki', 'http')}),
-      ...(this.flags['skip-traces'] ? {} : {tempo: await backend('Tempo', this.flags['tempo-url'], 'tempo', 'http')}),
-    }
-    const certificates = this.flags['skip-certificates'] ? undefined : await this.certificateFacts(federation, hubKube, this.flags.cluster)
-    const options = {
+    const backends = await verifyBackends(
+      {prometheusUrl: this.flags['prometheus-url'], lokiUrl: this.flags['loki-url'], tempoUrl: this.flags['tempo-url'], skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']},
+      hubKube,
+    )
+    const certificates = this.flags['skip-certificates'] ? undefined : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), this.flags.cluster)
+    const {report, attempts} = await verifyUntilPassing(federation, backends, {
       ...(this.flags.cluster ? {clusters: this.flags.cluster} : {}),
       ...(certificates ? {certificates} : {}),
       freshnessMs,
       queueWarn: 0.8,
       signalWindowMs: windowMs,
       signal: this.abort.signal,
-    }
-
-    let report: VerifyReport
-    let attempts = 0
-    const deadline = waitMs === undefined ? 0 : simulatedNow() + waitMs
-    for (;;) {
-      attempts++
-      report = await verify(federation, backends, options)
-      if (report.ok || waitMs === undefined || simulatedNow() + 10_000 > deadline) break
-      this.output.info(`${report.summary.fail} check(s) failing; checking again in 10s (attempt ${attempts})`)
-      await sleep(10_000, this.abort.signal)
-    }
+      ...(waitMs !== undefined ? {waitMs} : {}),
+      clock: this.clock,
+      onRetry: (failing, attempt) => this.output.info(`${failing.summary.fail} check(s) failing; checking again in 10s (attempt ${attempt})`),
+    })
     if (this.flags.junit) writeFileSync(this.flags.junit, junitReport(report))
     if (this.output.json) this.output.document({...report, ...(waitMs !== undefined ? {attempts} : {})})
     else this.output.result(formatReport(report, this.output))
     if (!report.ok) process.exitCode = ExitCode.Failure
-  }
-
-  /** The PKI as the hub holds it, and what each cluster has installed (reads only). */
-  private async certificateFacts(federation: Federation, hubKube: () => Promise<Kube>, only: string[] | undefined): Promise<CertificateFacts> {
-    if (!federation.security.mtls) return {unavailable: 'mTLS is off'}
-    let hub: Kube
-    try {
-      hub = await hubKube()
-    } catch (error) {
-      return {unavailable: (error as Error).message}
-    }
-    const clusters = await Promise.all(
-      allClusters(federation)
-        .filter((c) => !only || only.includes(c.name))
-        .map(async (cluster) => ({name: cluster.name, kube: cluster.role === 'hub' ? hub : await kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}).catch(() => undefined)})),
-    )
-    try {
-      // Loaded only when certificates are checked (X.509 parsing is the heaviest import of verify).
-      const {pkiReport} = await import('../services/pki.js')
-      const report = await pkiReport(hub, federation, clusters)
-      return report ?? {noAuthority: true}
-    } catch (error) {
-      return {unavailable: (error as Error).message}
-    }
   }
 }

@@ -22,9 +22,12 @@ const dnsName = {
     'a name of 1-32 lowercase letters, digits and "-", starting and ending with a letter or digit (valid as a Linode LKE label and a Kubernetes label value)',
 } as const
 
-/** host[:port]: an IPv4 address, a bracketed IPv6 address or a DNS name; port 1-65535. */
+/**
+ * host[:port]: an IPv4 address, a bracketed IPv6 address or a DNS name, port 1-65535; or a bare
+ * IPv6 address (no port); optionally behind a scheme. Read by src/federation/endpoint.ts.
+ */
 export const ENDPOINT_PATTERN =
-  '^(([0-9]{1,3}\\.){3}[0-9]{1,3}|\\[[0-9a-fA-F:.]+\\]|([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$'
+  '^([a-zA-Z][a-zA-Z0-9+.-]*://)?((([0-9]{1,3}\\.){3}[0-9]{1,3}|\\[[0-9a-fA-F:.]+\\]|([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}(:([0-9]{1,3}\\.){3}[0-9]{1,3})?)/?$'
 
 const duration = {
   type: 'string',
@@ -211,7 +214,7 @@ export const federationSchema = {
             endpoint: {
               type: 'string',
               pattern: ENDPOINT_PATTERN,
-              'x-expected': 'host:port of the hub gateway, such as 203.0.113.7:4317 or otel.example.com:4317',
+              'x-expected': 'host:port of the hub gateway, such as 203.0.113.7:4317, [2001:db8::1]:4317 or otel.example.com:4317',
               description: 'Fixed address edges send to (a DNS name in front of the gateway). Default: discovered from the LoadBalancer.',
             },
             allowedSources: {

@@ -1,45 +1,13 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
+import type {RequestOptions} from 'node:https'
 import {OperationError, UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
+import {KubeApiError, objectKey, pollUntil, type ApplyOptions, type Kube, type KubeObject, type ListOptions, type ObjectRef, type TypeRef, type WaitOptions} from './api.js'
 
 type K8s = typeof import('@kubernetes/client-node')
 
-export interface KubeObject {
-  apiVersion?: string
-  kind?: string
-  metadata?: {
-    name?: string
-    namespace?: string
-    labels?: Record<string, string>
-    annotations?: Record<string, string>
-    resourceVersion?: string
-    generation?: number
-    uid?: string
-    deletionTimestamp?: string | Date
-    managedFields?: unknown[]
-    ownerReferences?: Array<{kind: string; name: string}>
-    creationTimestamp?: string | Date
-  }
-  spec?: any
-  status?: any
-  data?: Record<string, string>
-  [key: string]: unknown
-}
-
-/** A Kubernetes API failure without request details (no headers, no credentials). */
-export class KubeApiError extends OperationError {
-  readonly status: number
-  readonly reason?: string
-  readonly causes: Array<{message?: string; field?: string}>
-  constructor(status: number, message: string, reason?: string, causes: Array<{message?: string; field?: string}> = []) {
-    super(message, {code: `kube-${status}`})
-    this.status = status
-    this.reason = reason
-    this.causes = causes
-  }
-}
-
+/** A client-node failure as a KubeApiError (or an OperationError when the server is unreachable). */
 export function toKubeError(error: unknown, what: string): unknown {
   const e = error as {code?: number; body?: unknown; cause?: {code?: string}; message?: string}
   if (typeof e?.code === 'number') {
@@ -56,14 +24,110 @@ export function toKubeError(error: unknown, what: string): unknown {
   return error
 }
 
-export interface Kube {
-  k8s: K8s
-  config: InstanceType<K8s['KubeConfig']>
-  objects: InstanceType<K8s['KubernetesObjectApi']>
-  core: InstanceType<K8s['CoreV1Api']>
-  apps: InstanceType<K8s['AppsV1Api']>
-  context: string
-  server: string
+function statusOf(error: unknown): number | undefined {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'number' ? code : undefined
+}
+
+/** The Kube adapter over @kubernetes/client-node's generic object API. */
+class ClientNodeKube implements Kube {
+  private readonly objects: InstanceType<K8s['KubernetesObjectApi']>
+
+  constructor(
+    private readonly k8s: K8s,
+    private readonly config: InstanceType<K8s['KubeConfig']>,
+    readonly context: string,
+    readonly server: string,
+  ) {
+    this.objects = k8s.KubernetesObjectApi.makeApiClient(config)
+  }
+
+  async read(ref: ObjectRef, what = `reading ${objectKey(ref)}`): Promise<KubeObject | undefined> {
+    try {
+      return (await this.objects.read(ref as never)) as KubeObject
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined
+      throw toKubeError(error, what)
+    }
+  }
+
+  async apply(object: ObjectRef & KubeObject, options: ApplyOptions): Promise<KubeObject> {
+    try {
+      return (await this.objects.patch(this.typed(object), undefined, options.dryRun ? 'All' : undefined, options.fieldManager, options.force ?? false, this.k8s.PatchStrategy.ServerSideApply)) as KubeObject
+    } catch (error) {
+      throw toKubeError(error, options.what ?? `applying ${objectKey(object)}`)
+    }
+  }
+
+  async list(type: TypeRef, options: ListOptions = {}): Promise<KubeObject[]> {
+    try {
+      const list = await this.objects.list(type.apiVersion, type.kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector)
+      return (list.items as KubeObject[]).map((item) => ({...item, apiVersion: type.apiVersion, kind: type.kind}))
+    } catch (error) {
+      if (statusOf(error) === 404) return []
+      throw toKubeError(error, options.what ?? `listing ${type.kind}`)
+    }
+  }
+
+  async listOwned(types: TypeRef[], labelSelector: string): Promise<KubeObject[]> {
+    return (await Promise.all(types.map((type) => this.list(type, {labelSelector})))).flat()
+  }
+
+  async create(object: ObjectRef & KubeObject, what = `creating ${objectKey(object)}`): Promise<KubeObject> {
+    try {
+      return (await this.objects.create(this.typed(object))) as KubeObject
+    } catch (error) {
+      throw toKubeError(error, what)
+    }
+  }
+
+  async replace(object: ObjectRef & KubeObject, what = `replacing ${objectKey(object)}`): Promise<KubeObject> {
+    try {
+      return (await this.objects.replace(this.typed(object))) as KubeObject
+    } catch (error) {
+      throw toKubeError(error, what)
+    }
+  }
+
+  async patch(ref: ObjectRef, patch: Record<string, unknown>, options: {type: 'merge' | 'strategic'; fieldManager: string; what?: string}): Promise<KubeObject> {
+    const strategy = options.type === 'merge' ? this.k8s.PatchStrategy.MergePatch : this.k8s.PatchStrategy.StrategicMergePatch
+    const body = {...patch, apiVersion: ref.apiVersion, kind: ref.kind, metadata: {...((patch.metadata as object | undefined) ?? {}), ...ref.metadata}}
+    try {
+      return (await this.objects.patch(body as never, undefined, undefined, options.fieldManager, undefined, strategy)) as KubeObject
+    } catch (error) {
+      throw toKubeError(error, options.what ?? `patching ${objectKey(ref)}`)
+    }
+  }
+
+  async delete(ref: ObjectRef, options: {foreground?: boolean; what?: string} = {}): Promise<boolean> {
+    try {
+      await this.objects.delete(ref as never, undefined, undefined, undefined, undefined, options.foreground ? 'Foreground' : undefined)
+      return true
+    } catch (error) {
+      if (statusOf(error) === 404) return false
+      throw toKubeError(error, options.what ?? `deleting ${objectKey(ref)}`)
+    }
+  }
+
+  waitFor(ref: ObjectRef, done: (object: KubeObject | undefined) => boolean, options: WaitOptions): Promise<{done: boolean; object: KubeObject | undefined}> {
+    return pollUntil(() => this.read(ref), done, options)
+  }
+
+  async authorize(request: RequestOptions): Promise<void> {
+    await this.config.applyToHTTPSOptions(request as never)
+  }
+
+  /**
+   * The object as client-node's typed model, for apply and patch. client-node serializes a request
+   * body through its models, where a JSON field whose name is reserved in TypeScript has another
+   * name (a NetworkPolicy rule's `from` is `_from`): a plain object's `from` would be dropped
+   * silently, turning "allow from these peers" into "allow from anyone". Reading the object into the
+   * model first keeps every field.
+   */
+  private typed(object: KubeObject): never {
+    // loadYaml reads a document into the model its apiVersion/kind names (JSON is YAML).
+    return this.k8s.loadYaml(JSON.stringify(object)) as never
+  }
 }
 
 /**
@@ -90,29 +154,5 @@ export async function connectKube(kubeconfigFile: string, context: string): Prom
     })
   }
   config.setCurrentContext(context)
-  return {
-    k8s,
-    config,
-    objects: k8s.KubernetesObjectApi.makeApiClient(config),
-    core: config.makeApiClient(k8s.CoreV1Api),
-    apps: config.makeApiClient(k8s.AppsV1Api),
-    context,
-    server: config.getCurrentCluster()?.server ?? '',
-  }
-}
-
-export function objectKey(object: KubeObject): string {
-  return `${object.kind}/${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}`
-}
-
-/**
- * The object as client-node's typed model, for apply and patch. client-node serializes a request
- * body through its models, where a JSON field whose name is reserved in TypeScript has another
- * name (a NetworkPolicy rule's `from` is `_from`): a plain object's `from` would be dropped
- * silently, turning "allow from these peers" into "allow from anyone". Reading the object into the
- * model first keeps every field.
- */
-export function typedForApply<T extends KubeObject>(kube: Kube, object: T): T {
-  // loadYaml reads a document into the model its apiVersion/kind names (JSON is YAML).
-  return kube.k8s.loadYaml<T>(JSON.stringify(object))
+  return new ClientNodeKube(k8s, config, context, config.getCurrentCluster()?.server ?? '')
 }

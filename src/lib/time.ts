@@ -1,19 +1,42 @@
 import {CancelledError} from './errors.js'
 
 /**
- * Every wait fedobs makes goes through here. FEDOBS_TIME_SCALE (a factor, default 1) shrinks them
- * for tests and benchmarks that run against a simulated cloud on the same scaled clock.
+ * Every wait fedobs makes goes through a Clock. Production code never reads the time scale: the
+ * command layer builds one clock (from FEDOBS_TIME_SCALE, see BaseCommand) and passes it down, so
+ * tests and benchmarks that run against a simulated cloud can shrink the waits, and unit tests can
+ * hand in a clock of their own.
  */
-export function timeScale(env: NodeJS.ProcessEnv = process.env): number {
+export interface Clock {
+  /** Simulated milliseconds on a monotonic clock (only differences mean anything). */
+  now(): number
+  /** Sleep for `ms` simulated milliseconds, or until the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+/** A clock whose simulated millisecond lasts `scale` real milliseconds (1: real time). */
+export function scaledClock(scale = 1): Clock {
+  if (!(Number.isFinite(scale) && scale > 0 && scale <= 1)) throw new RangeError(`a time scale is in (0, 1], not ${scale}`)
+  return {
+    now: () => performance.now() / scale,
+    sleep: (ms, signal) => realSleep(Math.max(0, ms * scale), signal),
+  }
+}
+
+/** Real time. */
+export const realClock: Clock = scaledClock(1)
+
+/**
+ * FEDOBS_TIME_SCALE (a factor in (0, 1], default 1), read once where the command layer composes
+ * its dependencies: tests and benchmarks against a simulated cloud run the CLI on its clock.
+ */
+export function timeScaleFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env.FEDOBS_TIME_SCALE
   if (raw === undefined || raw === '') return 1
   const value = Number(raw)
   return Number.isFinite(value) && value > 0 && value <= 1 ? value : 1
 }
 
-/** Sleep for `ms` simulated milliseconds (scaled), or until the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  const real = Math.max(0, ms * timeScale())
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason instanceof Error ? signal.reason : new CancelledError())
@@ -22,18 +45,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort)
       resolve()
-    }, real)
+    }, ms)
     const onAbort = (): void => {
       clearTimeout(timer)
       reject(signal!.reason instanceof Error ? signal!.reason : new CancelledError())
     }
     signal?.addEventListener('abort', onAbort, {once: true})
   })
-}
-
-/** Simulated milliseconds elapsed since `start` (a value of simulatedNow()). */
-export function simulatedNow(): number {
-  return performance.now() / timeScale()
 }
 
 const UNIT_MS = {y: 31_536_000_000, w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1} as const

@@ -1,6 +1,6 @@
 import {isIP} from 'node:net'
 import {ExitCode, FedobsError, UsageError} from '../lib/errors.js'
-import {simulatedNow, sleep} from '../lib/time.js'
+import {realClock, type Clock} from '../lib/time.js'
 import type {ApiCluster, ApiInstance, ApiKubeconfig, ApiNodeBalancer, ApiPool, ApiRegion, ApiType, ApiVolume, ClusterPayload} from './types.js'
 
 const OFFICIAL = 'https://api.linode.com'
@@ -53,6 +53,8 @@ export interface LinodeClientOptions {
   /** Overall retry budget for one logical call, in simulated ms. */
   retryDeadlineMs?: number
   requestTimeoutMs?: number
+  /** Retry waits run on this clock (default: real time). */
+  clock?: Clock
 }
 
 export interface RetryPolicy {
@@ -255,10 +257,11 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
   const {api} = await loadApi(options)
   const log = options.log ?? (() => undefined)
   const deadline = options.retryDeadlineMs ?? 10 * 60_000
+  const clock = options.clock ?? realClock
   const calls = {count: 0, byPath: new Map<string, number>()}
 
   async function call<T>(method: string, path: string, fn: () => Promise<T>, policy: RetryPolicy): Promise<T> {
-    const started = simulatedNow()
+    const started = clock.now()
     for (let attempt = 0; ; attempt++) {
       calls.count++
       calls.byPath.set(`${method} ${path}`, (calls.byPath.get(`${method} ${path}`) ?? 0) + 1)
@@ -288,9 +291,9 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
         const delay = retryDelayMs(retryAfter, attempt)
         // Rate limits are waited out until the deadline; other failures get a few tries only.
         const giveUp = failure.status !== 429 && attempt >= MAX_ATTEMPTS - 1
-        if (!retryable || giveUp || simulatedNow() - started + delay > deadline) throw apiError
+        if (!retryable || giveUp || clock.now() - started + delay > deadline) throw apiError
         log(`${method} ${path}: ${failure.status ?? failure.network}, retrying in ${Math.round(delay / 1000)}s`)
-        await sleep(delay, options.signal)
+        await clock.sleep(delay, options.signal)
       }
     }
   }

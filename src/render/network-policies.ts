@@ -1,4 +1,5 @@
 import {isIP} from 'node:net'
+import {OTLP_GRPC_PORT, parseEndpoint} from '../federation/endpoint.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
 import type {K8sObject} from './objects.js'
 
@@ -7,7 +8,7 @@ import type {K8sObject} from './objects.js'
 const APP_LABEL = 'app.kubernetes.io/name'
 const NAMESPACE_LABEL = 'kubernetes.io/metadata.name'
 const FEDOBS_NAMESPACES = ['monitoring', 'observability', 'observability-hub', 'bert-inference']
-const GATEWAY_PORT = 4317
+const GATEWAY_PORT = OTLP_GRPC_PORT
 
 // ---------------------------------------------------------------- the intended flows
 
@@ -179,7 +180,7 @@ export function networkPolicies(federation: Federation, cluster: ClusterSpec, na
   const context: Context = {
     conditions: clusterConditions(federation, cluster, hubEndpoint),
     owned: namespaces,
-    hubEndpoint: cluster.role === 'edge' ? parseEndpoint(hubEndpoint) : undefined,
+    hubEndpoint: cluster.role === 'edge' && hubEndpoint ? hubAddress(hubEndpoint) : undefined,
   }
   const targets = new Map<string, Target>()
   const targetFor = (peer: Peer & {kind: 'pods'}, direction: Target['direction']): Target => {
@@ -225,14 +226,16 @@ function clusterConditions(federation: Federation, cluster: ClusterSpec, hubEndp
   return conditions
 }
 
-/** host:port, [IPv6]:port, or a host alone (port 4317). */
-function parseEndpoint(endpoint: string | undefined): {host: string; port: number} | undefined {
-  if (!endpoint) return undefined
-  const text = endpoint.trim()
-  const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text)
-  // Anything else is an IPv6 address without brackets (and without a port).
-  if (!match) return {host: text, port: GATEWAY_PORT}
-  return {host: match[1]!, port: match[2] ? Number(match[2]) : GATEWAY_PORT}
+/**
+ * The endpoint as src/federation/endpoint.ts reads it. Rendering never refuses a value (the schema
+ * and the callers check them): one it cannot read is taken for a host name, reached anywhere.
+ */
+function hubAddress(endpoint: string): {host: string; port: number} {
+  try {
+    return parseEndpoint(endpoint)
+  } catch {
+    return {host: endpoint, port: GATEWAY_PORT}
+  }
 }
 
 /** A pods peer in a fedobs namespace that this cluster does not have selects nothing: dropped. */

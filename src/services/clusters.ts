@@ -6,7 +6,7 @@ import {clusterKubeconfigPath, contextAlias, contextExists, lkeIdFromKubeconfig,
 import {planRelease, release, type ReleasePlan} from '../kube/release.js'
 import {ConfigError, OperationError, UsageError, type ConfigIssue} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
-import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
+import {formatDuration, type Clock} from '../lib/time.js'
 import {LinodeApiError, retryDelayMs, type LinodeApi} from '../linode/client.js'
 import type {ApiCluster, ApiNodeBalancer, ApiPool, ApiVolume, ClusterPayload} from '../linode/types.js'
 
@@ -15,6 +15,8 @@ export interface ClusterContext {
   /** The merged kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config). */
   kubeconfig: string
   signal: AbortSignal
+  /** Every wait runs on this clock. */
+  clock: Clock
 }
 
 /** Progress of one cluster, e.g. "pool g6-standard-4: 2/3 nodes ready". */
@@ -55,6 +57,29 @@ export function clusterPayload(federation: Federation, cluster: ClusterSpec): Cl
     tags: [...new Set([FEDOBS_TAG, federationTag(federation.name), roleTag(cluster.role), clusterTag(cluster.name), ...cluster.tags])],
     control_plane: controlPlane,
   }
+}
+
+export interface CreateRequest {
+  cluster: string
+  role: string
+  request: {method: 'POST'; path: string; body: ClusterPayload}
+}
+
+/**
+ * `cluster create --dry-run`: the exact requests it would send, checked against the API (regions,
+ * versions, plans) when a client can be had; `checked` is false when there is no token.
+ */
+export async function planCreate(federation: Federation, clusters: ClusterSpec[], api: () => Promise<LinodeApi>): Promise<{requests: CreateRequest[]; checked: boolean}> {
+  const requests = clusters.map((cluster) => ({cluster: cluster.name, role: cluster.role, request: {method: 'POST' as const, path: '/v4beta/lke/clusters', body: clusterPayload(federation, cluster)}}))
+  let client: LinodeApi
+  try {
+    client = await api()
+  } catch (error) {
+    if ((error as {code?: string}).code !== 'no-token') throw error
+    return {requests, checked: false}
+  }
+  await checkAgainstApi(client, federation, clusters)
+  return {requests, checked: true}
 }
 
 /**
@@ -158,7 +183,7 @@ export async function createCluster(ctx: ClusterContext, federation: Federation,
   }
   const result: CreatedCluster = {name: cluster.name, id: found.id, reused, status: found.status, region: found.region, pools: [], waited: options.wait}
   if (!options.wait) return result
-  const deadline = simulatedNow() + options.timeoutMs
+  const deadline = ctx.clock.now() + options.timeoutMs
   const [kubeconfig, pools] = await Promise.all([waitForKubeconfig(ctx, cluster.name, found.id, deadline, options), waitForNodes(ctx, found.id, deadline, options.report)])
   return {...result, status: 'ready', kubeconfig, pools}
 }
@@ -178,13 +203,13 @@ async function createOnce(ctx: ClusterContext, payload: ClusterPayload, report: 
       if (!retryable || attempt >= 4) throw error
       const delay = retryDelayMs(error.retryAfterMs === undefined ? undefined : error.retryAfterMs / 1000, attempt)
       report(`create failed (${error.status ?? 'network'}); retrying in ${formatDuration(delay)}`)
-      await sleep(delay, ctx.signal)
+      await ctx.clock.sleep(delay, ctx.signal)
     }
   }
 }
 
 async function waitForKubeconfig(ctx: ClusterContext, name: string, id: number, deadline: number, options: CreateOptions): Promise<MergeResult & {file: string}> {
-  const started = simulatedNow()
+  const started = ctx.clock.now()
   for (;;) {
     const answer = await ctx.api.kubeconfig(id)
     if (answer.ready) {
@@ -195,13 +220,13 @@ async function waitForKubeconfig(ctx: ClusterContext, name: string, id: number, 
       return {...merged, file}
     }
     const delay = kubeconfigPollDelay(answer.retryAfterMs)
-    if (simulatedNow() + delay > deadline) {
-      throw new OperationError(`timed out after ${formatDuration(simulatedNow() - started)} waiting for the kubeconfig of ${name} (id ${id})`, {
+    if (ctx.clock.now() + delay > deadline) {
+      throw new OperationError(`timed out after ${formatDuration(ctx.clock.now() - started)} waiting for the kubeconfig of ${name} (id ${id})`, {
         hint: `The cluster exists; run \`fedobs cluster kubeconfig ${name}\` later, or re-run with a longer --timeout.`,
       })
     }
-    options.report(`kubeconfig not available yet (${formatDuration(simulatedNow() - started)})`)
-    await sleep(delay, ctx.signal)
+    options.report(`kubeconfig not available yet (${formatDuration(ctx.clock.now() - started)})`)
+    await ctx.clock.sleep(delay, ctx.signal)
   }
 }
 
@@ -231,13 +256,13 @@ async function waitForNodes(ctx: ClusterContext, id: number, deadline: number, r
       last = line
     }
     if (progress.length > 0 && progress.every((p) => p.ready >= p.count)) return progress
-    if (simulatedNow() + NODE_POLL_MS > deadline) {
+    if (ctx.clock.now() + NODE_POLL_MS > deadline) {
       const waiting = progress.filter((p) => p.ready < p.count).map((p) => `${p.type} (${p.ready}/${p.count})`)
       throw new OperationError(`timed out waiting for nodes of cluster ${id}: ${waiting.join(', ')} not ready`, {
         hint: 'GPU pools can take several minutes; re-run the same command with a longer --timeout: it picks up where it stopped.',
       })
     }
-    await sleep(NODE_POLL_MS, ctx.signal)
+    await ctx.clock.sleep(NODE_POLL_MS, ctx.signal)
   }
 }
 
@@ -246,7 +271,7 @@ async function waitForNodes(ctx: ClusterContext, id: number, deadline: number, r
 export async function refreshKubeconfig(ctx: ClusterContext, name: string, options: {timeoutMs: number; setContext: boolean; report: Report}): Promise<MergeResult & {file: string; id: number}> {
   const found = await findByLabel(ctx.api, name)
   if (!found) throw new UsageError(`no LKE cluster labelled ${name}`, {hint: `Create it with \`fedobs cluster create ${name}\`.`, code: 'unknown-cluster'})
-  const merged = await waitForKubeconfig(ctx, name, found.id, simulatedNow() + options.timeoutMs, {...options, wait: true})
+  const merged = await waitForKubeconfig(ctx, name, found.id, ctx.clock.now() + options.timeoutMs, {...options, wait: true})
   return {...merged, id: found.id}
 }
 
@@ -361,8 +386,8 @@ export async function executeDelete(ctx: ClusterContext, plan: DeletePlan, repor
     report(`releasing ${plan.release.loadBalancers.length} LoadBalancer service(s) and ${plan.release.claims.length} volume claim(s)`)
     await release(plan.kubeconfigFile, plan.release)
     // Give the cloud controller time to delete the NodeBalancers it owns.
-    const until = simulatedNow() + RELEASE_WAIT_MS
-    while (simulatedNow() < until && clusterNodeBalancers(await api.nodeBalancers(), plan.cluster.id).length > 0) await sleep(SWEEP_POLL_MS, ctx.signal)
+    const until = ctx.clock.now() + RELEASE_WAIT_MS
+    while (ctx.clock.now() < until && clusterNodeBalancers(await api.nodeBalancers(), plan.cluster.id).length > 0) await ctx.clock.sleep(SWEEP_POLL_MS, ctx.signal)
   } else if (plan.cluster && !plan.release.reachable) {
     report(`could not reach the cluster's API server (${plan.release.error ?? 'unreachable'}); NodeBalancers and volumes will be swept after deletion`)
   }
@@ -379,7 +404,7 @@ export async function executeDelete(ctx: ClusterContext, plan: DeletePlan, repor
   }
 
   // Volumes detach when their nodes go away; delete only detached ones that carry our tag.
-  const until = simulatedNow() + (plan.cluster ? DETACH_WAIT_MS : 0)
+  const until = ctx.clock.now() + (plan.cluster ? DETACH_WAIT_MS : 0)
   for (;;) {
     const volumes = ownVolumes(await api.volumes(), plan.name)
     for (const volume of volumes.filter((v) => v.linode_id === null)) {
@@ -388,11 +413,11 @@ export async function executeDelete(ctx: ClusterContext, plan: DeletePlan, repor
     }
     const attached = volumes.filter((v) => v.linode_id !== null)
     if (attached.length === 0) break
-    if (simulatedNow() + SWEEP_POLL_MS > until) {
+    if (ctx.clock.now() + SWEEP_POLL_MS > until) {
       leftBehind.push(...attached.map((v) => `volume ${v.label} (${v.id}) is still attached to Linode ${v.linode_id}`))
       break
     }
-    await sleep(SWEEP_POLL_MS, ctx.signal)
+    await ctx.clock.sleep(SWEEP_POLL_MS, ctx.signal)
   }
 
   const removal = await removeClusterEntries(ctx.kubeconfig, plan.name)

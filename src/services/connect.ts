@@ -1,10 +1,11 @@
-import {toKubeError, type Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
 import {OperationError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
-import {formatDuration, simulatedNow, sleep} from '../lib/time.js'
+import {formatDuration, type Clock} from '../lib/time.js'
+import {formatEndpoint, normalizeEndpoint, OTLP_GRPC_PORT} from '../federation/endpoint.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
 import {ANNOTATIONS, LABELS, NAMESPACES} from '../render/render.js'
-import {gatewayAddress, readObject} from './deploy.js'
+import {gatewayAddress} from './deploy/gateway.js'
 import {deployEdge, type EdgeAddresses, type EdgeDeployResult} from './hub.js'
 import type {FirewallUpdate} from './gateway-firewall.js'
 import type {CredentialsResult} from './pki.js'
@@ -30,6 +31,7 @@ export interface ConnectOptions {
   confirm: (question: string) => Promise<boolean>
   report: Report
   signal: AbortSignal
+  clock: Clock
   forceConflicts: boolean
   /** The public addresses of the edge's nodes (the Linode API, or the nodes' ExternalIPs). */
   addresses: (edge: Kube) => Promise<EdgeAddresses>
@@ -48,27 +50,36 @@ export interface ConnectResult {
   firewall: FirewallUpdate
 }
 
-export async function hubEndpoint(federation: Federation, hub: Kube, options: {timeoutMs: number; report: Report; signal: AbortSignal}): Promise<string> {
+export async function hubEndpoint(federation: Federation, hub: Kube, options: {timeoutMs: number; report: Report; signal: AbortSignal; clock: Clock}): Promise<string> {
   const fixed = federation.telemetry.gateway.endpoint
-  if (fixed) return /:\d+$/.test(fixed) ? fixed : `${fixed}:4317`
-  const deadline = simulatedNow() + options.timeoutMs
+  if (fixed) return normalizeEndpoint(fixed)
+  const deadline = options.clock.now() + options.timeoutMs
   for (let reported = false; ; ) {
     const address = await gatewayAddress(hub)
-    if (address) return `${address}:4317`
-    if (simulatedNow() + 2000 > deadline) {
+    if (address) return formatEndpoint({host: address, port: OTLP_GRPC_PORT})
+    if (options.clock.now() + 2000 > deadline) {
       throw new OperationError(`the hub gateway has no external address after ${formatDuration(options.timeoutMs)}`, {
         hint: 'Run `fedobs deploy hub` first; the LoadBalancer Service observability-hub/otel-gateway-external needs its NodeBalancer.',
       })
     }
     if (!reported) options.report('waiting for the hub gateway address')
     reported = true
-    await sleep(2000, options.signal)
+    await options.clock.sleep(2000, options.signal)
   }
 }
 
 export async function currentEndpoint(edge: Kube): Promise<string | undefined> {
-  const config = await readObject(edge, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'otel-agent-config', namespace: NAMESPACES.observability}})
+  const config = await edge.read({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'otel-agent-config', namespace: NAMESPACES.observability}})
   return config?.metadata?.annotations?.[ANNOTATIONS.hubEndpoint] || undefined
+}
+
+/**
+ * Where a deployed edge ships: the federation's fixed endpoint, else the one it was connected to
+ * (undefined before `fedobs connect`), in its normal form.
+ */
+export async function edgeEndpoint(federation: Federation, edge: Kube): Promise<string | undefined> {
+  const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(edge))
+  return endpoint ? normalizeEndpoint(endpoint) : undefined
 }
 
 /** The seed's edge-local stack, and what its workloads use (Services selecting them, ConfigMaps they mount). */
@@ -78,22 +89,18 @@ export async function findLocalStack(edge: Kube): Promise<LocalStackPlan> {
   const podLabels: Array<Record<string, string>> = []
   const configMaps = new Set<string>()
   for (const item of LOCAL_STACK) {
-    const live = await readObject(edge, {apiVersion: item.apiVersion, kind: item.kind, metadata: {name: item.name, namespace}})
+    const live = await edge.read({apiVersion: item.apiVersion, kind: item.kind, metadata: {name: item.name, namespace}})
     if (!live || live.metadata?.labels?.[LABELS.managedBy] === 'fedobs') continue
     remove.push({...item, namespace})
     podLabels.push(live.spec?.template?.metadata?.labels ?? {})
     for (const volume of live.spec?.template?.spec?.volumes ?? []) if (volume.configMap?.name) configMaps.add(volume.configMap.name)
   }
   if (remove.length === 0) return {remove}
-  try {
-    const services = (await edge.core.listNamespacedService({namespace})).items
-    for (const service of services) {
-      const selector = service.spec?.selector ?? {}
-      const selects = Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))
-      if (selects && service.metadata?.labels?.[LABELS.managedBy] !== 'fedobs') remove.push({apiVersion: 'v1', kind: 'Service', name: service.metadata!.name!, namespace})
-    }
-  } catch (error) {
-    throw toKubeError(error, 'listing services in monitoring')
+  const services = await edge.list({apiVersion: 'v1', kind: 'Service'}, {namespace, what: 'listing services in monitoring'})
+  for (const service of services) {
+    const selector = (service.spec?.selector ?? {}) as Record<string, string>
+    const selects = Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))
+    if (selects && service.metadata?.labels?.[LABELS.managedBy] !== 'fedobs') remove.push({apiVersion: 'v1', kind: 'Service', name: service.metadata!.name!, namespace})
   }
   for (const name of configMaps) remove.push({apiVersion: 'v1', kind: 'ConfigMap', name, namespace})
   return {remove}
@@ -117,6 +124,7 @@ export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec,
     timeoutMs: options.timeoutMs,
     report: options.report,
     signal: options.signal,
+    clock: options.clock,
     endpoint,
     hub,
     addresses: options.addresses,
@@ -131,11 +139,7 @@ export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec,
     const go = options.removeLocalStack === 'yes' || (options.removeLocalStack === 'ask' && (await options.confirm(`Remove the edge-local monitoring stack of ${edgeSpec.name}?\n  ${found.join('\n  ')}\n`)))
     if (go) {
       for (const object of plan.remove) {
-        try {
-          await edge.objects.delete({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}} as never)
-        } catch (error) {
-          if ((error as {code?: number}).code !== 404) throw toKubeError(error, `deleting ${object.kind} ${object.name}`)
-        }
+        await edge.delete({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}}, {what: `deleting ${object.kind} ${object.name}`})
         removed.push(`${object.kind} ${object.namespace}/${object.name}`)
         options.report(`removed ${object.kind} ${object.namespace}/${object.name}`)
       }

@@ -5,10 +5,10 @@
  */
 import {isIP} from 'node:net'
 import type {Federation} from '../federation/model.js'
-import {objectKey, toKubeError, type Kube, type KubeObject} from '../kube/client.js'
+import {objectKey, type Kube, type KubeObject, type ObjectRef} from '../kube/api.js'
 import type {Report} from '../lib/progress.js'
 import {gatewaySources, LABELS, NAMESPACES, renderHub} from '../render/render.js'
-import {applyOne, readObject} from './deploy.js'
+import {applyOne} from './deploy/apply.js'
 
 /** observability-hub/fedobs-gateway-sources: one key per edge, its nodes' CIDRs as a JSON list. */
 export const SOURCES_REGISTRY = {name: 'fedobs-gateway-sources', namespace: NAMESPACES.hub}
@@ -17,7 +17,7 @@ export const FIREWALL_ANNOTATION = 'service.beta.kubernetes.io/linode-loadbalanc
 
 /** The sources every edge recorded, by edge name. */
 export async function readEdgeSources(hub: Kube): Promise<Record<string, string[]>> {
-  const registry = await readObject(hub, {apiVersion: 'v1', kind: 'ConfigMap', metadata: SOURCES_REGISTRY})
+  const registry = await hub.read({apiVersion: 'v1', kind: 'ConfigMap', metadata: SOURCES_REGISTRY})
   const out: Record<string, string[]> = {}
   for (const [edge, text] of Object.entries(registry?.data ?? {})) {
     try {
@@ -32,12 +32,7 @@ export async function readEdgeSources(hub: Kube): Promise<Record<string, string[
 
 /** A node's public addresses from its Kubernetes status (ExternalIP, as the Linode CCM sets them), as CIDRs. */
 export async function nodeAddressesFromKube(kube: Kube): Promise<string[]> {
-  let nodes: KubeObject[]
-  try {
-    nodes = (await kube.core.listNode()).items as KubeObject[]
-  } catch (error) {
-    throw toKubeError(error, 'listing nodes')
-  }
+  const nodes = await kube.list({apiVersion: 'v1', kind: 'Node'}, {what: 'listing nodes'})
   const cidrs = new Set<string>()
   for (const node of nodes) {
     for (const address of (node.status?.addresses ?? []) as Array<{type: string; address: string}>) {
@@ -76,18 +71,14 @@ export async function recordEdgeSources(hub: Kube, federation: Federation, edge:
       metadata: {...SOURCES_REGISTRY, labels: {[LABELS.name]: 'fedobs', [LABELS.component]: 'registry', [LABELS.partOf]: 'fedobs'}},
       data: {[edge]: JSON.stringify(sorted)},
     }
-    try {
-      // A field manager per edge: concurrent connects each own their key.
-      await hub.objects.patch(body as never, undefined, undefined, `fedobs-sources-${edge}`.slice(0, 128), true, hub.k8s.PatchStrategy.ServerSideApply)
-    } catch (error) {
-      throw toKubeError(error, `recording the addresses of ${edge} at the hub`)
-    }
+    // A field manager per edge: concurrent connects each own their key.
+    await hub.apply(body as typeof body & ObjectRef, {fieldManager: `fedobs-sources-${edge}`.slice(0, 128), force: true, what: `recording the addresses of ${edge} at the hub`})
   }
   const all = {...before, [edge]: sorted}
   const admitted = gatewaySources(federation, all)
   // The Service as `deploy hub` renders it with these sources, so the two never fight over it.
   const service = renderHub(federation, {edgeSources: all}).objects.find((o) => o.kind === 'Service' && o.metadata.name === GATEWAY_SERVICE.name)!
-  const live = await readObject(hub, service)
+  const live = await hub.read(service)
   if (live && live.metadata?.annotations?.[FIREWALL_ANNOTATION] !== service.metadata.annotations?.[FIREWALL_ANNOTATION]) {
     if (!options.dryRun) await applyOne(hub, service, {dryRun: false, forceConflicts: false})
     options.report(`${options.dryRun ? 'would update' : 'updated'} the gateway firewall: ${admitted.cidrs.length} source(s) admitted (${objectKey(service)})`)

@@ -2,12 +2,14 @@
  * Deploying the hub, and what an edge needs from it (credentials, a way through the firewall):
  * the parts of `deploy hub`, `deploy edge`, `deploy all` and `connect` that touch both.
  */
+import {parseEndpoint} from '../federation/endpoint.js'
 import type {ClusterSpec, Federation} from '../federation/model.js'
-import type {Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
 import type {Report} from '../lib/progress.js'
 import {renderEdge, renderHub} from '../render/render.js'
 import {registerHubIdentity} from './registry.js'
-import {deployRendering, gatewayAddresses, type DeployOptions, type DeployResult} from './deploy.js'
+import {deployRendering, type DeployOptions, type DeployResult} from './deploy.js'
+import {gatewayAddresses} from './deploy/gateway.js'
 import {readEdgeSources, recordEdgeSources, type FirewallUpdate} from './gateway-firewall.js'
 import {ensureClusterCredentials, ensureHubPki, rotateGateway, type CredentialsResult, type HubPkiResult} from './pki.js'
 
@@ -60,7 +62,7 @@ export interface EdgeAccess {
  */
 export async function admitEdge(hub: Kube, federation: Federation, edge: ClusterSpec, options: {endpoint: string; addresses: EdgeAddresses; report: Report; dryRun?: boolean}): Promise<FirewallUpdate> {
   if (federation.security.mtls && !options.dryRun) {
-    const host = options.endpoint.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')
+    const {host} = parseEndpoint(options.endpoint)
     await rotateGateway(hub, federation, [...(await gatewayAddresses(hub)), host], {force: false, report: options.report})
   }
   if (options.addresses.addresses.length === 0) {

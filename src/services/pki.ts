@@ -8,7 +8,7 @@
  */
 import {isIP} from 'node:net'
 import type {ClusterSpec, Federation} from '../federation/model.js'
-import {toKubeError, type Kube, type KubeObject} from '../kube/client.js'
+import {isKubeStatus, type Kube, type KubeObject} from '../kube/api.js'
 import {OperationError, UsageError} from '../lib/errors.js'
 import type {Report} from '../lib/progress.js'
 import {parseDuration} from '../lib/time.js'
@@ -59,12 +59,7 @@ function labels(name: string): Record<string, string> {
 }
 
 async function readSecret(kube: Kube, namespace: string, name: string): Promise<KubeObject | undefined> {
-  try {
-    return (await kube.core.readNamespacedSecret({name, namespace})) as KubeObject
-  } catch (error) {
-    if ((error as {code?: number}).code === 404) return undefined
-    throw toKubeError(error, `reading Secret ${namespace}/${name}`)
-  }
+  return kube.read({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace}}, `reading Secret ${namespace}/${name}`)
 }
 
 function decoded(secret: KubeObject | undefined, key: string): string | undefined {
@@ -79,16 +74,10 @@ async function applySecret(kube: Kube, namespace: string, name: string, type: st
   if (existing && existing.type === type && JSON.stringify(existing.data ?? {}) === JSON.stringify(encoded)) return false
   if (existing && existing.type !== type) {
     // The type of a Secret cannot change in place.
-    await kube.core.deleteNamespacedSecret({name, namespace}).catch((error: unknown) => {
-      if ((error as {code?: number}).code !== 404) throw toKubeError(error, `replacing Secret ${namespace}/${name}`)
-    })
+    await kube.delete({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace}}, {what: `replacing Secret ${namespace}/${name}`})
   }
   const body = {apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace, labels: labels(name)}, type, data: encoded}
-  try {
-    await kube.objects.patch(body as never, undefined, undefined, FIELD_MANAGER, true, kube.k8s.PatchStrategy.ServerSideApply)
-  } catch (error) {
-    throw toKubeError(error, `writing Secret ${namespace}/${name}`)
-  }
+  await kube.apply(body, {fieldManager: FIELD_MANAGER, force: true, what: `writing Secret ${namespace}/${name}`})
   return true
 }
 
@@ -131,23 +120,17 @@ async function updateAuthority<T>(hub: Kube, federation: Federation, change: (st
     if (state === current) return result
     const data = {[STATE_KEY]: Buffer.from(JSON.stringify(state), 'utf8').toString('base64')}
     try {
+      const what = `writing Secret ${NAMESPACES.hub}/${SECRETS.pki}`
       if (secret) {
-        await hub.core.replaceNamespacedSecret({
-          name: SECRETS.pki,
-          namespace: NAMESPACES.hub,
-          body: {...secret, data} as never,
-        })
+        await hub.replace({...secret, apiVersion: 'v1', kind: 'Secret', metadata: {...secret.metadata, name: SECRETS.pki, namespace: NAMESPACES.hub}, data}, what)
       } else {
-        await hub.core.createNamespacedSecret({
-          namespace: NAMESPACES.hub,
-          body: {metadata: {name: SECRETS.pki, labels: labels(SECRETS.pki)}, type: 'Opaque', data},
-        })
+        await hub.create({apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRETS.pki, namespace: NAMESPACES.hub, labels: labels(SECRETS.pki)}, type: 'Opaque', data}, what)
       }
       return result
     } catch (error) {
       // Someone else wrote it meanwhile: start again from what they wrote.
-      if ((error as {code?: number}).code === 409 && attempt < MAX_ATTEMPTS) continue
-      throw toKubeError(error, `writing Secret ${NAMESPACES.hub}/${SECRETS.pki}`)
+      if (isKubeStatus(error, 409) && attempt < MAX_ATTEMPTS) continue
+      throw error
     }
   }
 }

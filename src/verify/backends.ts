@@ -1,7 +1,7 @@
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest, type RequestOptions} from 'node:https'
 import {OperationError} from '../lib/errors.js'
-import type {Kube} from '../kube/client.js'
+import type {Kube} from '../kube/api.js'
 
 /**
  * How verify reaches the hub's backends: directly (--prometheus-url, ...) or through the hub API
@@ -74,7 +74,7 @@ export function serviceProxyBackend(name: string, kube: Kube, namespace: string,
     async get(path, signal) {
       const url = new URL(path.replace(/^\//, ''), base)
       const options: RequestOptions = {}
-      await kube.config.applyToHTTPSOptions(options as never)
+      await kube.authorize(options)
       return fetchJson(name, `service ${namespace}/${service} (context ${kube.context})`, url, options, signal)
     },
   }

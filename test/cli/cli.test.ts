@@ -69,6 +69,14 @@ describe('fedobs as a user runs it', () => {
     expect(agentConfig.exporters['otlp_grpc/gateway'].endpoint).toBe('203.0.113.7:4317')
   })
 
+  it('render edge --hub-endpoint takes a bare IPv6 address and ships to [it]:4317', async () => {
+    const result = await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '--hub-endpoint', '2001:db8::1', '--json'])
+    expect(result.code).toBe(0)
+    const list = JSON.parse(result.stdout) as {items: Array<{kind: string; metadata: {name: string}; data?: Record<string, string>}>}
+    const agentConfig = parse(list.items.find((i) => i.kind === 'ConfigMap' && i.metadata.name === 'otel-agent-config')!.data!['config.yaml']!)
+    expect(agentConfig.exporters['otlp_grpc/gateway'].endpoint).toBe('[2001:db8::1]:4317')
+  })
+
   it('re-rendering removes files fedobs no longer renders, and only those', async () => {
     const dir = path.join(tempDir(), 'edge')
     await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '-o', dir])

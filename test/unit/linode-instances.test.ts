@@ -1,5 +1,6 @@
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {createLinodeClient, IDS_PER_FILTER, isPublicIPv4, LinodeApiError, publicCidrs, type LinodeApi} from '../../src/linode/client.js'
+import {scaledClock} from '../../src/lib/time.js'
 import {CLUSTER} from '../fake-linode/http.js'
 import {startFakeLinode, type FakeLinode} from '../fake-linode/server.js'
 
@@ -30,21 +31,17 @@ describe('the Linode client against the fake: instances and node addresses', () 
   let fake: FakeLinode
   let api: LinodeApi
   const logged: string[] = []
-  const timeScale = process.env.FEDOBS_TIME_SCALE
 
   beforeAll(async () => {
     // Retry waits (3 s at least) run 1000 times faster, as against a simulated cloud. The fake's clock
     // stands still (manual): a cluster added "45 s ago" stays 45 s old, whatever the machine's load.
-    process.env.FEDOBS_TIME_SCALE = '0.001'
     fake = await startFakeLinode({timeScale: 0.001, manualClock: true})
-    api = await createLinodeClient({token: fake.token, baseUrl: fake.url, log: (m) => logged.push(m)})
+    api = await createLinodeClient({token: fake.token, baseUrl: fake.url, clock: scaledClock(0.001), log: (m) => logged.push(m)})
   })
 
   afterEach(() => fake.clearFaults())
 
   afterAll(async () => {
-    if (timeScale === undefined) delete process.env.FEDOBS_TIME_SCALE
-    else process.env.FEDOBS_TIME_SCALE = timeScale
     await fake?.close()
     expect(fake.state.violations).toEqual([])
     expect(logged.join('\n')).not.toContain(fake.token)

@@ -6,7 +6,7 @@ import {fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
 import {UsageError} from '../../lib/errors.js'
 import {runTasks} from '../../lib/progress.js'
-import {gatewayAddresses} from '../../services/deploy.js'
+import {gatewayAddresses} from '../../services/deploy/gateway.js'
 import {ensureClusterCredentials, rotateGateway} from '../../services/pki.js'
 
 export default class CertsRotate extends BaseCommand<typeof CertsRotate> {

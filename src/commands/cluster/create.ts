@@ -6,7 +6,7 @@ import {clusterCloudFlags, clusterShapeFlags, federationFlags, fileFlag} from '.
 import {UsageError} from '../../lib/errors.js'
 import {runTasks} from '../../lib/progress.js'
 import {DURATION_HINT, parseDuration} from '../../lib/time.js'
-import {checkAgainstApi, clusterPayload, createCluster, type CreatedCluster} from '../../services/clusters.js'
+import {checkAgainstApi, createCluster, planCreate, type CreatedCluster} from '../../services/clusters.js'
 
 export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
   static override summary = 'Create LKE clusters, wait for them, and merge their kubeconfig.'
@@ -38,23 +38,15 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
     const timeoutMs = parseDuration(this.flags.timeout)
     if (timeoutMs === undefined) throw new UsageError(`--timeout ${JSON.stringify(this.flags.timeout)} is not a duration`, {hint: DURATION_HINT})
     const {federation, clusters} = loadForClusters(this.flags, this.args.name, this.flags.all)
-    const payloads = clusters.map((cluster) => ({cluster, payload: clusterPayload(federation, cluster)}))
-
     if (this.flags['dry-run']) {
-      const requests = payloads.map(({cluster, payload}) => ({cluster: cluster.name, role: cluster.role, request: {method: 'POST', path: '/v4beta/lke/clusters', body: payload}}))
-      try {
-        const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
-        await checkAgainstApi(ctx.api, federation, clusters)
-      } catch (error) {
-        if ((error as {code?: string}).code !== 'no-token') throw error
-        this.output.warn('no Linode token: the payloads were not checked against the API')
-      }
+      const {requests, checked} = await planCreate(federation, clusters, async () => (await clusterContext(this.flags, this.output, this.abort.signal, this.clock)).api)
+      if (!checked) this.output.warn('no Linode token: the payloads were not checked against the API')
       if (this.output.json) this.output.document({dryRun: true, requests})
       else for (const r of requests) this.output.result(`# ${r.cluster} (${r.role})\nPOST ${r.request.path}\n${JSON.stringify(r.request.body, null, 2)}`)
       return
     }
 
-    const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
+    const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
     await checkAgainstApi(ctx.api, federation, clusters)
     const outcomes = await runTasks(
       this.output,

@@ -19,7 +19,7 @@ export default class ClusterDelete extends BaseCommand<typeof ClusterDelete> {
   }
 
   async run(): Promise<void> {
-    const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
+    const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
     await deleteClusters(ctx, this.output, [this.args.name], this.flags, this.interactive)
   }
 }

@@ -19,7 +19,7 @@ export default class ClusterKubeconfig extends BaseCommand<typeof ClusterKubecon
   async run(): Promise<void> {
     const timeoutMs = parseDuration(this.flags.timeout)
     if (timeoutMs === undefined) throw new UsageError(`--timeout ${JSON.stringify(this.flags.timeout)} is not a duration`, {hint: DURATION_HINT})
-    const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
+    const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
     const merged = await refreshKubeconfig(ctx, this.args.name, {timeoutMs, setContext: this.flags['set-context'], report: (m) => this.output.info(`${this.args.name}: ${m}`)})
     if (this.output.json) this.output.document({cluster: this.args.name, id: merged.id, context: merged.alias, lkeContext: merged.context, kubeconfig: merged.target, file: merged.file})
     else this.output.result(merged.alias)

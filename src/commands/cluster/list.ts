@@ -16,7 +16,7 @@ export default class ClusterList extends BaseCommand<typeof ClusterList> {
   async run(): Promise<void> {
     const file = resolveFederationFile(this.flags.file)
     const federation = file ? loadFederation({file}) : undefined
-    const ctx = await clusterContext(this.flags, this.output, this.abort.signal)
+    const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
     const rows = await listClusters(ctx, federation)
     if (this.output.json) {
       this.output.document({clusters: rows})

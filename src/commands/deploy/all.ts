@@ -3,9 +3,9 @@ import {addressFlags, applyFlags, edgeAddressResolver, kubeFor, kubeFlags, print
 import {failTasks} from '../../cli/cloud.js'
 import {federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
-import type {Kube} from '../../kube/client.js'
+import type {Kube} from '../../kube/api.js'
 import {runTasks} from '../../lib/progress.js'
-import {currentEndpoint} from '../../services/connect.js'
+import {edgeEndpoint} from '../../services/connect.js'
 import type {DeployResult} from '../../services/deploy.js'
 import {deployEdge, deployHub} from '../../services/hub.js'
 
@@ -18,10 +18,10 @@ export default class DeployAll extends BaseCommand<typeof DeployAll> {
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, overrides: federationOverrides(this.flags)})
     const timeoutMs = timeoutOf(this.flags.timeout)
-    const options = {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, signal: this.abort.signal}
+    const options = {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, signal: this.abort.signal, clock: this.clock}
     let hubKube: Promise<Kube> | undefined
     const hub = (): Promise<Kube> => (hubKube ??= kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}))
-    const addresses = await edgeAddressResolver(this.flags, this.output, this.abort.signal)
+    const addresses = await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock)
     const outcomes = await runTasks<DeployResult>(
       this.output,
       [federation.hub, ...federation.edges].map((cluster) => ({
@@ -29,8 +29,7 @@ export default class DeployAll extends BaseCommand<typeof DeployAll> {
         run: async (report) => {
           if (cluster.role === 'hub') return deployHub(await hub(), federation, {...options, report})
           const kube = await kubeFor(cluster, {kubeconfig: this.flags.kubeconfig})
-          const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(kube))
-          const hubEndpoint = endpoint ? (/:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`) : undefined
+          const hubEndpoint = await edgeEndpoint(federation, kube)
           if (!hubEndpoint) report(`not connected yet: run \`fedobs connect ${cluster.name} hub\``)
           return deployEdge(kube, federation, cluster, {...options, report, ...(hubEndpoint ? {endpoint: hubEndpoint, hub: await hub(), addresses: addresses(cluster)} : {})})
         },

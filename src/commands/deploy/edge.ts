@@ -3,9 +3,9 @@ import {BaseCommand} from '../../base-command.js'
 import {addressFlags, applyFlags, deployWithProgress, edgeAddressResolver, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
 import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
-import type {Kube} from '../../kube/client.js'
+import type {Kube} from '../../kube/api.js'
 import {renderEdge} from '../../render/render.js'
-import {currentEndpoint} from '../../services/connect.js'
+import {edgeEndpoint} from '../../services/connect.js'
 import {deployEdge} from '../../services/hub.js'
 
 export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
@@ -20,8 +20,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
     const federation = loadFederation({file: this.flags.file, overrides: [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'edge', name})], fallbackEdges: [name]})
     const edge = renderEdge(federation, name).cluster
     const kube = await kubeFor(edge, this.flags)
-    const endpoint = federation.telemetry.gateway.endpoint ?? (await currentEndpoint(kube))
-    const hubEndpoint = endpoint ? (/:\d+$/.test(endpoint) ? endpoint : `${endpoint}:4317`) : undefined
+    const hubEndpoint = await edgeEndpoint(federation, kube)
     if (!hubEndpoint) this.output.warn(`edge ${name} is not connected yet: run \`fedobs connect ${name} hub\` after this`)
     let hub: Kube | undefined
     if (hubEndpoint) {
@@ -30,7 +29,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
         return undefined
       })
     }
-    const addresses = hub ? (await edgeAddressResolver(this.flags, this.output, this.abort.signal))(edge) : undefined
+    const addresses = hub ? (await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock))(edge) : undefined
     const timeoutMs = timeoutOf(this.flags.timeout)
     const result = await deployWithProgress(this.output, `edge ${name}`, (report) =>
       deployEdge(kube, federation, edge, {
@@ -41,6 +40,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
         timeoutMs,
         report,
         signal: this.abort.signal,
+        clock: this.clock,
         ...(hubEndpoint ? {endpoint: hubEndpoint} : {}),
         ...(hub ? {hub} : {}),
         ...(addresses ? {addresses} : {}),

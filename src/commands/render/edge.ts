@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag, hubEndpointFlag} from '../../federation/flags.js'
+import {normalizeEndpoint} from '../../federation/endpoint.js'
 import {loadFederation} from '../../federation/load.js'
 import {renderEdge} from '../../render/render.js'
 import {emitRendering} from '../../services/render.js'
@@ -33,11 +34,7 @@ Without -o, prints one multi-document YAML stream (a Kubernetes List with --json
     const overrides = [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'edge', name})]
     const federation = loadFederation({file: this.flags.file, overrides, fallbackEdges: [name]})
     const endpoint = federation.telemetry.gateway.endpoint
-    const rendering = renderEdge(federation, name, endpoint ? {hubEndpoint: withDefaultPort(endpoint)} : {})
+    const rendering = renderEdge(federation, name, endpoint ? {hubEndpoint: normalizeEndpoint(endpoint)} : {})
     emitRendering(this.output, rendering, this.flags['output-dir'])
   }
-}
-
-function withDefaultPort(endpoint: string): string {
-  return /:\d+$/.test(endpoint) && !/^\[[^\]]*$/.test(endpoint) ? endpoint : `${endpoint}:4317`
 }
