@@ -138,8 +138,8 @@ function fillMetrics(t: Template, timeMs: number): Buffer {
   const body = Buffer.from(t.body)
   const time = BigInt(timeMs) * 1_000_000n
   for (let i = 0; i < t.offsets.length; i += 2) {
-    body.writeBigUInt64LE(time, t.offsets[i]!)
-    body.writeDoubleLE(Math.random() * 1000, t.offsets[i + 1]!)
+    body.writeBigUInt64LE(time, t.offsets[i])
+    body.writeDoubleLE(Math.random() * 1000, t.offsets[i + 1])
   }
   return body
 }
@@ -157,12 +157,12 @@ function fillSpans(t: Template): Buffer {
       traceId = id
       rootId = id
     }
-    body.writeBigUInt64BE(0xfed0b5n, t.offsets[k]!)
+    body.writeBigUInt64BE(0xfed0b5n, t.offsets[k])
     body.writeBigUInt64BE(traceId, t.offsets[k++]! + 8)
-    body.writeBigUInt64BE(id, t.offsets[k++]!)
-    if (child) body.writeBigUInt64BE(rootId, t.offsets[k++]!)
-    body.writeBigUInt64LE(now - 50_000_000n, t.offsets[k++]!)
-    body.writeBigUInt64LE(now, t.offsets[k++]!)
+    body.writeBigUInt64BE(id, t.offsets[k++])
+    if (child) body.writeBigUInt64BE(rootId, t.offsets[k++])
+    body.writeBigUInt64LE(now - 50_000_000n, t.offsets[k++])
+    body.writeBigUInt64LE(now, t.offsets[k++])
   }
   return body
 }
@@ -686,27 +686,27 @@ try {
   console.log(`\n2. fedobs verify --json, 1 vs ${VERIFY_CLUSTERS} clusters (median of ${VERIFY_RUNS} interleaved runs after one warm-up each)`)
   const scraped = await sourceSeries()
   const [one, hundred] = await Promise.all([startHub(binaries.paths, new FakeTempo()), startHub(binaries.paths, new FakeTempo())])
-  hubs.push(one!, hundred!)
+  hubs.push(one, hundred)
   const now = Date.now()
   const times = range(10).map((i) => now - (9 - i) * 30_000)
-  const pointsOne = await ingestClusters(one!, clusterNames(1), scraped, times)
-  const pointsHundred = await ingestClusters(hundred!, clusterNames(VERIFY_CLUSTERS), scraped, times)
+  const pointsOne = await ingestClusters(one, clusterNames(1), scraped, times)
+  const pointsHundred = await ingestClusters(hundred, clusterNames(VERIFY_CLUSTERS), scraped, times)
   // Each cluster's points are one request (one append in Prometheus): all its series there, and
   // every up point, means all of it is there.
-  for (const [hub, points, clusters] of [[one!, pointsOne, 1], [hundred!, pointsHundred, VERIFY_CLUSTERS]] as const) {
+  for (const [hub, points, clusters] of [[one, pointsOne, 1], [hundred, pointsHundred, VERIFY_CLUSTERS]] as const) {
     const upPoints = (5 + (clusters - 1) * 3) * times.length
     await waitFor(`${points / times.length} series and ${upPoints} up points in Prometheus`, async () => (await promScalar(hub, 'count({cluster_id=~".+", __name__!="target_info"})')) >= points / times.length && (await promScalar(hub, 'sum(count_over_time(up[10m]))')) === upPoints, {timeoutMs: 60_000, intervalMs: 1000})
   }
-  const seriesOne = await promScalar(one!, 'count({__name__=~".+"})')
-  const seriesHundred = await promScalar(hundred!, 'count({__name__=~".+"})')
+  const seriesOne = await promScalar(one, 'count({__name__=~".+"})')
+  const seriesHundred = await promScalar(hundred, 'count({__name__=~".+"})')
   const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-bench-verify-'))
   const files = {one: federationFile(dir, 1), hundred: federationFile(dir, VERIFY_CLUSTERS)}
-  await runVerify(files.one, one!)
-  await runVerify(files.hundred, hundred!)
+  await runVerify(files.one, one)
+  await runVerify(files.hundred, hundred)
   const runs = {one: [] as Array<Awaited<ReturnType<typeof runVerify>>>, hundred: [] as Array<Awaited<ReturnType<typeof runVerify>>>}
   for (let i = 0; i < VERIFY_RUNS; i++) {
-    runs.one.push(await runVerify(files.one, one!))
-    runs.hundred.push(await runVerify(files.hundred, hundred!))
+    runs.one.push(await runVerify(files.one, one))
+    runs.hundred.push(await runVerify(files.hundred, hundred))
   }
   rmSync(dir, {recursive: true, force: true})
   const row = (name: string, series: number, r: typeof runs.one) => {

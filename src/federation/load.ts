@@ -174,7 +174,7 @@ function locate(source: Source, fieldPath: FieldPath, key = false): {file: strin
   const {doc, lineCounter} = source
   if (!doc || !lineCounter) return {file: source.file, line: 0, column: 0}
   let node: unknown = doc.contents
-  let range: [number, number, number] | undefined = (doc.contents as YamlNode | null)?.range ?? undefined
+  let range: [number, number, number] | undefined = (doc.contents)?.range ?? undefined
   for (const [i, segment] of fieldPath.entries()) {
     const last = i === fieldPath.length - 1
     if (isMap(node)) {
@@ -287,8 +287,8 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
 
 function describe(error: ErrorObject, raw: unknown, source: Source, overrides: Override[]): ConfigIssue | undefined {
   const fieldPath = pointerToPath(error.instancePath, raw)
-  const parent = error.parentSchema as Record<string, unknown> | undefined
-  const expected = typeof parent?.['x-expected'] === 'string' ? (parent['x-expected'] as string) : undefined
+  const parent = error.parentSchema
+  const expected = typeof parent?.['x-expected'] === 'string' ? (parent['x-expected']) : undefined
   const params = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'if':

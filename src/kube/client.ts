@@ -44,7 +44,7 @@ class ClientNodeKube implements Kube {
 
   async read(ref: ObjectRef, what = `reading ${objectKey(ref)}`): Promise<KubeObject | undefined> {
     try {
-      return (await this.objects.read(ref as never)) as KubeObject
+      return (await this.objects.read(ref)) as KubeObject
     } catch (error) {
       if (statusOf(error) === 404) return undefined
       throw toKubeError(error, what)
@@ -53,7 +53,7 @@ class ClientNodeKube implements Kube {
 
   async apply(object: ObjectRef & KubeObject, options: ApplyOptions): Promise<KubeObject> {
     try {
-      return (await this.objects.patch(this.typed(object), undefined, options.dryRun ? 'All' : undefined, options.fieldManager, options.force ?? false, this.k8s.PatchStrategy.ServerSideApply)) as KubeObject
+      return (await this.objects.patch(this.typed(object), undefined, options.dryRun ? 'All' : undefined, options.fieldManager, options.force ?? false, this.k8s.PatchStrategy.ServerSideApply))
     } catch (error) {
       throw toKubeError(error, options.what ?? `applying ${objectKey(object)}`)
     }
@@ -75,7 +75,7 @@ class ClientNodeKube implements Kube {
 
   async create(object: ObjectRef & KubeObject, what = `creating ${objectKey(object)}`): Promise<KubeObject> {
     try {
-      return (await this.objects.create(this.typed(object))) as KubeObject
+      return (await this.objects.create(this.typed(object)))
     } catch (error) {
       throw toKubeError(error, what)
     }
@@ -83,7 +83,7 @@ class ClientNodeKube implements Kube {
 
   async replace(object: ObjectRef & KubeObject, what = `replacing ${objectKey(object)}`): Promise<KubeObject> {
     try {
-      return (await this.objects.replace(this.typed(object))) as KubeObject
+      return (await this.objects.replace(this.typed(object)))
     } catch (error) {
       throw toKubeError(error, what)
     }
@@ -93,7 +93,7 @@ class ClientNodeKube implements Kube {
     const strategy = options.type === 'merge' ? this.k8s.PatchStrategy.MergePatch : this.k8s.PatchStrategy.StrategicMergePatch
     const body = {...patch, apiVersion: ref.apiVersion, kind: ref.kind, metadata: {...((patch.metadata as object | undefined) ?? {}), ...ref.metadata}}
     try {
-      return (await this.objects.patch(body as never, undefined, undefined, options.fieldManager, undefined, strategy)) as KubeObject
+      return (await this.objects.patch(body as never, undefined, undefined, options.fieldManager, undefined, strategy))
     } catch (error) {
       throw toKubeError(error, options.what ?? `patching ${objectKey(ref)}`)
     }
@@ -101,7 +101,7 @@ class ClientNodeKube implements Kube {
 
   async delete(ref: ObjectRef, options: {foreground?: boolean; what?: string} = {}): Promise<boolean> {
     try {
-      await this.objects.delete(ref as never, undefined, undefined, undefined, undefined, options.foreground ? 'Foreground' : undefined)
+      await this.objects.delete(ref, undefined, undefined, undefined, undefined, options.foreground ? 'Foreground' : undefined)
       return true
     } catch (error) {
       if (statusOf(error) === 404) return false
@@ -114,7 +114,7 @@ class ClientNodeKube implements Kube {
   }
 
   async authorize(request: RequestOptions): Promise<void> {
-    await this.config.applyToHTTPSOptions(request as never)
+    await this.config.applyToHTTPSOptions(request)
   }
 
   /**

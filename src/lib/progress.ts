@@ -67,6 +67,6 @@ async function runRich<T>(output: Output, tasks: TaskSpec<T>[], options: {concur
   } catch {
     // outcomes hold each task's error
   }
-  void output
+  output
   return tasks.map((t) => outcomes.get(t.title) ?? {title: t.title, ok: false, error: new Error('not run')})
 }

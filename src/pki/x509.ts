@@ -53,7 +53,7 @@ export interface LeafRequest {
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair
+  return (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {

@@ -67,7 +67,7 @@ export function certificateChecks(federation: Federation, facts: CertificateFact
         checks.push(check(id, label, 'fail', `${fact.detail}: the gateway refuses its data`, `${rotate} installs one from the federation CA.`, name))
         break
       case 'expired':
-        checks.push(check(id, label, 'fail', `${fact.detail}: the gateway refuses its data`, `${rotate}`, name))
+        checks.push(check(id, label, 'fail', `${fact.detail}: the gateway refuses its data`, rotate, name))
         break
       case 'revoked':
         checks.push(check(id, label, 'fail', `${fact.detail}: the gateway refuses its data`, `When ${name} is safe again: ${rotate} (issues new credentials under a new CA).`, name))

@@ -171,7 +171,7 @@ async function cyclonus(kubeconfig: string, context: string, queries: Query[]): 
  */
 async function apiRequest(kc: KubeConfig, method: 'GET' | 'PATCH', apiPath: string, body?: {contentType: string; data: unknown}): Promise<any> {
   const options: RequestOptions = {method, headers: body ? {'Content-Type': body.contentType} : {}}
-  await kc.applyToHTTPSOptions(options as never)
+  await kc.applyToHTTPSOptions(options)
   const url = new URL(apiPath, kc.getCurrentCluster()!.server)
   return new Promise((resolve, reject) => {
     const req = request(url, options, (res) => {

@@ -27,7 +27,7 @@ function matches(item: JsonObject, filter: JsonObject, filterable: ReadonlySet<s
     if (key === '+order_by' || key === '+order') return true
     if (key === '+and' || key === '+or') {
       if (!Array.isArray(condition) || !condition.every(isObject)) throw new FilterError(`${key} takes a list of filters`)
-      const parts = condition as JsonObject[]
+      const parts = condition
       return key === '+and' ? parts.every((f) => matches(item, f, filterable)) : parts.some((f) => matches(item, f, filterable))
     }
     if (key.startsWith('+')) throw new FilterError(`${key} is not valid here`)

@@ -29,7 +29,7 @@ function ccmFirewall(label: string, addresses: FirewallRule['addresses'] = {ipv4
       outbound_policy: 'ACCEPT',
     },
     tags: ['fedobs'],
-  } as JsonObject
+  }
 }
 
 const rule = (change: Partial<FirewallRule> = {}): FirewallRule => ({action: 'ACCEPT', label: 'ACCEPT-svc', protocol: 'TCP', ports: '443', addresses: {ipv4: ['203.0.113.7/32']}, ...change})

@@ -203,8 +203,8 @@ export function validateRequest(input: RequestInput): CheckedRequest {
     }
     if (parsed !== undefined) {
       const check = compiled('X-Filter', bodyAjv, () => convert(xFilterSchema(spec()), {direction: 'request'}))
-      if (!isObject(parsed as Json) || !check(parsed)) errors.push({field: 'X-Filter', reason: 'X-Filter must be a JSON object of filter and sort criteria'})
-      else filter = parsed as JsonObject
+      if (!isObject(parsed) || !check(parsed)) errors.push({field: 'X-Filter', reason: 'X-Filter must be a JSON object of filter and sort criteria'})
+      else filter = parsed
     }
   }
 

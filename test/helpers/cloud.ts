@@ -60,8 +60,8 @@ export async function startCloud(options: FakeLinodeOptions = {}): Promise<Cloud
       const child = spawn(process.execPath, [BIN, ...args], {cwd: REPO, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
       let stdout = ''
       let stderr = ''
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
       const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve(check({code, stdout, stderr}))))
       // Interrupted or failed runs re-run with --verbose after the test, like run() (not at once: the caller still owns the child).
       void done.then((result) => {

@@ -16,7 +16,7 @@ export function testbedBinaries(): Record<string, string> {
  */
 export function requireBinaries(names: string[]): {ok: true; paths: Record<string, string>} | {ok: false; missing: string[]} {
   const env = testbedBinaries()
-  const missing = names.filter((n) => !env[n] || !existsSync(env[n]!))
+  const missing = names.filter((n) => !env[n] || !existsSync(env[n]))
   if (missing.length > 0 && process.env.CI) {
     throw new Error(`test-bed binaries missing under CI: ${missing.join(', ')} (run npm run testbed:build)`)
   }

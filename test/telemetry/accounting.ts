@@ -399,7 +399,7 @@ export function round(x: number): number {
 }
 
 export function print(r: ScenarioResult): void {
-  const rows = Object.entries(r.samples).map(([k, c]) => `  ${k.padEnd(28)} ${String(c.served).padStart(8)} ${String(c.stored).padStart(8)}   scrapes ${r.scrapes[k] ? `${r.scrapes[k]!.served}/${r.scrapes[k]!.stored}` : '-'}`)
+  const rows = Object.entries(r.samples).map(([k, c]) => `  ${k.padEnd(28)} ${String(c.served).padStart(8)} ${String(c.stored).padStart(8)}   scrapes ${r.scrapes[k] ? `${r.scrapes[k].served}/${r.scrapes[k].stored}` : '-'}`)
   console.log(
     [
       `── ${r.name}: ${r.outage}; ${r.durationS} s in all, backlog delivered ${r.drainS ?? 'NEVER'} s after the outage`,

@@ -267,7 +267,7 @@ export class FakeLoki {
       if (expr.kind !== 'log') throw new HttpError(400, 'the query parameter of label values must be a stream selector')
       streams = selectStreams(streams, expr)
     }
-    for (const stream of streams) if (stream.labels[name] !== undefined) values.add(stream.labels[name]!)
+    for (const stream of streams) if (stream.labels[name] !== undefined) values.add(stream.labels[name])
     return [...values].sort()
   }
 

@@ -200,7 +200,7 @@ const text = (f: Field): string => (f.value as Buffer).toString('utf8')
 const hex = (f: Field): string => (f.value as Buffer).toString('hex')
 const fixed64 = (f: Field): string => (f.value as Buffer).readBigUInt64LE(0).toString()
 const fixed32 = (f: Field): number => (f.value as Buffer).readUInt32LE(0)
-const uint = (f: Field): number => Number(f.value as bigint)
+const uint = (f: Field): number => Number(f.value)
 
 function decodeAnyValue(buf: Buffer): AnyValue {
   let value: AnyValue = {}

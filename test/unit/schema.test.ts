@@ -48,7 +48,7 @@ describe('defaults of the federation file come from the schema alone', () => {
     // Given a file that states nothing optional
     const federation = loadFederation({file: minimalFile(minimal)})
     const top = defaultsOf(federationSchema as unknown as SchemaNode).filter(([at]) => at[0] !== 'hub' && at[0] !== 'edges')
-    const cluster = defaultsOf(federationSchema.definitions.cluster as unknown as SchemaNode)
+    const cluster = defaultsOf(federationSchema.definitions.cluster)
     // Then each schema default is the resolved value (the scan found the nested ones too)
     expect(top.length).toBeGreaterThanOrEqual(20)
     for (const [at, value] of top) expect({at, value: valueAt(federation, at)}).toEqual({at, value})

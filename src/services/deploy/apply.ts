@@ -14,7 +14,7 @@ export const WORKLOADS = new Set(['Deployment', 'DaemonSet', 'StatefulSet'])
 function comparable(object: KubeObject | undefined): string {
   if (!object) return ''
   const {metadata, status, ...rest} = object
-  void status
+  status
   const meta = {labels: metadata?.labels ?? {}, annotations: metadata?.annotations ?? {}}
   return JSON.stringify({...rest, meta})
 }

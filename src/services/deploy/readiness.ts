@@ -85,7 +85,7 @@ export async function waitReady(kube: Kube, rendering: Rendering, options: Deplo
     labelled.push(...(await labelGpuNodes(kube, false)))
     const states = await mapLimit(workloads, 8, async (w) => {
       const live = await kube.read(w)
-      return {object: live ?? (w as KubeObject), state: live ? readiness({...live, kind: w.kind}) : {key: objectKey(w), ready: false, summary: 'missing'}}
+      return {object: live ?? (w), state: live ? readiness({...live, kind: w.kind}) : {key: objectKey(w), ready: false, summary: 'missing'}}
     })
     for (const {state} of states) {
       if (last.get(state.key) !== state.summary) {
