@@ -6,12 +6,7 @@ if (major < 22) {
   process.exit(1)
 }
 const argv = process.argv.slice(2)
-if (
-  (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') ||
-  process.env.TERM === 'dumb' ||
-  argv.includes('--no-color') ||
-  argv.includes('--json')
-) {
+if ((process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') || process.env.TERM === 'dumb' || argv.includes('--no-color') || argv.includes('--json')) {
   process.env.FORCE_COLOR = '0'
 }
 

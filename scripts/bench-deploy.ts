@@ -32,11 +32,16 @@ bridge.connect(cloud.fake)
 function fedobs(args: string[]): Promise<{ms: number; cpuMs: number; json: any}> {
   const start = performance.now()
   return new Promise((resolve, reject) =>
-    execFile('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, `${root}bin/run.js`, ...args, '-f', federation, '--json'], {env: {...process.env, ...cloud.env}, maxBuffer: 64 << 20}, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`${args.join(' ')}: ${stderr}`))
-      const [, user, system] = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr) ?? []
-      resolve({ms: performance.now() - start, cpuMs: (Number(user) + Number(system)) * 1000, json: JSON.parse(stdout)})
-    }),
+    execFile(
+      '/usr/bin/time',
+      ['-f', 'cpu %U %S', process.execPath, `${root}bin/run.js`, ...args, '-f', federation, '--json'],
+      {env: {...process.env, ...cloud.env}, maxBuffer: 64 << 20},
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`${args.join(' ')}: ${stderr}`))
+        const [, user, system] = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr) ?? []
+        resolve({ms: performance.now() - start, cpuMs: (Number(user) + Number(system)) * 1000, json: JSON.parse(stdout)})
+      },
+    ),
   )
 }
 
@@ -56,12 +61,18 @@ try {
   console.log(`fedobs deploy benchmarks (test bed: ${testbed.clusters.size} real API servers, ${new Date().toISOString()})`)
   console.log(`deploy hub: ${hub.json.applied.length} objects applied in ${(hub.ms / 1000).toFixed(2)} s wall`)
   console.log(`  fedobs's own time: apply ${t.applyMs} ms + prune ${t.pruneMs} ms; waiting for the cluster ${t.waitMs} ms`)
-  console.log(`deploy edge (one, fresh): ${single.json.applied.length} objects in ${(single.ms / 1000).toFixed(2)} s wall (apply ${single.json.timings.applyMs} ms, wait ${single.json.timings.waitMs} ms)`)
+  console.log(
+    `deploy edge (one, fresh): ${single.json.applied.length} objects in ${(single.ms / 1000).toFixed(2)} s wall (apply ${single.json.timings.applyMs} ms, wait ${single.json.timings.waitMs} ms)`,
+  )
   console.log(`deploy edge again (no changes): ${(redeploy.ms / 1000).toFixed(2)} s wall, ${redeploy.json.counts.unchanged}/${redeploy.json.applied.length} unchanged`)
   console.log(`1 hub + ${EDGES} edges concurrently (deploy all; edges fresh, hub re-applied): ${(concurrentMs / 1000).toFixed(2)} s wall`)
   console.log(`  ratio to one edge: ${(concurrentMs / single.ms).toFixed(2)}   (target <= 1.5)`)
-  console.log(`  fedobs CPU time: one edge ${(single.cpuMs / 1000).toFixed(2)} s, 1 hub + ${EDGES} edges ${(all.cpuMs / 1000).toFixed(2)} s (the rest of the wall time is the test bed's control planes on the same 2 cores)`)
-  console.log(`  objects: ${all.json.clusters.reduce((n: number, r: {applied: unknown[]}) => n + r.applied.length, 0)}; test bed RSS ${testbed.rssMiB().toFixed(0)} MiB (11 API servers, controllers and kwok share the 2 cores)`)
+  console.log(
+    `  fedobs CPU time: one edge ${(single.cpuMs / 1000).toFixed(2)} s, 1 hub + ${EDGES} edges ${(all.cpuMs / 1000).toFixed(2)} s (the rest of the wall time is the test bed's control planes on the same 2 cores)`,
+  )
+  console.log(
+    `  objects: ${all.json.clusters.reduce((n: number, r: {applied: unknown[]}) => n + r.applied.length, 0)}; test bed RSS ${testbed.rssMiB().toFixed(0)} MiB (11 API servers, controllers and kwok share the 2 cores)`,
+  )
 } finally {
   await bridge.stop()
   await cloud.close()

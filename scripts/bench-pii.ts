@@ -139,7 +139,9 @@ async function startCollector(otelcol: string, dir: string, label: string, withP
 
 /** CPU seconds (user + system) a process has used. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
@@ -229,11 +231,19 @@ try {
       [withPii.label, pii],
     ] as const) {
       lines.push(
-        `  ${s.name.padEnd(27)} ${label.padEnd(24)} ${String(m.records).padStart(8)} ${m.cpu.toFixed(2).padStart(7)} ${Math.round(m.records / m.cpu).toLocaleString('en-US').padStart(20)} ${((m.cpu / m.records) * 1e6).toFixed(2).padStart(19)} ${Math.round(m.records / m.wall).toLocaleString('en-US').padStart(18)}${m.refused ? `  (${m.refused} requests refused)` : ''}`,
+        `  ${s.name.padEnd(27)} ${label.padEnd(24)} ${String(m.records).padStart(8)} ${m.cpu.toFixed(2).padStart(7)} ${Math.round(m.records / m.cpu)
+          .toLocaleString('en-US')
+          .padStart(20)} ${((m.cpu / m.records) * 1e6).toFixed(2).padStart(19)} ${Math.round(m.records / m.wall)
+          .toLocaleString('en-US')
+          .padStart(18)}${m.refused ? `  (${m.refused} requests refused)` : ''}`,
       )
     }
     const own = pii.cpu / pii.records - base.cpu / base.records
-    lines.push(`  ${''.padEnd(27)} ${'transform/pii alone'.padEnd(24)} ${''.padStart(8)} ${''.padStart(7)} ${Math.round(1 / own).toLocaleString('en-US').padStart(20)} ${(own * 1e6).toFixed(2).padStart(19)}`)
+    lines.push(
+      `  ${''.padEnd(27)} ${'transform/pii alone'.padEnd(24)} ${''.padStart(8)} ${''.padStart(7)} ${Math.round(1 / own)
+        .toLocaleString('en-US')
+        .padStart(20)} ${(own * 1e6).toFixed(2).padStart(19)}`,
+    )
   }
   console.log(lines.join('\n'))
 } finally {

@@ -48,7 +48,9 @@ try {
   console.log(`\nTLS handshakes of one edge (${collectors.join(' + ')}, ${collectors.length} gRPC clients) at steady state`)
   console.log(`  before the window (start-up): ${start.connections} connection(s)`)
   console.log(`  in ${minutes.toFixed(1)} min: ${handshakes} new connection(s), each one TLS handshake  [cumulative per minute: ${samples.join(', ')}]`)
-  console.log(`  => ${perHour.toFixed(1)} handshakes per edge per hour (${(perHour / collectors.length).toFixed(1)} per collector; ${((relay!.stats.bytesUp - start.bytes) / minutes / 1024).toFixed(0)} KiB/min sent)`)
+  console.log(
+    `  => ${perHour.toFixed(1)} handshakes per edge per hour (${(perHour / collectors.length).toFixed(1)} per collector; ${((relay!.stats.bytesUp - start.bytes) / minutes / 1024).toFixed(0)} KiB/min sent)`,
+  )
   console.log('  A real edge has one agent per node and one scraper: multiply the per-collector figure by (nodes + 1).')
 } finally {
   await pipeline.stop()

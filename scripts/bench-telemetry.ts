@@ -54,7 +54,9 @@ const VERIFY_CLUSTERS = 100
 // ---------------------------------------------------------------- OTLP requests (the shared toolkit, test/telemetry/otlp.ts)
 
 /** One gauge per metric name, its points as given; one resource and scope per entry. */
-function gaugeRequest(resources: Array<{resource: Record<string, string>; metrics: Array<{name: string; points: Array<{attributes: Record<string, string>; timeUnixNano: string; asDouble: number}>}>}>): Buffer {
+function gaugeRequest(
+  resources: Array<{resource: Record<string, string>; metrics: Array<{name: string; points: Array<{attributes: Record<string, string>; timeUnixNano: string; asDouble: number}>}>}>,
+): Buffer {
   return encodeMetricsRequest({
     resourceMetrics: resources.map(({resource, metrics}) => ({
       resource: {attributes: attributes(resource)},
@@ -274,12 +276,16 @@ function gatewayPoster(base: string, pki: TestPki | undefined): Pick<Hub, 'post'
     const {agent, token} = await pool(identity)
     const send = pki ? httpsRequest : httpRequest
     return new Promise((resolve, reject) => {
-      const request = send(`${base}${urlPath}`, {method: 'POST', agent, headers: {'content-type': contentType, 'content-length': Buffer.byteLength(body), ...(token ? {authorization: `Bearer ${token}`} : {})}, timeout: 10_000}, (response) => {
-        const chunks: Buffer[] = []
-        response.on('data', (c: Buffer) => chunks.push(c))
-        response.on('end', () => resolve({status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8')}))
-        response.on('error', reject)
-      })
+      const request = send(
+        `${base}${urlPath}`,
+        {method: 'POST', agent, headers: {'content-type': contentType, 'content-length': Buffer.byteLength(body), ...(token ? {authorization: `Bearer ${token}`} : {})}, timeout: 10_000},
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (c: Buffer) => chunks.push(c))
+          response.on('end', () => resolve({status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8')}))
+          response.on('error', reject)
+        },
+      )
       request.on('timeout', () => request.destroy(new Error('timeout')))
       request.on('error', reject)
       request.end(body)
@@ -309,9 +315,17 @@ async function startHub(binaries: Record<string, string>, tempo: TracesSink, opt
   const promDir = path.join(dir, 'prometheus')
   mkdirSync(path.join(promDir, 'data'), {recursive: true})
   writeFileSync(path.join(promDir, 'prometheus.yml'), emitYaml(configOf(hub.objects, 'prometheus-config', 'prometheus.yml')))
-  const args = containerArgs(hub.objects, 'prometheus').map((a) => (a.startsWith('--config.file=') ? `--config.file=${promDir}/prometheus.yml` : a.startsWith('--storage.tsdb.path=') ? `--storage.tsdb.path=${promDir}/data` : a))
+  const args = containerArgs(hub.objects, 'prometheus').map((a) =>
+    a.startsWith('--config.file=') ? `--config.file=${promDir}/prometheus.yml` : a.startsWith('--storage.tsdb.path=') ? `--storage.tsdb.path=${promDir}/data` : a,
+  )
   const prometheusUrl = `http://${LOOPBACK}:${promPort}`
-  const prometheus = new ManagedProcess({name: 'prometheus', command: binaries.FEDOBS_PROMETHEUS!, args: [...args, `--web.listen-address=${LOOPBACK}:${promPort}`], logFile: path.join(dir, 'prometheus.log'), ready: () => httpOk(`${prometheusUrl}/-/ready`)})
+  const prometheus = new ManagedProcess({
+    name: 'prometheus',
+    command: binaries.FEDOBS_PROMETHEUS!,
+    args: [...args, `--web.listen-address=${LOOPBACK}:${promPort}`],
+    logFile: path.join(dir, 'prometheus.log'),
+    ready: () => httpOk(`${prometheusUrl}/-/ready`),
+  })
   const gatewayConfig = loopbackVariant(configOf(hub.objects, 'otel-gateway-config', 'config.yaml'), {
     ports: {4317: gwGrpc, 4318: gwHttp, 13133: gwHealth, 8888: gwMetrics},
     services: {
@@ -323,7 +337,14 @@ async function startHub(binaries: Record<string, string>, tempo: TracesSink, opt
     ...(pki ? {mounts: pki.gatewayMounts()} : {}),
   })
   writeFileSync(path.join(dir, 'gateway.yaml'), emitYaml(gatewayConfig))
-  const gateway = new ManagedProcess({name: 'gateway', command: binaries.FEDOBS_OTELCOL!, args: [`--config=${path.join(dir, 'gateway.yaml')}`], env: {POD_NAME: GATEWAY_POD}, logFile: path.join(dir, 'gateway.log'), ready: () => httpOk(`http://${LOOPBACK}:${gwHealth}/`)})
+  const gateway = new ManagedProcess({
+    name: 'gateway',
+    command: binaries.FEDOBS_OTELCOL!,
+    args: [`--config=${path.join(dir, 'gateway.yaml')}`],
+    env: {POD_NAME: GATEWAY_POD},
+    logFile: path.join(dir, 'gateway.log'),
+    ready: () => httpOk(`http://${LOOPBACK}:${gwHealth}/`),
+  })
   await prometheus.start()
   await gateway.start()
   return {
@@ -365,7 +386,9 @@ function procStatus(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
 /** CPU seconds (user + system) a process has used. */
 function cpuSeconds(pid: number | undefined): number {
   if (!pid) return 0
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
@@ -453,8 +476,7 @@ async function step(hub: Hub, kind: 'metrics' | 'spans', rate: number, index: nu
     prometheus: (cpuSeconds(hub.prometheus.pid) - cpu0.prometheus) / (elapsed / 1000),
     bench: (benchCpu.user + benchCpu.system) / 1e6 / (elapsed / 1000),
   }
-  const stored = async (): Promise<number> =>
-    kind === 'metrics' ? promScalar(hub, `sum(count_over_time({__name__=~"bench_load_.+", step="${stepLabel}"}[1h]))`) : tempo.distinct - spansBefore
+  const stored = async (): Promise<number> => (kind === 'metrics' ? promScalar(hub, `sum(count_over_time({__name__=~"bench_load_.+", step="${stepLabel}"}[1h]))`) : tempo.distinct - spansBefore)
   // Everything accepted must arrive; sustained only if it arrived within DRAIN_MS of the step's end.
   const stepEnd = Date.now()
   let count = await stored()
@@ -492,7 +514,10 @@ async function ramp(hub: Hub, kind: 'metrics' | 'spans', rates: number[], offset
   const failed = results.at(-1)
   const passed = results.filter((r) => r.sustained).at(-1)
   if (failed && !failed.sustained && passed) {
-    await waitFor('the queue to drain before bisecting', async () => (await queueSize(hub, kind === 'metrics' ? 'otlp_http/prometheus' : 'otlp_http/tempo')) === 0, {timeoutMs: 90_000, intervalMs: 1000}).catch(() => undefined)
+    await waitFor('the queue to drain before bisecting', async () => (await queueSize(hub, kind === 'metrics' ? 'otlp_http/prometheus' : 'otlp_http/tempo')) === 0, {
+      timeoutMs: 90_000,
+      intervalMs: 1000,
+    }).catch(() => undefined)
     await sleep(2000)
     const mid = Math.round((passed.target + failed.target) / 2 / 1000) * 1000
     const r = await step(hub, kind, mid, offset + results.length)
@@ -512,7 +537,10 @@ interface Series {
 /** What one cluster's scrape jobs serve, from the synthetic sources (one exposition each). */
 async function sourceSeries(): Promise<Record<string, Series[]>> {
   const pod = (namespace: string, name: string, containers: string[]) => ({namespace, name, uid: `${name}-uid`, containers})
-  const gpuNode = {node: 'bench-gpu', pods: [pod('bert-inference', 'bert-inference-0', ['bert-inference']), pod('observability', 'dcgm-exporter-0', ['dcgm-exporter']), pod('observability', 'otel-agent-0', ['otel-agent'])]}
+  const gpuNode = {
+    node: 'bench-gpu',
+    pods: [pod('bert-inference', 'bert-inference-0', ['bert-inference']), pod('observability', 'dcgm-exporter-0', ['dcgm-exporter']), pod('observability', 'otel-agent-0', ['otel-agent'])],
+  }
   const otherNode = {node: 'bench-std', pods: [pod('observability', 'kube-state-metrics-0', ['kube-state-metrics'])]}
   const sources = [
     new BertInferenceSource({seed: 'bench'}),
@@ -538,13 +566,31 @@ function clusterSeries(role: 'hub' | 'edge', scraped: Record<string, Series[]>):
     'dcgm-exporter': {node: 'bench-gpu', pod: 'dcgm-exporter-0'},
     'kube-state-metrics': {},
   }
-  const scrape = (series: Series[]): Series[] => [...series, ...['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'].map((name) => ({name, labels: {}}))]
+  const scrape = (series: Series[]): Series[] => [
+    ...series,
+    ...['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'].map((name) => ({name, labels: {}})),
+  ]
   for (const [job, series] of Object.entries(scraped)) jobs[job] = scrape(series.map((s) => ({name: s.name, labels: {...s.labels, ...relabel[job]}})))
   // kubelet stats: a node, three pods, three containers (the agent's kubelet_stats groups).
-  const nodeMetrics = ['cpu_usage', 'cpu_time_seconds_total', 'memory_working_set_bytes', 'memory_available_bytes', 'memory_usage_bytes', 'memory_rss_bytes', 'memory_page_faults_ratio', 'memory_major_page_faults_ratio', 'filesystem_usage_bytes', 'filesystem_capacity_bytes', 'filesystem_available_bytes', 'uptime_seconds']
+  const nodeMetrics = [
+    'cpu_usage',
+    'cpu_time_seconds_total',
+    'memory_working_set_bytes',
+    'memory_available_bytes',
+    'memory_usage_bytes',
+    'memory_rss_bytes',
+    'memory_page_faults_ratio',
+    'memory_major_page_faults_ratio',
+    'filesystem_usage_bytes',
+    'filesystem_capacity_bytes',
+    'filesystem_available_bytes',
+    'uptime_seconds',
+  ]
   const kubelet: Series[] = [
     ...nodeMetrics.map((m) => ({name: `k8s_node_${m}`, labels: {k8s_node_name: 'bench-gpu'}})),
-    ...['receive', 'transmit'].flatMap((direction) => ['network_io_bytes_total', 'network_errors_total'].map((m) => ({name: `k8s_node_${m}`, labels: {k8s_node_name: 'bench-gpu', direction, interface: 'eth0'}}))),
+    ...['receive', 'transmit'].flatMap((direction) =>
+      ['network_io_bytes_total', 'network_errors_total'].map((m) => ({name: `k8s_node_${m}`, labels: {k8s_node_name: 'bench-gpu', direction, interface: 'eth0'}})),
+    ),
     ...range(3).flatMap((p) => nodeMetrics.map((m) => ({name: `k8s_pod_${m}`, labels: {k8s_pod_name: `pod-${p}`, k8s_namespace_name: 'ns'}}))),
     ...range(3).flatMap((c) => nodeMetrics.slice(0, 8).map((m) => ({name: `container_${m}`, labels: {k8s_pod_name: `pod-${c}`, k8s_container_name: `container-${c}`}}))),
   ]
@@ -553,7 +599,11 @@ function clusterSeries(role: 'hub' | 'edge', scraped: Record<string, Series[]>):
     const exporters = ['otlp_http/prometheus', 'otlp_http/loki', 'otlp_http/tempo']
     jobs['otel-gateway'] = scrape([
       ...exporters.flatMap((exporter) => ['otelcol_exporter_queue_size', 'otelcol_exporter_queue_capacity'].map((name) => ({name, labels: {exporter}}))),
-      ...exporters.flatMap((exporter) => ['metric_points', 'log_records', 'spans'].flatMap((signal) => [`otelcol_exporter_send_failed_${signal}_total`, `otelcol_exporter_sent_${signal}_total`].map((name) => ({name, labels: {exporter}})))),
+      ...exporters.flatMap((exporter) =>
+        ['metric_points', 'log_records', 'spans'].flatMap((signal) =>
+          [`otelcol_exporter_send_failed_${signal}_total`, `otelcol_exporter_sent_${signal}_total`].map((name) => ({name, labels: {exporter}})),
+        ),
+      ),
       ...range(120).map((i) => ({name: `otelcol_http_server_request_duration_seconds_bucket`, labels: {le: String(2 ** (i % 15)), route: `r${Math.floor(i / 15)}`}})),
     ])
     jobs.prometheus = scrape(range(300).map((i) => ({name: `prometheus_http_request_duration_seconds_bucket`, labels: {le: String(2 ** (i % 10)), handler: `/h${Math.floor(i / 10)}`}})))
@@ -574,12 +624,25 @@ async function ingestClusters(hub: Hub, clusters: Array<{name: string; role: 'hu
         for (const t of times) byName.set(s.name, [...(byName.get(s.name) ?? []), {attributes: s.labels, timeUnixNano: (BigInt(t) * 1_000_000n).toString(), asDouble: value}])
       }
       points += series.length * times.length
-      return {resource: {'service.name': job, 'service.instance.id': `${cluster.name}-${job}`, 'cluster.id': cluster.name, 'cluster.role': cluster.role}, metrics: [...byName].map(([name, pts]) => ({name, points: pts}))}
+      return {
+        resource: {'service.name': job, 'service.instance.id': `${cluster.name}-${job}`, 'cluster.id': cluster.name, 'cluster.role': cluster.role},
+        metrics: [...byName].map(([name, pts]) => ({name, points: pts})),
+      }
     })
     const sent = [
       await hub.post('/v1/metrics', gaugeRequest(resources), 'application/x-protobuf', cluster),
-      await hub.post('/v1/logs', JSON.stringify(logsRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, [`${cluster.name} request ok`])), 'application/json', cluster),
-      await hub.post('/v1/traces', JSON.stringify(traceRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, {spans: 2}).request), 'application/json', cluster),
+      await hub.post(
+        '/v1/logs',
+        JSON.stringify(logsRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, [`${cluster.name} request ok`])),
+        'application/json',
+        cluster,
+      ),
+      await hub.post(
+        '/v1/traces',
+        JSON.stringify(traceRequest({'service.name': 'bert-inference', 'cluster.id': cluster.name, 'cluster.role': cluster.role}, {spans: 2}).request),
+        'application/json',
+        cluster,
+      ),
     ]
     const refused = sent.find((r) => r.status !== 200)
     if (refused) throw new Error(`gateway refused ${cluster.name}'s data: ${refused.status} ${refused.body}`)
@@ -589,7 +652,9 @@ async function ingestClusters(hub: Hub, clusters: Array<{name: string; role: 'hu
 
 function federationFile(dir: string, clusters: number): string {
   const pools = '    pools:\n      - {type: g6-standard-2, count: 2}\n      - {type: g2-gpu-rtx4000a1-s, count: 1}\n'
-  const edges = range(clusters - 1).map((i) => `  - name: bench-edge-${String(i + 1).padStart(3, '0')}\n    region: us-ord\n${pools}`).join('')
+  const edges = range(clusters - 1)
+    .map((i) => `  - name: bench-edge-${String(i + 1).padStart(3, '0')}\n    region: us-ord\n${pools}`)
+    .join('')
   const file = path.join(dir, `fedobs-${clusters}.yaml`)
   writeFileSync(
     file,
@@ -645,10 +710,14 @@ const hardStop = setTimeout(() => {
   process.exit(2)
 }, 40 * 60_000)
 try {
-  console.log(`fedobs telemetry benchmarks: ${new Date().toISOString()}, Node ${process.version}, otelcol ${process.env.FEDOBS_OTELCOL_VERSION ?? binaries.paths.FEDOBS_OTELCOL_VERSION}, Prometheus ${binaries.paths.FEDOBS_PROMETHEUS_VERSION}, ${(await import('node:os')).availableParallelism()} CPUs`)
+  console.log(
+    `fedobs telemetry benchmarks: ${new Date().toISOString()}, Node ${process.version}, otelcol ${process.env.FEDOBS_OTELCOL_VERSION ?? binaries.paths.FEDOBS_OTELCOL_VERSION}, Prometheus ${binaries.paths.FEDOBS_PROMETHEUS_VERSION}, ${(await import('node:os')).availableParallelism()} CPUs`,
+  )
 
   // ---- 1. throughput: mTLS (the default) and plaintext, same process, one after the other
-  console.log(`\n1. gateway throughput (rendered gateway config; ${SENDERS} OTLP/HTTP protobuf senders, ${POINTS_PER_REQUEST} points or ${SPANS_PER_REQUEST} spans per request, ${STEP_MS / 1000} s steps, sustained = all accepted, senders >= 95 %, all stored within ${DRAIN_MS / 1000} s)`)
+  console.log(
+    `\n1. gateway throughput (rendered gateway config; ${SENDERS} OTLP/HTTP protobuf senders, ${POINTS_PER_REQUEST} points or ${SPANS_PER_REQUEST} spans per request, ${STEP_MS / 1000} s steps, sustained = all accepted, senders >= 95 %, all stored within ${DRAIN_MS / 1000} s)`,
+  )
   const best = (steps: StepResult[]) => steps.filter((s) => s.sustained).sort((a, b) => b.achieved - a.achieved)[0]
   const firstFail = (steps: StepResult[]) => steps.find((s) => !s.sustained)
   const throughput: Record<'mtls' | 'plaintext', {metrics?: StepResult; spans?: StepResult}> = {mtls: {}, plaintext: {}}
@@ -668,8 +737,12 @@ try {
     hubs.pop()
     throughput[mode] = {metrics: best(metricSteps), spans: best(spanSteps)}
     const {metrics: bestMetrics, spans: bestSpans} = throughput[mode]
-    console.log(`  highest sustained: ${bestMetrics ? `${Math.round(bestMetrics.achieved)} data points/s` : 'none'} (first not sustained: ${firstFail(metricSteps)?.target ?? 'none'}/s); ${bestSpans ? `${Math.round(bestSpans.achieved)} spans/s` : 'none'} (first not sustained: ${firstFail(spanSteps)?.target ?? 'none'}/s)`)
-    console.log(`  gateway peak RSS (VmHWM): ${(hwmAfterMetrics / 1024).toFixed(0)} MiB after the metrics ramp, ${(hwm / 1024).toFixed(0)} MiB after the spans ramp; Prometheus VmHWM ${(promHwm / 1024).toFixed(0)} MiB; duplicate spans at the sink: ${duplicates}`)
+    console.log(
+      `  highest sustained: ${bestMetrics ? `${Math.round(bestMetrics.achieved)} data points/s` : 'none'} (first not sustained: ${firstFail(metricSteps)?.target ?? 'none'}/s); ${bestSpans ? `${Math.round(bestSpans.achieved)} spans/s` : 'none'} (first not sustained: ${firstFail(spanSteps)?.target ?? 'none'}/s)`,
+    )
+    console.log(
+      `  gateway peak RSS (VmHWM): ${(hwmAfterMetrics / 1024).toFixed(0)} MiB after the metrics ramp, ${(hwm / 1024).toFixed(0)} MiB after the spans ramp; Prometheus VmHWM ${(promHwm / 1024).toFixed(0)} MiB; duplicate spans at the sink: ${duplicates}`,
+    )
   }
   const share = (kind: 'metrics' | 'spans'): number | undefined => {
     const secure = throughput.mtls[kind]?.achieved
@@ -677,7 +750,9 @@ try {
     return secure && plain ? secure / plain : undefined
   }
   const shares = {metrics: share('metrics'), spans: share('spans')}
-  console.log(`  mTLS vs plaintext: data points ${shares.metrics ? `${(shares.metrics * 100).toFixed(0)} %` : 'n/a'}, spans ${shares.spans ? `${(shares.spans * 100).toFixed(0)} %` : 'n/a'} (target >= 90 %)`)
+  console.log(
+    `  mTLS vs plaintext: data points ${shares.metrics ? `${(shares.metrics * 100).toFixed(0)} %` : 'n/a'}, spans ${shares.spans ? `${(shares.spans * 100).toFixed(0)} %` : 'n/a'} (target >= 90 %)`,
+  )
   const bestMetrics = throughput.mtls.metrics
   const bestSpans = throughput.mtls.spans
   const tlsOk = (shares.metrics ?? 0) >= 0.9 && (shares.spans ?? 0) >= 0.9
@@ -693,9 +768,16 @@ try {
   const pointsHundred = await ingestClusters(hundred, clusterNames(VERIFY_CLUSTERS), scraped, times)
   // Each cluster's points are one request (one append in Prometheus): all its series there, and
   // every up point, means all of it is there.
-  for (const [hub, points, clusters] of [[one, pointsOne, 1], [hundred, pointsHundred, VERIFY_CLUSTERS]] as const) {
+  for (const [hub, points, clusters] of [
+    [one, pointsOne, 1],
+    [hundred, pointsHundred, VERIFY_CLUSTERS],
+  ] as const) {
     const upPoints = (5 + (clusters - 1) * 3) * times.length
-    await waitFor(`${points / times.length} series and ${upPoints} up points in Prometheus`, async () => (await promScalar(hub, 'count({cluster_id=~".+", __name__!="target_info"})')) >= points / times.length && (await promScalar(hub, 'sum(count_over_time(up[10m]))')) === upPoints, {timeoutMs: 60_000, intervalMs: 1000})
+    await waitFor(
+      `${points / times.length} series and ${upPoints} up points in Prometheus`,
+      async () => (await promScalar(hub, 'count({cluster_id=~".+", __name__!="target_info"})')) >= points / times.length && (await promScalar(hub, 'sum(count_over_time(up[10m]))')) === upPoints,
+      {timeoutMs: 60_000, intervalMs: 1000},
+    )
   }
   const seriesOne = await promScalar(one, 'count({__name__=~".+"})')
   const seriesHundred = await promScalar(hundred, 'count({__name__=~".+"})')
@@ -711,8 +793,14 @@ try {
   rmSync(dir, {recursive: true, force: true})
   const row = (name: string, series: number, r: typeof runs.one) => {
     const report = r.at(-1)!.report
-    const status = report ? `exit ${r.at(-1)!.code}, ${report.summary.ok} ok / ${report.summary.warn} warn / ${report.summary.fail} fail, ${report.queries} queries` : `no JSON report (exit ${r.at(-1)!.code})`
-    console.log(`  ${name.padEnd(14)} ${String(series).padStart(7)} series  median ${median(r.map((x) => x.ms)).toFixed(0).padStart(6)} ms  (min ${Math.min(...r.map((x) => x.ms)).toFixed(0)}, max ${Math.max(...r.map((x) => x.ms)).toFixed(0)})  ${status}`)
+    const status = report
+      ? `exit ${r.at(-1)!.code}, ${report.summary.ok} ok / ${report.summary.warn} warn / ${report.summary.fail} fail, ${report.queries} queries`
+      : `no JSON report (exit ${r.at(-1)!.code})`
+    console.log(
+      `  ${name.padEnd(14)} ${String(series).padStart(7)} series  median ${median(r.map((x) => x.ms))
+        .toFixed(0)
+        .padStart(6)} ms  (min ${Math.min(...r.map((x) => x.ms)).toFixed(0)}, max ${Math.max(...r.map((x) => x.ms)).toFixed(0)})  ${status}`,
+    )
   }
   row('1 cluster', seriesOne, runs.one)
   row(`${VERIFY_CLUSTERS} clusters`, seriesHundred, runs.hundred)

@@ -33,7 +33,10 @@ function time(args, options = {}) {
 
 // A federation of 1 hub + 100 GPU edges.
 const dir = mkdtempSync(path.join(tmpdir(), 'fedobs-bench-'))
-const edges = Array.from({length: 100}, (_, i) => `  - name: edge-${i + 1}\n    region: us-ord\n    pools:\n      - {type: g6-standard-2, count: 2}\n      - {type: g2-gpu-rtx4000a1-s, count: 1}\n`).join('')
+const edges = Array.from(
+  {length: 100},
+  (_, i) => `  - name: edge-${i + 1}\n    region: us-ord\n    pools:\n      - {type: g6-standard-2, count: 2}\n      - {type: g2-gpu-rtx4000a1-s, count: 1}\n`,
+).join('')
 const file = path.join(dir, 'fedobs.yaml')
 writeFileSync(
   file,

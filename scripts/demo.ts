@@ -56,7 +56,9 @@ try {
     }
   }
   if (process.env.FEDOBS_DEMO_KEEP && !failed) {
-    process.stderr.write(`\nThe sandbox keeps running. In another shell:\n  export HOME=${home} KUBECONFIG=${env.KUBECONFIG} LINODE_URL=${env.LINODE_URL} LINODE_TOKEN=<see the sandbox> FEDOBS_TIME_SCALE=${TIME_SCALE}\nCtrl-C stops it.\n`)
+    process.stderr.write(
+      `\nThe sandbox keeps running. In another shell:\n  export HOME=${home} KUBECONFIG=${env.KUBECONFIG} LINODE_URL=${env.LINODE_URL} LINODE_TOKEN=<see the sandbox> FEDOBS_TIME_SCALE=${TIME_SCALE}\nCtrl-C stops it.\n`,
+    )
     await new Promise((resolve) => process.once('SIGINT', resolve))
   }
 } finally {

@@ -51,7 +51,9 @@ export async function deleteClusters(ctx: ClusterContext, output: Output, names:
     output.document({deleted: done, failed: failed.map((f) => ({cluster: f.title, error: (f.error as Error).message}))})
   } else {
     for (const result of done) {
-      output.success(`${result.name}: ${result.alreadyGone ? 'already gone' : 'deleted'}; ${result.nodeBalancers.length} NodeBalancer(s), ${result.volumes.length} volume(s) gone; ${result.removedKubeconfig.contexts.length} kubeconfig context(s) removed`)
+      output.success(
+        `${result.name}: ${result.alreadyGone ? 'already gone' : 'deleted'}; ${result.nodeBalancers.length} NodeBalancer(s), ${result.volumes.length} volume(s) gone; ${result.removedKubeconfig.contexts.length} kubeconfig context(s) removed`,
+      )
       for (const left of result.leftBehind) output.warn(`${result.name}: left behind: ${left} (run again to finish)`)
     }
   }

@@ -16,7 +16,7 @@ import {formatEndpoint} from '../federation/endpoint.js'
 
 export const kubeFlags = {
   kubeconfig: Flags.string({description: 'kubeconfig file (else the first file of KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE', helpGroup: 'KUBERNETES'}),
-  context: Flags.string({description: 'kubeconfig context (else the cluster\'s context: in the federation file, else fedobs-<name>).', helpValue: 'NAME', helpGroup: 'KUBERNETES'}),
+  context: Flags.string({description: "kubeconfig context (else the cluster's context: in the federation file, else fedobs-<name>).", helpValue: 'NAME', helpGroup: 'KUBERNETES'}),
 }
 
 export const applyFlags = {
@@ -56,7 +56,8 @@ export async function deployWithProgress<T extends DeployResult>(output: Output,
 /** The Linode token, for looking up node addresses: optional (without one, the nodes' ExternalIPs). */
 export const addressFlags = {
   'token-file': Flags.string({
-    description: "File holding the Linode API token, to read the edges' node addresses for the gateway firewall (else LINODE_TOKEN, LINODE_CLI_TOKEN, the linode-cli config; without any, the nodes' ExternalIP addresses).",
+    description:
+      "File holding the Linode API token, to read the edges' node addresses for the gateway firewall (else LINODE_TOKEN, LINODE_CLI_TOKEN, the linode-cli config; without any, the nodes' ExternalIP addresses).",
     helpValue: 'FILE',
     helpGroup: 'LINODE',
   }),
@@ -67,7 +68,12 @@ export const addressFlags = {
  * LKE cluster with the edge's label and the fedobs tag, its pools, one instance list), else the
  * ExternalIP addresses the Linode cloud controller writes on the Kubernetes nodes.
  */
-export async function edgeAddressResolver(flags: {'token-file'?: string}, output: Output, signal: AbortSignal, clock: Clock): Promise<(cluster: ClusterSpec) => (kube: Kube) => Promise<EdgeAddresses>> {
+export async function edgeAddressResolver(
+  flags: {'token-file'?: string},
+  output: Output,
+  signal: AbortSignal,
+  clock: Clock,
+): Promise<(cluster: ClusterSpec) => (kube: Kube) => Promise<EdgeAddresses>> {
   let api: LinodeApi | undefined
   try {
     const {token, source} = resolveToken({...(flags['token-file'] ? {tokenFile: flags['token-file']} : {})})
@@ -96,7 +102,9 @@ export function printDeploy(output: Output, result: DeployResult & Partial<Pick<
   for (const warning of result.warnings ?? []) output.warn(warning)
   const {counts} = result
   const verb = result.dryRun ? 'would apply' : 'applied'
-  output.success(`${result.role} ${result.cluster} (${result.context}): ${verb} ${result.applied.length} objects — ${counts.created} created, ${counts.configured} changed, ${counts.unchanged} unchanged${result.pruned.length > 0 ? `; pruned ${result.pruned.length}` : ''}`)
+  output.success(
+    `${result.role} ${result.cluster} (${result.context}): ${verb} ${result.applied.length} objects — ${counts.created} created, ${counts.configured} changed, ${counts.unchanged} unchanged${result.pruned.length > 0 ? `; pruned ${result.pruned.length}` : ''}`,
+  )
   if (result.dryRun) for (const a of result.applied.filter((x) => x.action !== 'unchanged')) output.result(`${a.action.padEnd(10)} ${a.key}`)
   for (const p of result.pruned) if (result.dryRun) output.result(`pruned     ${p}`)
   for (const node of result.gpuNodesLabelled) output.info(`  GPU node ${node} labelled nvidia.com/gpu.present=true`)
@@ -106,7 +114,8 @@ export function printDeploy(output: Output, result: DeployResult & Partial<Pick<
   for (const issued of result.pki?.issued ?? []) output.info(`  issued the ${issued}`)
   if (result.credentials?.issued) output.info(`  issued the client certificate of ${result.credentials.cluster} (${result.credentials.reason}; until ${result.credentials.notAfter.slice(0, 10)})`)
   if (result.firewall?.changed) output.info(`  gateway firewall: ${result.firewall.sources.length} address(es) of ${result.firewall.edge} admitted`)
-  if (result.grafanaSecretCreated) output.info('  Grafana admin password created in Secret monitoring/grafana-admin (kubectl -n monitoring get secret grafana-admin -o jsonpath={.data.admin-password} | base64 -d)')
+  if (result.grafanaSecretCreated)
+    output.info('  Grafana admin password created in Secret monitoring/grafana-admin (kubectl -n monitoring get secret grafana-admin -o jsonpath={.data.admin-password} | base64 -d)')
   if (result.gatewayAddress) {
     const grpc = formatEndpoint({host: result.gatewayAddress, port: 4317})
     output.info(`  gateway: ${grpc} (OTLP/gRPC), ${formatEndpoint({host: result.gatewayAddress, port: 4318})} (OTLP/HTTP)`)

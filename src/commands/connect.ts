@@ -33,7 +33,13 @@ export default class Connect extends BaseCommand<typeof Connect> {
     const federation = loadFederation({file: this.flags.file, fallbackEdges: [this.args.edge]})
     const edge = federation.edges.find((e) => e.name === this.args.edge)
     if (!edge) {
-      throw new UsageError(`no edge named "${this.args.edge}"`, {suggestions: closest(this.args.edge, federation.edges.map((e) => e.name)), code: 'unknown-cluster'})
+      throw new UsageError(`no edge named "${this.args.edge}"`, {
+        suggestions: closest(
+          this.args.edge,
+          federation.edges.map((e) => e.name),
+        ),
+        code: 'unknown-cluster',
+      })
     }
     const hub = findCluster(federation, this.args.hub)
     if (!hub || hub.role !== 'hub') throw new UsageError(`"${this.args.hub}" is not the hub of this federation (the hub is ${federation.hub.name})`, {code: 'unknown-cluster'})
@@ -45,7 +51,22 @@ export default class Connect extends BaseCommand<typeof Connect> {
     const addresses = (await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock))(edge)
     const [outcome] = await runTasks(
       this.output,
-      [{title: `connect ${edge.name} → ${hub.name}`, run: (report) => connectEdge(federation, edge, edgeKube, hubKube, {timeoutMs: timeoutOf(this.flags.timeout), removeLocalStack, confirm, report, signal: this.abort.signal, clock: this.clock, forceConflicts: this.flags['force-conflicts'], addresses})}],
+      [
+        {
+          title: `connect ${edge.name} → ${hub.name}`,
+          run: (report) =>
+            connectEdge(federation, edge, edgeKube, hubKube, {
+              timeoutMs: timeoutOf(this.flags.timeout),
+              removeLocalStack,
+              confirm,
+              report,
+              signal: this.abort.signal,
+              clock: this.clock,
+              forceConflicts: this.flags['force-conflicts'],
+              addresses,
+            }),
+        },
+      ],
       {concurrent: false},
     )
     if (!outcome!.ok) throw outcome!.error
@@ -54,7 +75,11 @@ export default class Connect extends BaseCommand<typeof Connect> {
       this.output.document({...result, deploy: {counts: result.deploy.counts, pruned: result.deploy.pruned, gpuNodesLabelled: result.deploy.gpuNodesLabelled}})
       return
     }
-    this.output.success(result.changed ? `${result.edge} ships to ${result.hubEndpoint}${result.previousEndpoint ? ` (was ${result.previousEndpoint})` : ''}` : `${result.edge} already ships to ${result.hubEndpoint}: nothing changed`)
+    this.output.success(
+      result.changed
+        ? `${result.edge} ships to ${result.hubEndpoint}${result.previousEndpoint ? ` (was ${result.previousEndpoint})` : ''}`
+        : `${result.edge} already ships to ${result.hubEndpoint}: nothing changed`,
+    )
     if (result.credentials?.issued) this.output.info(`  issued its client certificate and identity token (${result.credentials.reason}; until ${result.credentials.notAfter.slice(0, 10)})`)
     if (result.firewall.changed) this.output.info(`  gateway firewall: admits its ${result.firewall.sources.length} node address(es)`)
     for (const warning of [...result.deploy.warnings, ...result.firewall.warnings]) this.output.warn(warning)

@@ -19,7 +19,10 @@ export default class Verify extends BaseCommand<typeof Verify> {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     {description: 'A CI gate: wait up to 5 minutes for everything to pass', command: '<%= config.bin %> <%= command.id %> --wait 5m --json --junit verify.xml'},
-    {description: 'Against port-forwarded backends', command: '<%= config.bin %> <%= command.id %> --prometheus-url http://localhost:9090 --loki-url http://localhost:3100 --tempo-url http://localhost:3200'},
+    {
+      description: 'Against port-forwarded backends',
+      command: '<%= config.bin %> <%= command.id %> --prometheus-url http://localhost:9090 --loki-url http://localhost:3100 --tempo-url http://localhost:3200',
+    },
   ]
 
   static override flags = {
@@ -65,7 +68,9 @@ export default class Verify extends BaseCommand<typeof Verify> {
       {prometheusUrl: this.flags['prometheus-url'], lokiUrl: this.flags['loki-url'], tempoUrl: this.flags['tempo-url'], skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']},
       hubKube,
     )
-    const certificates = this.flags['skip-certificates'] ? undefined : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), this.flags.cluster)
+    const certificates = this.flags['skip-certificates']
+      ? undefined
+      : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), this.flags.cluster)
     const {report, attempts} = await verifyUntilPassing(federation, backends, {
       ...(this.flags.cluster ? {clusters: this.flags.cluster} : {}),
       ...(certificates ? {certificates} : {}),

@@ -100,10 +100,10 @@ function parseFile(file: string, displayName: string): {raw: unknown; source: So
     text = readFileSync(file, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new UsageError(
-      code === 'ENOENT' ? `federation file not found: ${displayName}` : `cannot read federation file ${displayName}: ${code ?? String(error)}`,
-      {hint: 'Pass an existing file with -f/--file, or run without one to use flags alone.', code: 'file-not-found'},
-    )
+    throw new UsageError(code === 'ENOENT' ? `federation file not found: ${displayName}` : `cannot read federation file ${displayName}: ${code ?? String(error)}`, {
+      hint: 'Pass an existing file with -f/--file, or run without one to use flags alone.',
+      code: 'file-not-found',
+    })
   }
   const lineCounter = new LineCounter()
   // uniqueKeys (default) makes duplicate keys an error; one document only.
@@ -164,9 +164,7 @@ function displayPath(fieldPath: FieldPath): string {
 
 function overrideFor(fieldPath: FieldPath, overrides: Override[]): Override | undefined {
   // The most specific override that covers this path (a flag sets a whole subtree).
-  return [...overrides]
-    .reverse()
-    .find((o) => o.path.length <= fieldPath.length && o.path.every((segment, i) => String(segment) === String(fieldPath[i])))
+  return [...overrides].reverse().find((o) => o.path.length <= fieldPath.length && o.path.every((segment, i) => String(segment) === String(fieldPath[i])))
 }
 
 /** Position of the value (or, with `key`, of the key) at `fieldPath`, or of its closest existing parent. */
@@ -174,7 +172,7 @@ function locate(source: Source, fieldPath: FieldPath, key = false): {file: strin
   const {doc, lineCounter} = source
   if (!doc || !lineCounter) return {file: source.file, line: 0, column: 0}
   let node: unknown = doc.contents
-  let range: [number, number, number] | undefined = (doc.contents)?.range ?? undefined
+  let range: [number, number, number] | undefined = doc.contents?.range ?? undefined
   for (const [i, segment] of fieldPath.entries()) {
     const last = i === fieldPath.length - 1
     if (isMap(node)) {
@@ -200,13 +198,7 @@ function locate(source: Source, fieldPath: FieldPath, key = false): {file: strin
   return {file: source.file, line: pos.line, column: pos.col}
 }
 
-function issueAt(
-  source: Source,
-  overrides: Override[],
-  fieldPath: FieldPath,
-  message: string,
-  extra: Partial<ConfigIssue> & {key?: boolean} = {},
-): ConfigIssue {
+function issueAt(source: Source, overrides: Override[], fieldPath: FieldPath, message: string, extra: Partial<ConfigIssue> & {key?: boolean} = {}): ConfigIssue {
   const {key, ...rest} = extra
   const override = overrideFor(fieldPath, overrides)
   const where = override ? {file: override.flag, line: 0, column: 0} : locate(source, fieldPath, key)
@@ -277,7 +269,9 @@ function schemaIssues(raw: unknown, source: Source, overrides: Override[]): Conf
   }
   // One problem per field is enough (a bad name fails pattern and maxLength alike).
   const byField = new Map<string, ConfigIssue>()
-  for (const issue of issues) if (!byField.has(`${issue.field}|${issue.line}`) || issue.message.startsWith('unknown field')) byField.set(`${issue.field}|${issue.line}|${issue.message.startsWith('unknown field') ? issue.message : ''}`, issue)
+  for (const issue of issues)
+    if (!byField.has(`${issue.field}|${issue.line}`) || issue.message.startsWith('unknown field'))
+      byField.set(`${issue.field}|${issue.line}|${issue.message.startsWith('unknown field') ? issue.message : ''}`, issue)
   return sortIssues([...byField.values()])
 }
 
@@ -288,7 +282,7 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
 function describe(error: ErrorObject, raw: unknown, source: Source, overrides: Override[]): ConfigIssue | undefined {
   const fieldPath = pointerToPath(error.instancePath, raw)
   const parent = error.parentSchema
-  const expected = typeof parent?.['x-expected'] === 'string' ? (parent['x-expected']) : undefined
+  const expected = typeof parent?.['x-expected'] === 'string' ? parent['x-expected'] : undefined
   const params = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'if':
@@ -329,7 +323,8 @@ function describe(error: ErrorObject, raw: unknown, source: Source, overrides: O
     case 'pattern':
     case 'minLength':
     case 'maxLength': {
-      const what = error.keyword === 'maxLength' ? `is longer than ${String(params.limit)} characters` : error.keyword === 'minLength' ? `is shorter than ${String(params.limit)} characters` : 'is not valid'
+      const what =
+        error.keyword === 'maxLength' ? `is longer than ${String(params.limit)} characters` : error.keyword === 'minLength' ? `is shorter than ${String(params.limit)} characters` : 'is not valid'
       return issueAt(source, overrides, fieldPath, `${typeName(error.data)} ${what}`, {expected: expected ?? `a string matching ${String(params.pattern)}`})
     }
     case 'minimum':
@@ -353,10 +348,7 @@ function semanticIssues(raw: unknown, source: Source, overrides: Override[]): Co
   if (!validator()(raw)) return []
   const file = raw as FederationFile
   const issues: ConfigIssue[] = []
-  const clusters: Array<{cluster: FederationFile['hub']; at: FieldPath}> = [
-    {cluster: file.hub, at: ['hub']},
-    ...file.edges.map((cluster, i) => ({cluster, at: ['edges', i] as FieldPath})),
-  ]
+  const clusters: Array<{cluster: FederationFile['hub']; at: FieldPath}> = [{cluster: file.hub, at: ['hub']}, ...file.edges.map((cluster, i) => ({cluster, at: ['edges', i] as FieldPath}))]
   const firstByName = new Map<string, FieldPath>()
   for (const {cluster, at} of clusters) {
     const previous = firstByName.get(cluster.name)
@@ -389,7 +381,11 @@ function semanticIssues(raw: unknown, source: Source, overrides: Override[]): Co
   for (const [i, pattern] of file.security.pii.patterns.entries()) {
     const problem = re2Problem(pattern.regex)
     if (problem) {
-      issues.push(issueAt(source, overrides, ['security', 'pii', 'patterns', i, 'regex'], `the pattern ${JSON.stringify(pattern.regex)} cannot be used: ${problem}`, {expected: 'a regular expression in RE2 syntax (no look-around, no back-references), such as EMP-[0-9]{6}'}))
+      issues.push(
+        issueAt(source, overrides, ['security', 'pii', 'patterns', i, 'regex'], `the pattern ${JSON.stringify(pattern.regex)} cannot be used: ${problem}`, {
+          expected: 'a regular expression in RE2 syntax (no look-around, no back-references), such as EMP-[0-9]{6}',
+        }),
+      )
     }
   }
   const {minReplicas: min, maxReplicas: max} = file.telemetry.gateway.autoscaling

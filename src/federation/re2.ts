@@ -26,12 +26,7 @@ export function re2Problem(pattern: string): string | undefined {
 class Re2Error extends Error {}
 
 /** What the checks need of the parse tree: which parts can match empty text, and repeat counts. */
-type Node =
-  | {kind: 'char'}
-  | {kind: 'empty'}
-  | {kind: 'concat'; subs: Node[]}
-  | {kind: 'alternate'; subs: Node[]}
-  | {kind: 'repeat'; min: number; max: number; counted: boolean; sub: Node}
+type Node = {kind: 'char'} | {kind: 'empty'} | {kind: 'concat'; subs: Node[]} | {kind: 'alternate'; subs: Node[]} | {kind: 'repeat'; min: number; max: number; counted: boolean; sub: Node}
 
 function nullable(node: Node): boolean {
   switch (node.kind) {
@@ -425,7 +420,9 @@ function escapedCodePoint(escape: string): number {
 const CATEGORIES = new Set(
   [
     ...'C Cc Cf Cn Co Cs L LC Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(' '),
-    ...'Cased_Letter Close_Punctuation Combining_Mark Connector_Punctuation Control Currency_Symbol Dash_Punctuation Decimal_Number Enclosing_Mark Final_Punctuation Format Initial_Punctuation Letter Letter_Number Line_Separator Lowercase_Letter Mark Math_Symbol Modifier_Letter Modifier_Symbol Nonspacing_Mark Number Open_Punctuation Other Other_Letter Other_Number Other_Punctuation Other_Symbol Paragraph_Separator Private_Use Punctuation Separator Space_Separator Spacing_Mark Surrogate Symbol Titlecase_Letter Unassigned Uppercase_Letter cntrl digit punct'.split(' '),
+    ...'Cased_Letter Close_Punctuation Combining_Mark Connector_Punctuation Control Currency_Symbol Dash_Punctuation Decimal_Number Enclosing_Mark Final_Punctuation Format Initial_Punctuation Letter Letter_Number Line_Separator Lowercase_Letter Mark Math_Symbol Modifier_Letter Modifier_Symbol Nonspacing_Mark Number Open_Punctuation Other Other_Letter Other_Number Other_Punctuation Other_Symbol Paragraph_Separator Private_Use Punctuation Separator Space_Separator Spacing_Mark Surrogate Symbol Titlecase_Letter Unassigned Uppercase_Letter cntrl digit punct'.split(
+      ' ',
+    ),
     ...['Any', 'Assigned', 'ASCII'],
   ].map(canonicalName),
 )

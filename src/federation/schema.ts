@@ -18,8 +18,7 @@ const dnsName = {
   minLength: 1,
   maxLength: 32,
   pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-  'x-expected':
-    'a name of 1-32 lowercase letters, digits and "-", starting and ending with a letter or digit (valid as a Linode LKE label and a Kubernetes label value)',
+  'x-expected': 'a name of 1-32 lowercase letters, digits and "-", starting and ending with a letter or digit (valid as a Linode LKE label and a Kubernetes label value)',
 } as const
 
 /**
@@ -43,8 +42,7 @@ const quantity = {
 
 const cidr = {
   type: 'string',
-  pattern:
-    '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9]))?$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?$',
+  pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9]))?$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?$',
   'x-expected': 'an IPv4 or IPv6 address or CIDR such as 203.0.113.0/24',
 } as const
 
@@ -52,8 +50,7 @@ export const federationSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://github.com/fedobs/fedobs/schema/fedobs.schema.json',
   title: 'fedobs federation file',
-  description:
-    'One federation: a hub LKE cluster that stores and shows telemetry, and edge clusters that ship theirs to it.',
+  description: 'One federation: a hub LKE cluster that stores and shows telemetry, and edge clusters that ship theirs to it.',
   type: 'object',
   additionalProperties: false,
   required: ['apiVersion', 'name', 'hub'],
@@ -280,7 +277,7 @@ export const federationSchema = {
               type: 'array',
               default: [],
               items: {$ref: '#/definitions/piiPattern'},
-              description: 'Extra patterns to scrub, in RE2 syntax (the collector\'s).',
+              description: "Extra patterns to scrub, in RE2 syntax (the collector's).",
             },
           },
         },

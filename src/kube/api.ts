@@ -126,7 +126,11 @@ export function refOf(object: KubeObject & TypeRef): ObjectRef {
 }
 
 /** The polling every `waitFor` implementation can share. */
-export async function pollUntil(read: () => Promise<KubeObject | undefined>, done: (object: KubeObject | undefined) => boolean, options: WaitOptions): Promise<{done: boolean; object: KubeObject | undefined}> {
+export async function pollUntil(
+  read: () => Promise<KubeObject | undefined>,
+  done: (object: KubeObject | undefined) => boolean,
+  options: WaitOptions,
+): Promise<{done: boolean; object: KubeObject | undefined}> {
   const deadline = options.clock.now() + options.timeoutMs
   for (;;) {
     const object = await read()

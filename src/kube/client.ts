@@ -53,7 +53,7 @@ class ClientNodeKube implements Kube {
 
   async apply(object: ObjectRef & KubeObject, options: ApplyOptions): Promise<KubeObject> {
     try {
-      return (await this.objects.patch(this.typed(object), undefined, options.dryRun ? 'All' : undefined, options.fieldManager, options.force ?? false, this.k8s.PatchStrategy.ServerSideApply))
+      return await this.objects.patch(this.typed(object), undefined, options.dryRun ? 'All' : undefined, options.fieldManager, options.force ?? false, this.k8s.PatchStrategy.ServerSideApply)
     } catch (error) {
       throw toKubeError(error, options.what ?? `applying ${objectKey(object)}`)
     }
@@ -75,7 +75,7 @@ class ClientNodeKube implements Kube {
 
   async create(object: ObjectRef & KubeObject, what = `creating ${objectKey(object)}`): Promise<KubeObject> {
     try {
-      return (await this.objects.create(this.typed(object)))
+      return await this.objects.create(this.typed(object))
     } catch (error) {
       throw toKubeError(error, what)
     }
@@ -83,7 +83,7 @@ class ClientNodeKube implements Kube {
 
   async replace(object: ObjectRef & KubeObject, what = `replacing ${objectKey(object)}`): Promise<KubeObject> {
     try {
-      return (await this.objects.replace(this.typed(object)))
+      return await this.objects.replace(this.typed(object))
     } catch (error) {
       throw toKubeError(error, what)
     }
@@ -93,7 +93,7 @@ class ClientNodeKube implements Kube {
     const strategy = options.type === 'merge' ? this.k8s.PatchStrategy.MergePatch : this.k8s.PatchStrategy.StrategicMergePatch
     const body = {...patch, apiVersion: ref.apiVersion, kind: ref.kind, metadata: {...((patch.metadata as object | undefined) ?? {}), ...ref.metadata}}
     try {
-      return (await this.objects.patch(body as never, undefined, undefined, options.fieldManager, undefined, strategy))
+      return await this.objects.patch(body as never, undefined, undefined, options.fieldManager, undefined, strategy)
     } catch (error) {
       throw toKubeError(error, options.what ?? `patching ${objectKey(ref)}`)
     }

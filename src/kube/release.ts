@@ -16,10 +16,7 @@ export interface ReleaseResult extends ReleasePlan {
 export async function planRelease(kubeconfigFile: string, timeoutSeconds = 15): Promise<ReleaseResult> {
   try {
     const {core} = await clients(kubeconfigFile)
-    const [services, claims] = await Promise.all([
-      core.listServiceForAllNamespaces({timeoutSeconds}),
-      core.listPersistentVolumeClaimForAllNamespaces({timeoutSeconds}),
-    ])
+    const [services, claims] = await Promise.all([core.listServiceForAllNamespaces({timeoutSeconds}), core.listPersistentVolumeClaimForAllNamespaces({timeoutSeconds})])
     return {
       reachable: true,
       loadBalancers: services.items

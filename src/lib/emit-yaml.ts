@@ -38,14 +38,7 @@ function scalarString(text: string): string {
  * with a non-blank), no line is only blanks, and nothing is unprintable.
  */
 function canBlock(text: string, indent: string): boolean {
-  return (
-    indent !== '' &&
-    text.includes('\n') &&
-    /^[^\s]/.test(text) &&
-    !NON_PRINTABLE.test(text) &&
-    !text.includes('\r') &&
-    !/(^|\n)[ \t]+(\n|$)/.test(text)
-  )
+  return indent !== '' && text.includes('\n') && /^[^\s]/.test(text) && !NON_PRINTABLE.test(text) && !text.includes('\r') && !/(^|\n)[ \t]+(\n|$)/.test(text)
 }
 
 function block(text: string, indent: string): string {

@@ -83,7 +83,12 @@ export function parseDuration(text: string): number | undefined {
 export function formatQueryDuration(ms: number): string {
   let rest = Math.max(1, Math.round(ms))
   let text = ''
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     const amount = Math.floor(rest / size)
     rest -= amount * size
     if (amount > 0) text += `${amount}${unit}`

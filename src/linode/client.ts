@@ -301,9 +301,7 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
   async function allPages<T>(path: string, page: (params: {page: number; page_size: number}) => Promise<{data: T[]; pages: number}>): Promise<T[]> {
     const first = await call('GET', path, () => page({page: 1, page_size: 500}), {idempotent: true})
     if (first.pages <= 1) return first.data
-    const rest = await Promise.all(
-      Array.from({length: first.pages - 1}, (_, i) => call('GET', `${path}?page=${i + 2}`, () => page({page: i + 2, page_size: 500}), {idempotent: true})),
-    )
+    const rest = await Promise.all(Array.from({length: first.pages - 1}, (_, i) => call('GET', `${path}?page=${i + 2}`, () => page({page: i + 2, page_size: 500}), {idempotent: true})))
     return [first.data, ...rest.map((r) => r.data)].flat()
   }
 
@@ -360,7 +358,13 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
         if (failure.status === 429 || failure.status === 408 || failure.status === 500 || failure.status === 502 || failure.status === 504 || failure.network) {
           return {ready: false, ...(retryAfter !== undefined ? {retryAfterMs: Number(retryAfter) * 1000} : {})}
         }
-        throw new LinodeApiError({status: failure.status, errors: failure.data?.errors ?? [], method: 'GET', path: `/lke/clusters/${id}/kubeconfig`, ...(failure.network ? {network: failure.network} : {})})
+        throw new LinodeApiError({
+          status: failure.status,
+          errors: failure.data?.errors ?? [],
+          method: 'GET',
+          path: `/lke/clusters/${id}/kubeconfig`,
+          ...(failure.network ? {network: failure.network} : {}),
+        })
       }
     },
     pools,

@@ -241,7 +241,13 @@ export async function certificateStatus(state: PkiState, now = new Date()): Prom
   out.push({kind: 'root', subject: root.subject, serial: root.serial, notAfter: root.notAfter, ...stateOf(root.notAfter, now)})
   out.push(
     state.gateway
-      ? {kind: 'gateway', subject: `otel-gateway (${[...state.gateway.dnsNames.slice(-1), ...state.gateway.ipAddresses].join(', ')})`, serial: state.gateway.serial, notAfter: state.gateway.notAfter, ...stateOf(state.gateway.notAfter, now)}
+      ? {
+          kind: 'gateway',
+          subject: `otel-gateway (${[...state.gateway.dnsNames.slice(-1), ...state.gateway.ipAddresses].join(', ')})`,
+          serial: state.gateway.serial,
+          notAfter: state.gateway.notAfter,
+          ...stateOf(state.gateway.notAfter, now),
+        }
       : {kind: 'gateway', subject: 'otel-gateway', state: 'missing'},
   )
   for (const name of Object.keys(state.clusters).sort()) {

@@ -53,7 +53,7 @@ export interface LeafRequest {
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
+  return await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -76,7 +76,10 @@ function serialNumber(): string {
 /** A distinguished name from values fedobs controls ([a-z0-9-] names and fixed words); commas and quotes are escaped anyway. */
 function dn(parts: Array<[string, string | undefined]>): string {
   const escape = (value: string): string => value.replace(/([,+"\\<>;=#])/g, '\\$1')
-  return parts.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k}=${escape(v!)}`).join(', ')
+  return parts
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${escape(v!)}`)
+    .join(', ')
 }
 
 async function caExtensions(keys: CryptoKeyPair, pathLength: number): Promise<x509.Extension[]> {
@@ -92,7 +95,10 @@ export async function createRootCa(commonName: string, organization: string, val
   const keys = await newKeys()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
-    name: dn([['CN', commonName], ['O', organization]]),
+    name: dn([
+      ['CN', commonName],
+      ['O', organization],
+    ]),
     notBefore: new Date(now.getTime() - BACKDATE_MS),
     notAfter: new Date(now.getTime() + validityDays * DAY_MS),
     signingAlgorithm: ALGORITHM,
@@ -108,7 +114,10 @@ export async function createIssuingCa(issuer: KeyMaterial, commonName: string, o
   const parent = new x509.X509Certificate(issuer.cert)
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
-    subject: dn([['CN', commonName], ['O', organization]]),
+    subject: dn([
+      ['CN', commonName],
+      ['O', organization],
+    ]),
     issuer: parent.subject,
     notBefore: new Date(now.getTime() - BACKDATE_MS),
     notAfter: capTo(new Date(now.getTime() + validityDays * DAY_MS), parent.notAfter),
@@ -132,7 +141,10 @@ export async function issueLeaf(issuer: KeyMaterial, request: LeafRequest): Prom
   ]
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
-    subject: dn([['CN', request.commonName], ['O', request.organization]]),
+    subject: dn([
+      ['CN', request.commonName],
+      ['O', request.organization],
+    ]),
     issuer: parent.subject,
     notBefore: new Date(now.getTime() - BACKDATE_MS),
     notAfter: capTo(request.notAfter, parent.notAfter),

@@ -20,11 +20,7 @@ const GATEWAY_PORT = OTLP_GRPC_PORT
  * - `anywhere`: any address, inside or outside the cluster;
  * - `hub-gateway`: the hub gateway's external address, as the edge was given it.
  */
-export type Peer =
-  | {kind: 'pods'; namespace: string; app?: string; labels?: Record<string, string>}
-  | {kind: 'other-namespaces'}
-  | {kind: 'anywhere'}
-  | {kind: 'hub-gateway'}
+export type Peer = {kind: 'pods'; namespace: string; app?: string; labels?: Record<string, string>} | {kind: 'other-namespaces'} | {kind: 'anywhere'} | {kind: 'hub-gateway'}
 
 export interface PortSpec {
   /** `hub-endpoint`: the port of the edge's hub endpoint (4317 unless it says otherwise). */
@@ -67,7 +63,10 @@ export const FLOWS: Flow[] = [
   {
     from: FEDOBS_NAMESPACES.map((namespace) => pods(namespace)),
     to: labelled('kube-system', {'k8s-app': 'kube-dns'}),
-    ports: [{port: 53, protocol: 'UDP'}, {port: 53, protocol: 'TCP'}],
+    ports: [
+      {port: 53, protocol: 'UDP'},
+      {port: 53, protocol: 'TCP'},
+    ],
     when: [],
     why: 'Name resolution (CoreDNS).',
   },
@@ -298,7 +297,11 @@ export function peerText(peer: Peer): string {
     case 'hub-gateway':
       return 'hub gateway address'
     case 'pods': {
-      const selector = peer.labels ? Object.entries(peer.labels).map(([k, v]) => `${k}=${v}`).join(',') : (peer.app ?? '*')
+      const selector = peer.labels
+        ? Object.entries(peer.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')
+        : (peer.app ?? '*')
       return `\`${peer.namespace}/${selector}\``
     }
   }

@@ -180,10 +180,7 @@ export function piiProcessor(pii: SecuritySpec['pii']): PiiProcessor | undefined
     log_statements: [
       {statements: maps({map: 'resource.attributes', cache: 'resource.cache'})},
       {
-        statements: [
-          ...stringStatements('log.body', userRules),
-          ...maps({map: 'log.attributes', cache: 'log.cache'}, {map: 'log.body', cache: 'log.cache', when: 'IsMap(log.body)'}),
-        ],
+        statements: [...stringStatements('log.body', userRules), ...maps({map: 'log.attributes', cache: 'log.cache'}, {map: 'log.body', cache: 'log.cache', when: 'IsMap(log.body)'})],
       },
     ],
     trace_statements: [

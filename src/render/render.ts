@@ -119,14 +119,11 @@ export function renderEdge(federation: Federation, name: string, options: EdgeRe
   if (!edge) {
     const known = federation.edges.map((e) => e.name)
     const isHub = findCluster(federation, name)?.role === 'hub'
-    throw new UsageError(
-      isHub ? `"${name}" is the hub, not an edge` : `no edge named "${name}" in the federation${known.length > 0 ? ` (edges: ${known.join(', ')})` : ''}`,
-      {
-        suggestions: closest(name, known),
-        hint: isHub ? 'Use `fedobs render hub`.' : 'Add it under edges: in the federation file, or check the spelling.',
-        code: 'unknown-cluster',
-      },
-    )
+    throw new UsageError(isHub ? `"${name}" is the hub, not an edge` : `no edge named "${name}" in the federation${known.length > 0 ? ` (edges: ${known.join(', ')})` : ''}`, {
+      suggestions: closest(name, known),
+      hint: isHub ? 'Use `fedobs render hub`.' : 'Add it under edges: in the federation file, or check the spelling.',
+      code: 'unknown-cluster',
+    })
   }
   return renderCluster(federation, edge, options)
 }
@@ -213,7 +210,9 @@ export function gatewaySources(federation: Federation, edgeSources: Record<strin
   const cidrs = [...new Set([...edges.flatMap((e) => edgeSources[e] ?? []), ...federation.telemetry.gateway.allowedSources].map(normalizeCidr))].sort()
   const warnings: string[] = []
   if (cidrs.some((c) => OPEN.has(c))) {
-    warnings.push(`the gateway LoadBalancer is open to everyone (telemetry.gateway.allowedSources holds ${cidrs.filter((c) => OPEN.has(c)).join(' and ')})${federation.security.mtls ? '; mTLS still refuses clients without a federation certificate' : ' and mTLS is off: anyone can write data'}`)
+    warnings.push(
+      `the gateway LoadBalancer is open to everyone (telemetry.gateway.allowedSources holds ${cidrs.filter((c) => OPEN.has(c)).join(' and ')})${federation.security.mtls ? '; mTLS still refuses clients without a federation certificate' : ' and mTLS is off: anyone can write data'}`,
+    )
     return {cidrs, warnings}
   }
   const missing = edges.filter((e) => (edgeSources[e] ?? []).length === 0)
@@ -244,7 +243,7 @@ function clusterValues(federation: Federation, cluster: ClusterSpec, hubEndpoint
     dcgmNamespace: isHub ? NAMESPACES.monitoring : NAMESPACES.observability,
     queueDirectory: QUEUE_DIRECTORY,
     // The scraper's queue volume: twice the budget, since compaction writes a copy of the queue file.
-    scraperQueueVolume: `${quantityBytes(telemetry.storage.agentQueue) / 2 ** 20 * 2}Mi`,
+    scraperQueueVolume: `${(quantityBytes(telemetry.storage.agentQueue) / 2 ** 20) * 2}Mi`,
     gateway: {
       ...telemetry.gateway,
       // With an HPA, the replica count belongs to the HPA: leave it out so apply never fights it.
@@ -371,7 +370,9 @@ let dashboardCache: Record<string, string> | undefined
 export function dashboards(): Record<string, string> {
   if (!dashboardCache) {
     dashboardCache = {}
-    for (const file of readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(DASHBOARDS)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       dashboardCache[file] = JSON.stringify(JSON.parse(readFileSync(`${DASHBOARDS}${file}`, 'utf8')))
     }
   }
@@ -474,7 +475,11 @@ function stampConfigHashes(objects: K8sObject[]): void {
     const names = (template.spec?.volumes ?? []).flatMap((v) => (v.configMap ? [v.configMap.name] : [])).sort()
     if (names.length === 0) continue
     const hash = createHash('sha256')
-    for (const name of names) hash.update(name).update('\0').update(JSON.stringify(configMaps.get(`${object.metadata.namespace}/${name}`)?.data ?? null))
+    for (const name of names)
+      hash
+        .update(name)
+        .update('\0')
+        .update(JSON.stringify(configMaps.get(`${object.metadata.namespace}/${name}`)?.data ?? null))
     template.metadata ??= {}
     template.metadata.annotations = {...template.metadata.annotations, [ANNOTATIONS.configHash]: hash.digest('hex').slice(0, 16)}
   }

@@ -105,9 +105,7 @@ export async function checkAgainstApi(api: LinodeApi, federation: Federation, cl
       )
     }
     if (!versions.includes(cluster.k8sVersion)) {
-      issues.push(
-        issueForField(federation, [...at, 'k8sVersion'], `Kubernetes version "${cluster.k8sVersion}" is not offered by LKE`, {validValues: versions}),
-      )
+      issues.push(issueForField(federation, [...at, 'k8sVersion'], `Kubernetes version "${cluster.k8sVersion}" is not offered by LKE`, {validValues: versions}))
     }
     for (const [i, pool] of cluster.pools.entries()) {
       if (!typeIds.includes(pool.type)) {
@@ -120,7 +118,9 @@ export async function checkAgainstApi(api: LinodeApi, federation: Federation, cl
         )
       } else if (isGpuPlan(pool.type) && region && !region.capabilities.includes('GPU Linodes')) {
         const gpuRegions = lkeRegions.filter((r) => r.capabilities.includes('GPU Linodes')).map((r) => r.id)
-        issues.push(issueForField(federation, [...at, 'pools', i, 'type'], `GPU plan "${pool.type}" is not available in ${region.id}`, {expected: 'a region with GPU Linodes', validValues: gpuRegions}))
+        issues.push(
+          issueForField(federation, [...at, 'pools', i, 'type'], `GPU plan "${pool.type}" is not available in ${region.id}`, {expected: 'a region with GPU Linodes', validValues: gpuRegions}),
+        )
       }
     }
   }

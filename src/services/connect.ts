@@ -11,7 +11,6 @@ import type {FirewallUpdate} from './gateway-firewall.js'
 import type {CredentialsResult} from './pki.js'
 import {claimClusterId, clusterUid} from './registry.js'
 
-
 /** The edge-local stack of the seed (Prometheus/Loki/Tempo/Grafana in `monitoring`), by kind and name. */
 const LOCAL_STACK: Array<{apiVersion: string; kind: string; name: string}> = [
   {apiVersion: 'apps/v1', kind: 'Deployment', name: 'prometheus'},
@@ -54,7 +53,7 @@ export async function hubEndpoint(federation: Federation, hub: Kube, options: {t
   const fixed = federation.telemetry.gateway.endpoint
   if (fixed) return normalizeEndpoint(fixed)
   const deadline = options.clock.now() + options.timeoutMs
-  for (let reported = false; ; ) {
+  for (let reported = false; ;) {
     const address = await gatewayAddress(hub)
     if (address) return formatEndpoint({host: address, port: OTLP_GRPC_PORT})
     if (options.clock.now() + 2000 > deadline) {
@@ -136,7 +135,8 @@ export async function connectEdge(federation: Federation, edgeSpec: ClusterSpec,
   const removed: string[] = []
   let kept: string[] = []
   if (found.length > 0) {
-    const go = options.removeLocalStack === 'yes' || (options.removeLocalStack === 'ask' && (await options.confirm(`Remove the edge-local monitoring stack of ${edgeSpec.name}?\n  ${found.join('\n  ')}\n`)))
+    const go =
+      options.removeLocalStack === 'yes' || (options.removeLocalStack === 'ask' && (await options.confirm(`Remove the edge-local monitoring stack of ${edgeSpec.name}?\n  ${found.join('\n  ')}\n`)))
     if (go) {
       for (const object of plan.remove) {
         await edge.delete({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}}, {what: `deleting ${object.kind} ${object.name}`})

@@ -60,7 +60,12 @@ export interface EdgeAccess {
  * and (with mTLS) the gateway certificate covering the address the edge dials. The edge's own
  * credentials are installed by `deployEdge` once its namespace exists.
  */
-export async function admitEdge(hub: Kube, federation: Federation, edge: ClusterSpec, options: {endpoint: string; addresses: EdgeAddresses; report: Report; dryRun?: boolean}): Promise<FirewallUpdate> {
+export async function admitEdge(
+  hub: Kube,
+  federation: Federation,
+  edge: ClusterSpec,
+  options: {endpoint: string; addresses: EdgeAddresses; report: Report; dryRun?: boolean},
+): Promise<FirewallUpdate> {
   if (federation.security.mtls && !options.dryRun) {
     const {host} = parseEndpoint(options.endpoint)
     await rotateGateway(hub, federation, [...(await gatewayAddresses(hub)), host], {force: false, report: options.report})
@@ -94,7 +99,12 @@ export async function deployEdge(
   const withHub = Boolean(options.hub && options.endpoint)
   let firewall: FirewallUpdate | undefined
   if (withHub && options.addresses) {
-    firewall = await admitEdge(options.hub!, federation, edge, {endpoint: options.endpoint!, addresses: await options.addresses(kube), report: options.report, ...(options.dryRun ? {dryRun: true} : {})})
+    firewall = await admitEdge(options.hub!, federation, edge, {
+      endpoint: options.endpoint!,
+      addresses: await options.addresses(kube),
+      report: options.report,
+      ...(options.dryRun ? {dryRun: true} : {}),
+    })
   }
   let credentials: CredentialsResult | undefined
   const result = await deployRendering(kube, rendering, {

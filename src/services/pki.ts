@@ -354,7 +354,7 @@ export async function checkInstalled(state: PkiState, cluster: string, kube: Kub
   }
   if (!installed) return {cluster, state: 'missing', detail: `no client certificate (Secret ${NAMESPACES.observability}/${SECRETS.client})`}
   if (!record || !(await isSignedBy(installed.cert, record.ca.cert))) {
-    return {cluster, state: 'foreign', detail: 'the installed certificate was not issued by this federation\'s CA for this cluster', notAfter: installed.notAfter}
+    return {cluster, state: 'foreign', detail: "the installed certificate was not issued by this federation's CA for this cluster", notAfter: installed.notAfter}
   }
   if (new Date(installed.notAfter).getTime() <= now.getTime()) return {cluster, state: 'expired', detail: `expired ${installed.notAfter.slice(0, 10)}`, notAfter: installed.notAfter}
   if (record.client && installed.fingerprint !== record.client.fingerprint) {

@@ -29,15 +29,33 @@ function expiryCheck(id: string, name: string, notAfter: string | undefined, now
 export function certificateChecks(federation: Federation, facts: CertificateFacts, clusters: string[], now = Date.now()): CheckGroup {
   const checks: Check[] = []
   if (!federation.security.mtls) {
-    checks.push(check('mtls', 'mTLS', 'warn', 'off (security.mtls: false): the gateway accepts plaintext OTLP and trusts the cluster ids senders claim', 'Remove security.mtls: false (or --no-mtls) and re-run fedobs deploy hub and fedobs connect for each edge.'))
+    checks.push(
+      check(
+        'mtls',
+        'mTLS',
+        'warn',
+        'off (security.mtls: false): the gateway accepts plaintext OTLP and trusts the cluster ids senders claim',
+        'Remove security.mtls: false (or --no-mtls) and re-run fedobs deploy hub and fedobs connect for each edge.',
+      ),
+    )
     return {name: 'certificates', checks}
   }
   if ('unavailable' in facts) {
-    checks.push(check('pki', 'certificates', 'warn', `not checked: ${facts.unavailable}`, 'verify reads the federation CA from the hub (observability-hub/fedobs-pki): give it the hub\'s kubeconfig context.'))
+    checks.push(
+      check('pki', 'certificates', 'warn', `not checked: ${facts.unavailable}`, "verify reads the federation CA from the hub (observability-hub/fedobs-pki): give it the hub's kubeconfig context."),
+    )
     return {name: 'certificates', checks}
   }
   if ('noAuthority' in facts) {
-    checks.push(check('pki', 'federation CA', 'fail', 'none on the hub (Secret observability-hub/fedobs-pki)', 'Run fedobs deploy hub: it creates the CA and the gateway certificate; then fedobs connect each edge.'))
+    checks.push(
+      check(
+        'pki',
+        'federation CA',
+        'fail',
+        'none on the hub (Secret observability-hub/fedobs-pki)',
+        'Run fedobs deploy hub: it creates the CA and the gateway certificate; then fedobs connect each edge.',
+      ),
+    )
     return {name: 'certificates', checks}
   }
   const root = facts.certificates.find((c) => c.kind === 'root')

@@ -87,7 +87,9 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
     // Series that did not come through the gateway or lack a cluster identity (cheap: the index finds
     // the few series without the label), and — marked via_gateway="yes" — the scrape targets that
     // did come through it, so that "all data via the gateway" is never said of an empty Prometheus.
-    q(`count by (cluster_id) ({__name__=~".+", hub_received_at=""}) or count by (cluster_id) ({__name__=~".+", cluster_id=""}) or label_replace(count by (cluster_id) (up{hub_received_at!="", cluster_id!=""}), "via_gateway", "yes", "", "")`),
+    q(
+      `count by (cluster_id) ({__name__=~".+", hub_received_at=""}) or count by (cluster_id) ({__name__=~".+", cluster_id=""}) or label_replace(count by (cluster_id) (up{hub_received_at!="", cluster_id!=""}), "via_gateway", "yes", "", "")`,
+    ),
     // One kube-state-metrics per Kubernetes cluster: two instances under one cluster_id means two clusters share it.
     q(`count by (cluster_id) (count by (cluster_id, instance) (up{job="kube-state-metrics", ${scope}}))`),
     q(`max by (exporter) (otelcol_exporter_queue_size{job="otel-gateway"} / otelcol_exporter_queue_capacity{job="otel-gateway"})`),
@@ -112,7 +114,12 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
   federationChecks.push(
     silent.length === 0
       ? ok('clusters-report', 'every cluster reports', `${names.length}/${names.length}: ${names.join(', ')}`)
-      : fail('clusters-report', 'every cluster reports', `${silent.length} of ${names.length} silent: ${silent.join(', ')}`, `Check \`fedobs connect <edge> hub\` and the agents: kubectl -n observability logs daemonset/otel-agent --tail=20`),
+      : fail(
+          'clusters-report',
+          'every cluster reports',
+          `${silent.length} of ${names.length} silent: ${silent.join(', ')}`,
+          `Check \`fedobs connect <edge> hub\` and the agents: kubectl -n observability logs daemonset/otel-agent --tail=20`,
+        ),
   )
   if (!options.clusters) {
     // Every cluster_id any series carries, not only those of the expected jobs.
@@ -121,7 +128,12 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
     const unknown = [...seen].filter((id) => !known.has(id))
     federationChecks.push(
       unknown.length > 0
-        ? fail('no-unknown-ids', 'no unknown cluster ids', `not in the federation: ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, 'A cluster ships here under a name the federation file does not have: add it, or stop its agents.')
+        ? fail(
+            'no-unknown-ids',
+            'no unknown cluster ids',
+            `not in the federation: ${unknown.map((u) => JSON.stringify(u)).join(', ')}`,
+            'A cluster ships here under a name the federation file does not have: add it, or stop its agents.',
+          )
         : seen.size === 0
           ? warn('no-unknown-ids', 'no unknown cluster ids', 'not checked: no series carries a cluster_id', 'Nothing reached Prometheus through the gateway yet; see the gateway checks below.')
           : ok('no-unknown-ids', 'no unknown cluster ids', `every cluster_id belongs to the federation (${seen.size} seen)`),
@@ -134,11 +146,26 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
   const undecided = names.filter((n) => !collectorsOf.has(n))
   federationChecks.push(
     shared.length > 0
-      ? fail('no-duplicate-ids', 'no duplicate cluster ids', `several clusters report as ${shared.map((s) => JSON.stringify(s)).join(', ')}`, 'Two Kubernetes clusters use one cluster.id: give one of them another name and reconnect it.')
+      ? fail(
+          'no-duplicate-ids',
+          'no duplicate cluster ids',
+          `several clusters report as ${shared.map((s) => JSON.stringify(s)).join(', ')}`,
+          'Two Kubernetes clusters use one cluster.id: give one of them another name and reconnect it.',
+        )
       : undecided.length === names.length
-        ? warn('no-duplicate-ids', 'no duplicate cluster ids', 'not checked: no kube-state-metrics data from any cluster', 'Each cluster\'s kube-state-metrics tells one Kubernetes cluster from another; see its job check below.')
+        ? warn(
+            'no-duplicate-ids',
+            'no duplicate cluster ids',
+            'not checked: no kube-state-metrics data from any cluster',
+            "Each cluster's kube-state-metrics tells one Kubernetes cluster from another; see its job check below.",
+          )
         : undecided.length > 0
-          ? warn('no-duplicate-ids', 'no duplicate cluster ids', `one kube-state-metrics per cluster_id for ${names.length - undecided.length} of ${names.length}; not checked (no kube-state-metrics data): ${few(undecided)}`, 'See the kube-state-metrics job checks of those clusters below.')
+          ? warn(
+              'no-duplicate-ids',
+              'no duplicate cluster ids',
+              `one kube-state-metrics per cluster_id for ${names.length - undecided.length} of ${names.length}; not checked (no kube-state-metrics data): ${few(undecided)}`,
+              'See the kube-state-metrics job checks of those clusters below.',
+            )
           : ok('no-duplicate-ids', 'no duplicate cluster ids', `one kube-state-metrics per cluster_id (${names.length} of ${names.length})`),
   )
   groups.push({name: 'federation', checks: federationChecks})
@@ -155,7 +182,13 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
     identity.push(
       roles.length === 1 && roles[0] === cluster.role
         ? ok('role', `${cluster.name} reports as ${cluster.role}`, `cluster_role="${cluster.role}"`, cluster.name)
-        : fail('role', `${cluster.name} reports as ${cluster.role}`, `reports cluster_role ${roles.map((r) => JSON.stringify(r)).join(', ')}`, `Re-deploy it: fedobs deploy ${cluster.role === 'hub' ? 'hub' : `edge ${cluster.name}`}`, cluster.name),
+        : fail(
+            'role',
+            `${cluster.name} reports as ${cluster.role}`,
+            `reports cluster_role ${roles.map((r) => JSON.stringify(r)).join(', ')}`,
+            `Re-deploy it: fedobs deploy ${cluster.role === 'hub' ? 'hub' : `edge ${cluster.name}`}`,
+            cluster.name,
+          ),
     )
   }
   groups.push({name: 'identity', checks: identity})
@@ -173,7 +206,15 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
       const name = `${cluster.name}: ${job}`
       const query = `up{cluster_id=${quoteLabelValue(cluster.name)}, job=${quoteLabelValue(job)}}`
       if (seen === undefined) {
-        jobChecks.push(fail(id, name, targetsDown > 0 ? `${targetsDown} target(s) down` : 'no data', `Query ${query} on the hub; check the ${job === 'kubeletstats' ? 'otel-agent' : 'otel-scraper'} logs on ${cluster.name}.`, cluster.name))
+        jobChecks.push(
+          fail(
+            id,
+            name,
+            targetsDown > 0 ? `${targetsDown} target(s) down` : 'no data',
+            `Query ${query} on the hub; check the ${job === 'kubeletstats' ? 'otel-agent' : 'otel-scraper'} logs on ${cluster.name}.`,
+            cluster.name,
+          ),
+        )
       } else if ((now - seen) * 1000 > options.freshnessMs) {
         jobChecks.push(fail(id, name, `stale: newest sample ${age(seen, now)}`, `Query ${query}; the data stopped arriving (agent, gateway or Prometheus).`, cluster.name))
       } else if (targetsDown > 0) {
@@ -194,13 +235,25 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
   // scrapes nothing itself), so no scrape target through it means the gateway delivers nothing.
   gateway.push(
     bypass.length > 0
-      ? fail('via-gateway', 'all data via the gateway', `${bypass.reduce((n, s) => n + Number(s.value[1]), 0)} series without hub_received_at or cluster_id (${[...new Set(bypass.map((s) => s.metric.cluster_id || '(no cluster_id)'))].join(', ')})`, 'Something writes to Prometheus around the gateway, or an agent lacks its cluster identity.')
+      ? fail(
+          'via-gateway',
+          'all data via the gateway',
+          `${bypass.reduce((n, s) => n + Number(s.value[1]), 0)} series without hub_received_at or cluster_id (${[...new Set(bypass.map((s) => s.metric.cluster_id || '(no cluster_id)'))].join(', ')})`,
+          'Something writes to Prometheus around the gateway, or an agent lacks its cluster identity.',
+        )
       : through === 0
-        ? fail('via-gateway', 'all data via the gateway', 'no scrape target reports through it (no up series with cluster_id and hub_received_at)', 'Nothing arrives from the gateway: kubectl -n observability-hub logs statefulset/otel-gateway --tail=20 (its otlp_http/prometheus exporter), and the Prometheus logs.')
+        ? fail(
+            'via-gateway',
+            'all data via the gateway',
+            'no scrape target reports through it (no up series with cluster_id and hub_received_at)',
+            'Nothing arrives from the gateway: kubectl -n observability-hub logs statefulset/otel-gateway --tail=20 (its otlp_http/prometheus exporter), and the Prometheus logs.',
+          )
         : ok('via-gateway', 'all data via the gateway', `every series carries cluster_id and hub_received_at (${through} scrape target${through === 1 ? '' : 's'} through it)`),
   )
   if (queueFill.length === 0) {
-    gateway.push(fail('queue-fill', 'gateway queues', 'no gateway metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.'))
+    gateway.push(
+      fail('queue-fill', 'gateway queues', 'no gateway metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.'),
+    )
   } else {
     const worst = queueFill.reduce((a, b) => (Number(a.value[1]) >= Number(b.value[1]) ? a : b))
     const fill = Number(worst.value[1])
@@ -225,11 +278,26 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
   const succeeded = exporters.filter((e) => decided.has(e) && !failed.some((s) => s.metric.exporter === e))
   gateway.push(
     failed.length > 0
-      ? warn('send-failures', 'gateway send failures', failed.map((s) => `${s.metric.exporter}: ${Math.round(Number(s.value[1]))}`).join(', '), 'Retries keep the data (persistent queues); check the backend named.')
+      ? warn(
+          'send-failures',
+          'gateway send failures',
+          failed.map((s) => `${s.metric.exporter}: ${Math.round(Number(s.value[1]))}`).join(', '),
+          'Retries keep the data (persistent queues); check the backend named.',
+        )
       : exporters.length === 0
-        ? warn('send-failures', 'gateway send failures', 'not checked: no gateway exporter metrics', 'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.')
+        ? warn(
+            'send-failures',
+            'gateway send failures',
+            'not checked: no gateway exporter metrics',
+            'The hub scraper collects the gateway\'s own metrics (job="otel-gateway"): check otel-scraper and otel-gateway on the hub.',
+          )
         : undecidedExporters.length > 0
-          ? warn('send-failures', 'gateway send failures', `not checked for ${undecidedExporters.join(', ')}: nothing sent in the last 5m${succeeded.length > 0 ? `; none for ${succeeded.join(', ')}` : ''}`, 'An exporter that sends nothing (e.g. no traces yet) cannot show that its sends succeed; check that its signal reaches the gateway.')
+          ? warn(
+              'send-failures',
+              'gateway send failures',
+              `not checked for ${undecidedExporters.join(', ')}: nothing sent in the last 5m${succeeded.length > 0 ? `; none for ${succeeded.join(', ')}` : ''}`,
+              'An exporter that sends nothing (e.g. no traces yet) cannot show that its sends succeed; check that its signal reaches the gateway.',
+            )
           : ok('send-failures', 'gateway send failures', `none in the last 5m (${succeeded.join(', ')})`),
   )
   groups.push({name: 'gateway', checks: gateway})
@@ -245,7 +313,11 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
       const perCluster = new Map((answer.data?.result ?? []).map((s) => [s.metric.cluster_id ?? '', Number(s.value[1])]))
       for (const cluster of selected) {
         const count = perCluster.get(cluster.name) ?? 0
-        logs.push(count > 0 ? ok('logs', `${cluster.name}: logs`, `${count} lines in ${windowText}`, cluster.name) : fail('logs', `${cluster.name}: logs`, `none in ${windowText}`, `Query {cluster_id=${quoteLabelValue(cluster.name)}} in Loki; check the otel-agent file_log receiver.`, cluster.name))
+        logs.push(
+          count > 0
+            ? ok('logs', `${cluster.name}: logs`, `${count} lines in ${windowText}`, cluster.name)
+            : fail('logs', `${cluster.name}: logs`, `none in ${windowText}`, `Query {cluster_id=${quoteLabelValue(cluster.name)}} in Loki; check the otel-agent file_log receiver.`, cluster.name),
+        )
       }
     } catch (error) {
       logs.push(fail('logs', 'Loki reachable', (error as Error).message, 'Check the loki StatefulSet in monitoring, or pass --loki-url.'))
@@ -264,7 +336,13 @@ export async function verify(federation: Federation, backends: VerifyBackends, o
         traces.push(
           ids.has(cluster.name)
             ? ok('traces', `${cluster.name}: traces`, `traces in ${windowText}`, cluster.name)
-            : warn('traces', `${cluster.name}: traces`, `none in ${windowText}`, `Only instrumented workloads send traces (the BERT demo does); search {resource.cluster.id=${quoteLabelValue(cluster.name)}} in Tempo.`, cluster.name),
+            : warn(
+                'traces',
+                `${cluster.name}: traces`,
+                `none in ${windowText}`,
+                `Only instrumented workloads send traces (the BERT demo does); search {resource.cluster.id=${quoteLabelValue(cluster.name)}} in Tempo.`,
+                cluster.name,
+              ),
         )
       }
     } catch (error) {

@@ -136,7 +136,17 @@ describe('fedobs cluster list', () => {
     expect(result.code).toBe(0)
     const {clusters} = JSON.parse(result.stdout)
     expect(clusters).toEqual([
-      {id: idOf(cloud, 'fed-observability-test'), label: 'fed-observability-test', role: 'hub', region: 'us-ord', version: '1.33', status: 'ready', nodesReady: 4, nodesTotal: 4, context: 'fedobs-fed-observability-test'},
+      {
+        id: idOf(cloud, 'fed-observability-test'),
+        label: 'fed-observability-test',
+        role: 'hub',
+        region: 'us-ord',
+        version: '1.33',
+        status: 'ready',
+        nodesReady: 4,
+        nodesTotal: 4,
+        context: 'fedobs-fed-observability-test',
+      },
       {label: 'fed-observability-remote', role: 'edge', region: 'us-ord', version: '1.33', status: 'not created', nodesReady: 0, nodesTotal: 0},
     ])
     const table = await cloud.run(['cluster', 'list', '-f', EXAMPLE])

@@ -82,9 +82,13 @@ describe.skipIf(!binaries.ok)(`rendered collector configs on the real collector 
       const file = path.join(dir, 'config.yaml')
       writeFileSync(file, emitYaml(validationVariant(config, dir, mountsFor(mounts))))
       writeFileSync(path.join(dir, 'kubeconfig'), DUMMY_KUBECONFIG)
-      const workload = objects.find((o) => ['DaemonSet', 'Deployment', 'StatefulSet'].includes(o.kind) && (o.spec as any).template.spec.volumes?.some((v: {configMap?: {name: string}}) => v.configMap?.name === name)) as any
+      const workload = objects.find(
+        (o) => ['DaemonSet', 'Deployment', 'StatefulSet'].includes(o.kind) && (o.spec as any).template.spec.volumes?.some((v: {configMap?: {name: string}}) => v.configMap?.name === name),
+      ) as any
       const extraArgs = (workload.spec.template.spec.containers[0].args as string[]).filter((a) => !a.startsWith('--config='))
-      const result = await run(otelcol, ['validate', `--config=${file}`, ...extraArgs], {env: {...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '10.0.0.1', K8S_NODE_NAME: 'n'}}).catch((error: {stderr?: string; code?: number}) => ({stdout: '', stderr: error.stderr ?? String(error), failed: true}))
+      const result = await run(otelcol, ['validate', `--config=${file}`, ...extraArgs], {
+        env: {...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '10.0.0.1', K8S_NODE_NAME: 'n'},
+      }).catch((error: {stderr?: string; code?: number}) => ({stdout: '', stderr: error.stderr ?? String(error), failed: true}))
       expect((result as {failed?: boolean}).failed ? result.stderr : '').toBe('')
     })
   }

@@ -39,13 +39,18 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
     return Object.fromEntries(Object.entries(found.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))
   }
   const state = async (): Promise<PkiState> => JSON.parse((await secret(HUB, 'observability-hub', 'fedobs-pki'))['state.json']!)
-  const trusted = async (): Promise<string[]> => Promise.all(splitPemBundle((await secret(HUB, 'observability-hub', 'otel-gateway-trust'))['client-cas.pem']!).map(async (pem) => (await describeCertificate(pem)).fingerprint))
+  const trusted = async (): Promise<string[]> =>
+    Promise.all(splitPemBundle((await secret(HUB, 'observability-hub', 'otel-gateway-trust'))['client-cas.pem']!).map(async (pem) => (await describeCertificate(pem)).fingerprint))
   const caFingerprint = async (cluster: string): Promise<string> => (await describeCertificate((await state()).clusters[cluster]!.ca.cert)).fingerprint
   const writeEdgeSecret = async (data: Record<string, string>): Promise<void> => {
     await core(EDGE).replaceNamespacedSecret({
       name: 'otel-gateway-client',
       namespace: 'observability',
-      body: {metadata: {name: 'otel-gateway-client', namespace: 'observability'}, type: 'kubernetes.io/tls', data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))},
+      body: {
+        metadata: {name: 'otel-gateway-client', namespace: 'observability'},
+        type: 'kubernetes.io/tls',
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      },
     })
   }
   /** The certificates group of `verify --json` (the backends answer empty: the other groups fail). */
@@ -107,12 +112,21 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
     const result = await cloud.run(['certs', 'status', '-f', EXAMPLE, '--json'])
     expect(result.code, result.stderr).toBe(0)
     const doc = JSON.parse(result.stdout)
-    expect(doc.certificates.map((c: {kind: string; cluster?: string}) => `${c.kind}${c.cluster ? ` ${c.cluster}` : ''}`)).toEqual(['root', 'gateway', `cluster-ca ${EDGE}`, `client ${EDGE}`, `cluster-ca ${HUB}`, `client ${HUB}`])
+    expect(doc.certificates.map((c: {kind: string; cluster?: string}) => `${c.kind}${c.cluster ? ` ${c.cluster}` : ''}`)).toEqual([
+      'root',
+      'gateway',
+      `cluster-ca ${EDGE}`,
+      `client ${EDGE}`,
+      `cluster-ca ${HUB}`,
+      `client ${HUB}`,
+    ])
     expect(new Set(doc.certificates.map((c: {state: string}) => c.state))).toEqual(new Set(['valid']))
     expect(doc.installed).toEqual([expect.objectContaining({cluster: HUB, state: 'ok'}), expect.objectContaining({cluster: EDGE, state: 'ok'})])
     const table = await cloud.run(['certs', 'status', '-f', EXAMPLE])
     expect(table.stdout).toMatch(/^KIND\s+CLUSTER\s+NOT AFTER\s+DAYS\s+STATE\s+INSTALLED/)
-    expect(await certificateChecks()).toEqual(expect.arrayContaining([expect.objectContaining({id: 'gateway-cert', status: 'ok'}), expect.objectContaining({id: 'client-cert', cluster: EDGE, status: 'ok'})]))
+    expect(await certificateChecks()).toEqual(
+      expect.arrayContaining([expect.objectContaining({id: 'gateway-cert', status: 'ok'}), expect.objectContaining({id: 'client-cert', cluster: EDGE, status: 'ok'})]),
+    )
   }, 120_000)
 
   it('certs rotate EDGE installs a new certificate and token from the same CA; the old one stays valid', async () => {
@@ -149,7 +163,14 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
 
       const other = await createAuthority('fed-observability')
       const foreign = (await issueClientCredentials(other, EDGE, 'edge', {validityMs: 30 * DAY_MS})).credentials
-      await core(EDGE).createNamespacedSecret({namespace: 'observability', body: {metadata: {name: 'otel-gateway-client'}, type: 'kubernetes.io/tls', data: {'tls.crt': Buffer.from(foreign.cert).toString('base64'), 'tls.key': Buffer.from(foreign.key).toString('base64')}}})
+      await core(EDGE).createNamespacedSecret({
+        namespace: 'observability',
+        body: {
+          metadata: {name: 'otel-gateway-client'},
+          type: 'kubernetes.io/tls',
+          data: {'tls.crt': Buffer.from(foreign.cert).toString('base64'), 'tls.key': Buffer.from(foreign.key).toString('base64')},
+        },
+      })
       expect(await edgeCheck()).toMatchObject({status: 'fail', message: expect.stringContaining('not issued by this federation'), hint: expect.stringContaining(`certs rotate ${EDGE}`)})
 
       const expired = (await issueClientCredentials(await state(), EDGE, 'edge', {validityMs: DAY_MS, now: new Date(Date.now() - 3 * DAY_MS)})).credentials

@@ -48,7 +48,11 @@ function reader(cloud: Cloud, hub: string, edge: string) {
     pkiState: async (): Promise<PkiState> => JSON.parse((await secretData(hubContext, 'observability-hub', 'fedobs-pki'))['state.json']!),
     gatewayCertificate: async () => describeCertificate((await secretData(hubContext, 'observability-hub', 'otel-gateway-tls'))['tls.crt']!),
     firewallAcl: async () =>
-      JSON.parse((await clients(hubContext).core.readNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'})).metadata!.annotations!['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl']!),
+      JSON.parse(
+        (await clients(hubContext).core.readNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'})).metadata!.annotations![
+          'service.beta.kubernetes.io/linode-loadbalancer-firewall-acl'
+        ]!,
+      ),
     clusterId: (label: string) => [...cloud.fake.state.clusters.values()].find((c) => c.label === label)!.id,
     /** The hub's NodeBalancer in the fake cloud. */
     hubNodeBalancer: () => {
@@ -98,7 +102,11 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
       read = reader(cloud, HUB, EDGE)
       await step(cloud, ['cluster', 'create', '--all', '-f', EXAMPLE, '--timeout', '2h'])
       // Node objects follow the API's "ready" within moments.
-      await waitFor(async () => (await clients(`fedobs-${HUB}`).core.listNode()).items.length === 4 && (await clients(`fedobs-${EDGE}`).core.listNode()).items.length === 3, {timeoutMs: 30_000, intervalMs: 250, what: 'all nodes'})
+      await waitFor(async () => (await clients(`fedobs-${HUB}`).core.listNode()).items.length === 4 && (await clients(`fedobs-${EDGE}`).core.listNode()).items.length === 3, {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        what: 'all nodes',
+      })
       const grafanaPassword = async () => (await clients(`fedobs-${HUB}`).core.readNamespacedSecret({name: 'grafana-admin', namespace: 'monitoring'})).data!['admin-password']
 
       const hub = await step(cloud, ['deploy', 'hub', '-f', EXAMPLE, '--timeout', '3m'])
@@ -254,7 +262,12 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
         workload('Deployment', 'grafana', 'grafana-dashboard-providers'),
         workload('StatefulSet', 'loki'),
         workload('StatefulSet', 'tempo'),
-        ...['prometheus', 'grafana', 'loki', 'tempo'].map((name) => ({apiVersion: 'v1', kind: 'Service', metadata: {name, namespace: 'monitoring'}, spec: {selector: {app: name}, ports: [{port: 80}]}})),
+        ...['prometheus', 'grafana', 'loki', 'tempo'].map((name) => ({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {name, namespace: 'monitoring'},
+          spec: {selector: {app: name}, ports: [{port: 80}]},
+        })),
         // Not the seed's stack: must stay.
         workload('Deployment', 'my-app'),
         {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'my-config', namespace: 'monitoring'}, data: {a: 'b'}},
@@ -355,7 +368,14 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
       // The gateway's NodeBalancer is replaced (e.g. the Service was recreated): a new address.
       const {core} = read.clients(`fedobs-${hub}`)
       await core.deleteNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'})
-      await waitFor(async () => core.readNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'}).then(() => false, () => true), {timeoutMs: 30_000, intervalMs: 200, what: 'the old Service to go'})
+      await waitFor(
+        async () =>
+          core.readNamespacedService({name: 'otel-gateway-external', namespace: 'observability-hub'}).then(
+            () => false,
+            () => true,
+          ),
+        {timeoutMs: 30_000, intervalMs: 200, what: 'the old Service to go'},
+      )
       const redeployed = await cloud.run(['deploy', 'hub', '-f', file])
       expect(redeployed.code, redeployed.stderr).toBe(0)
       const after = redeployed.stdout.trim()

@@ -121,7 +121,12 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
     expect(result.code, result.stderr).toBe(0)
     const doc = JSON.parse(result.stdout)
     expect(doc.pruned).toEqual(
-      expect.arrayContaining(['DaemonSet/observability/dcgm-exporter', 'Service/observability/dcgm-exporter', 'DaemonSet/kube-system/nvidia-device-plugin-daemonset', 'Deployment/bert-inference/bert-inference']),
+      expect.arrayContaining([
+        'DaemonSet/observability/dcgm-exporter',
+        'Service/observability/dcgm-exporter',
+        'DaemonSet/kube-system/nvidia-device-plugin-daemonset',
+        'Deployment/bert-inference/bert-inference',
+      ]),
     )
     await expect(apps().readNamespacedDaemonSet({name: 'dcgm-exporter', namespace: 'observability'})).rejects.toMatchObject({code: 404})
     // And back.
@@ -141,7 +146,11 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     // Kill as soon as some objects exist, before it is done.
     const core = fresh.clients().core
-    await waitFor(async () => (await core.listNamespacedServiceAccount({namespace: 'observability'}).catch(() => ({items: []}))).items.some((s) => s.metadata?.name === 'otel-agent'), {timeoutMs: 60_000, intervalMs: 50, what: 'the first objects'})
+    await waitFor(async () => (await core.listNamespacedServiceAccount({namespace: 'observability'}).catch(() => ({items: []}))).items.some((s) => s.metadata?.name === 'otel-agent'), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: 'the first objects',
+    })
     child.kill('SIGKILL')
     await new Promise((resolve) => child.on('close', resolve))
     const before = await fresh.clients().config.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces()

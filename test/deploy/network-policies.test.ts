@@ -51,8 +51,16 @@ function readmeFlows(): FlowRow[] {
   const start = lines.findIndex((l) => l.trim() === '### Network policies')
   if (start === -1) throw new Error('README.md has no section "### Network policies" with the table of intended flows')
   const end = lines.findIndex((l, i) => i > start && /^#{1,3} /.test(l))
-  const table = lines.slice(start + 1, end === -1 ? undefined : end).map((text, i) => ({text, line: start + 2 + i})).filter((l) => l.text.startsWith('|'))
-  const cells = (text: string): string[] => text.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim())
+  const table = lines
+    .slice(start + 1, end === -1 ? undefined : end)
+    .map((text, i) => ({text, line: start + 2 + i}))
+    .filter((l) => l.text.startsWith('|'))
+  const cells = (text: string): string[] =>
+    text
+      .trim()
+      .replace(/^\||\|$/g, '')
+      .split('|')
+      .map((c) => c.trim())
   const header = cells(table[0]?.text ?? '')
   const column = (name: string): number => {
     const index = header.indexOf(name)
@@ -155,7 +163,11 @@ async function cyclonus(kubeconfig: string, context: string, queries: Query[]): 
     ResolvedPortName: q.destination.pod?.ports.get(`${q.port.port}/${q.port.protocol}`) ?? '',
   }))
   writeFileSync(trafficFile, JSON.stringify(traffic))
-  const result = await run(binaries.ok ? binaries.paths.FEDOBS_CYCLONUS! : 'cyclonus', ['analyze', '--all-namespaces', '--context', context, '--mode', 'parse,query-traffic', '--traffic-path', trafficFile], {KUBECONFIG: kubeconfig})
+  const result = await run(
+    binaries.ok ? binaries.paths.FEDOBS_CYCLONUS! : 'cyclonus',
+    ['analyze', '--all-namespaces', '--context', context, '--mode', 'parse,query-traffic', '--traffic-path', trafficFile],
+    {KUBECONFIG: kubeconfig},
+  )
   // cyclonus logs a failed read from the API server and goes on with no policies: never accept that.
   expect(result.stderr, 'cyclonus complained').not.toMatch(/level=(error|fatal|panic)/)
   expect(result.code, result.stderr).toBe(0)
@@ -209,7 +221,13 @@ describe.skipIf(!binaries.ok)('network policies on real API servers, judged by c
       spec: {containers: [{name, image: `stand-in/${name}:1`, ports}]},
     })
     const api = core(cluster)
-    await api.createNamespacedPod({namespace: 'kube-system', body: pod('kube-system', 'coredns', {'k8s-app': 'kube-dns'}, [{name: 'dns', containerPort: 53, protocol: 'UDP'}, {name: 'dns-tcp', containerPort: 53, protocol: 'TCP'}])})
+    await api.createNamespacedPod({
+      namespace: 'kube-system',
+      body: pod('kube-system', 'coredns', {'k8s-app': 'kube-dns'}, [
+        {name: 'dns', containerPort: 53, protocol: 'UDP'},
+        {name: 'dns-tcp', containerPort: 53, protocol: 'TCP'},
+      ]),
+    })
     await api.createNamespacedPod({namespace: 'kube-system', body: pod('kube-system', 'konnectivity-agent', {'k8s-app': 'konnectivity-agent'}, [])})
     await api.createNamespacedPod({namespace: 'default', body: pod('default', 'workload', {app: 'workload'}, [{name: 'http', containerPort: 8080, protocol: 'TCP'}])})
   }
@@ -217,7 +235,10 @@ describe.skipIf(!binaries.ok)('network policies on real API servers, judged by c
   beforeAll(async () => {
     // The seed federation, smaller: a hub with one GPU node, an edge without GPUs.
     const federation = parse(readFileSync(`${REPO}examples/fedobs.yaml`, 'utf8'))
-    federation.hub.pools = [{type: 'g6-standard-4', count: 1}, {type: 'g2-gpu-rtx4000a1-s', count: 1}]
+    federation.hub.pools = [
+      {type: 'g6-standard-4', count: 1},
+      {type: 'g2-gpu-rtx4000a1-s', count: 1},
+    ]
     federation.edges = [{name: EDGE, region: 'us-ord', k8sVersion: '1.33', pools: [{type: 'g6-standard-2', count: 2}]}]
     // Two gateway replicas (no HPA: nothing scales here), so two pods of one app face each other too.
     federation.telemetry.gateway = {replicas: 2, autoscaling: {enabled: false}}
@@ -295,17 +316,38 @@ describe.skipIf(!binaries.ok)('network policies on real API servers, judged by c
         const labels = p.metadata!.labels ?? {}
         const ports = new Map(p.spec!.containers.flatMap((c) => (c.ports ?? []).map((port) => [`${port.containerPort}/${port.protocol ?? 'TCP'}`, port.name ?? ''] as const)))
         const workload = labels[APP] ?? labels['k8s-app'] ?? labels.app ?? p.metadata!.name!
-        return {name: `${p.metadata!.namespace}/${workload}`, ip: p.status!.podIP!, pod: {namespace: p.metadata!.namespace!, name: p.metadata!.name!, labels, namespaceLabels: namespaceLabels.get(p.metadata!.namespace!)!, ports}}
+        return {
+          name: `${p.metadata!.namespace}/${workload}`,
+          ip: p.status!.podIP!,
+          pod: {namespace: p.metadata!.namespace!, name: p.metadata!.name!, labels, namespaceLabels: namespaceLabels.get(p.metadata!.namespace!)!, ports},
+        }
       })
       const workloads = new Set(endpoints.map((e) => e.name))
-      const expectedWorkloads = cluster === HUB
-        ? ['monitoring/prometheus', 'monitoring/loki', 'monitoring/tempo', 'monitoring/grafana', 'monitoring/dcgm-exporter', 'observability-hub/otel-gateway', 'observability/otel-agent', 'observability/otel-scraper', 'observability/kube-state-metrics', 'bert-inference/bert-inference', 'kube-system/nvidia-device-plugin']
-        : ['observability/otel-agent', 'observability/otel-scraper', 'observability/kube-state-metrics']
+      const expectedWorkloads =
+        cluster === HUB
+          ? [
+              'monitoring/prometheus',
+              'monitoring/loki',
+              'monitoring/tempo',
+              'monitoring/grafana',
+              'monitoring/dcgm-exporter',
+              'observability-hub/otel-gateway',
+              'observability/otel-agent',
+              'observability/otel-scraper',
+              'observability/kube-state-metrics',
+              'bert-inference/bert-inference',
+              'kube-system/nvidia-device-plugin',
+            ]
+          : ['observability/otel-agent', 'observability/otel-scraper', 'observability/kube-state-metrics']
       for (const name of [...expectedWorkloads, 'kube-system/kube-dns', 'kube-system/konnectivity-agent', 'default/workload']) expect(workloads, name).toContain(name)
       const outside: Endpoint[] = [{name: `internet ${INTERNET}`, ip: INTERNET}, ...(facts.hubGatewayIp ? [{name: `hub gateway ${facts.hubGatewayIp}`, ip: facts.hubGatewayIp}] : [])]
 
       // Every port the table names and every port a pod listens on, on every pair.
-      const portKeys = new Set([...rows.flatMap((r) => r.ports), ...endpoints.flatMap((e) => [...e.pod!.ports.keys()].map((k) => ({port: Number(k.split('/')[0]), protocol: k.split('/')[1] as 'TCP' | 'UDP'})))].map((p) => `${p.port}/${p.protocol}`))
+      const portKeys = new Set(
+        [...rows.flatMap((r) => r.ports), ...endpoints.flatMap((e) => [...e.pod!.ports.keys()].map((k) => ({port: Number(k.split('/')[0]), protocol: k.split('/')[1] as 'TCP' | 'UDP'})))].map(
+          (p) => `${p.port}/${p.protocol}`,
+        ),
+      )
       const ports = [...portKeys].sort().map((k) => ({port: Number(k.split('/')[0]), protocol: k.split('/')[1] as 'TCP' | 'UDP'}))
       const everyone = [...endpoints, ...outside]
       const queries: Query[] = []
@@ -327,7 +369,9 @@ describe.skipIf(!binaries.ok)('network policies on real API servers, judged by c
         const actual = answer.allowed[i]!
         if (actual) allowed++
         if (expected !== actual) {
-          differences.add(`${query.source.name} → ${query.destination.name} ${query.port.port}/${query.port.protocol}: the table says ${expected ? 'allow' : 'deny'}, the policies ${actual ? 'allow' : 'deny'}`)
+          differences.add(
+            `${query.source.name} → ${query.destination.name} ${query.port.port}/${query.port.protocol}: the table says ${expected ? 'allow' : 'deny'}, the policies ${actual ? 'allow' : 'deny'}`,
+          )
         }
       })
       console.error(`[network policies] ${cluster}: ${endpoints.length} pods, ${outside.length} addresses outside, ${ports.length} ports: ${queries.length} queries, ${allowed} allowed`)

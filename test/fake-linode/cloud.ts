@@ -786,7 +786,10 @@ export function checkRules(rules: FirewallRulesInput, prefix: string): ApiError[
   for (const {rule, field} of all) {
     const {ipv4, ipv6} = rule.addresses
     if (ipv4 === undefined && ipv6 === undefined) errors.push({field: `${field}.addresses`, reason: 'Must contain ipv4, ipv6, or both'})
-    for (const [family, list] of [[4, ipv4], [6, ipv6]] as const) {
+    for (const [family, list] of [
+      [4, ipv4],
+      [6, ipv6],
+    ] as const) {
       if (list === undefined) continue
       const where = `${field}.addresses.ipv${family}`
       if (list.length === 0) errors.push({field: where, reason: 'Must not be an empty list'})

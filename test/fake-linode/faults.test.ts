@@ -108,10 +108,7 @@ describe('injected faults', () => {
   it('records a fault body that breaks the spec as a violation', async () => {
     fake.injectFaults([{match: {pathPattern: '/regions'}, status: 503, body: {message: 'upstream down'}}])
     expect((await api.call('GET', '/v4/regions')).status).toBe(503)
-    expect(fake.state.violations).toEqual([
-      "GET /v4/regions: 503 / must have required property 'errors'",
-      'GET /v4/regions: 503 / must NOT have additional properties: message',
-    ])
+    expect(fake.state.violations).toEqual(["GET /v4/regions: 503 / must have required property 'errors'", 'GET /v4/regions: 503 / must NOT have additional properties: message'])
     api.problems.splice(0)
   })
 })

@@ -91,7 +91,9 @@ describe('Cloud Firewalls for NodeBalancers, as the CCM uses them', () => {
     expect(duplicate.body).toEqual({errors: [{field: 'label', reason: 'Label must be unique among your Cloud Firewalls'}]})
     const other = (await api.call('POST', '/v4/networking/firewalls', {body: ccmFirewall('ccm-other')})).body as ApiFirewall
     expect((await api.call('POST', `/v4/networking/firewalls/${other.id}/devices`, {body: {id: nodeBalancerId, type: 'nodebalancer'}})).status).toBe(400)
-    expect((await api.call('POST', `/v4/networking/firewalls/${other.id}/devices`, {body: {id: 999, type: 'nodebalancer'}})).body).toEqual({errors: [{field: 'id', reason: 'NodeBalancer 999 not found'}]})
+    expect((await api.call('POST', `/v4/networking/firewalls/${other.id}/devices`, {body: {id: 999, type: 'nodebalancer'}})).body).toEqual({
+      errors: [{field: 'id', reason: 'NodeBalancer 999 not found'}],
+    })
     expect((await api.call('DELETE', `/v4/networking/firewalls/${other.id}`)).status).toBe(200)
     expect((await api.call('GET', `/v4/networking/firewalls/${other.id}`)).status).toBe(404)
     expect((await api.call('GET', '/v4/nodebalancers/999/firewalls')).status).toBe(404)
@@ -215,12 +217,29 @@ describe('the spec patches for firewalls and Linodes', () => {
     const schema = ((media.content as JsonObject)['application/json'] as JsonObject).schema as Json
     return ajv.validate(toJsonSchema(schema, published, {direction: where}) as object, body)
   }
-  const request = (method: string, template: string, body: unknown) =>
-    validateRequest({method, template, pathParams: {apiVersion: 'v4', firewallId: '1'}, query: new URLSearchParams(), body}).errors
+  const request = (method: string, template: string, body: unknown) => validateRequest({method, template, pathParams: {apiVersion: 'v4', firewallId: '1'}, query: new URLSearchParams(), body}).errors
 
   // TestFirewall_Get.yaml: the request linodego sent, and the answer.
-  const created = {label: 'linodego-fw-test', rules: {inbound: [{action: 'DROP', label: 'linodego-fwrule-test', protocol: 'ICMP', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['1234::5678/0']}}], inbound_policy: 'ACCEPT', outbound: null, outbound_policy: 'ACCEPT'}, tags: ['testing']}
-  const answer = {id: 9618661, label: 'linodego-fw-test', created: '2018-01-02T03:04:05', updated: '2018-01-02T03:04:05', status: 'enabled', rules: {...created.rules, version: 1, fingerprint: 'e026ab25'}, tags: ['testing'], entities: []}
+  const created = {
+    label: 'linodego-fw-test',
+    rules: {
+      inbound: [{action: 'DROP', label: 'linodego-fwrule-test', protocol: 'ICMP', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['1234::5678/0']}}],
+      inbound_policy: 'ACCEPT',
+      outbound: null,
+      outbound_policy: 'ACCEPT',
+    },
+    tags: ['testing'],
+  }
+  const answer = {
+    id: 9618661,
+    label: 'linodego-fw-test',
+    created: '2018-01-02T03:04:05',
+    updated: '2018-01-02T03:04:05',
+    status: 'enabled',
+    rules: {...created.rules, version: 1, fingerprint: 'e026ab25'},
+    tags: ['testing'],
+    entities: [],
+  }
   // TestNodeBalancerFirewalls_List.yaml: GET /nodebalancers/1774421/firewalls.
   const nodeBalancerFirewalls = {
     data: [
@@ -230,7 +249,14 @@ describe('the spec patches for firewalls and Linodes', () => {
         created: '2018-01-02T03:04:05',
         updated: '2018-01-02T03:04:05',
         status: 'enabled',
-        rules: {inbound: [{protocol: 'TCP', addresses: {ipv4: ['192.0.2.0/32']}, action: 'ACCEPT', label: 'ssh-inbound-accept-local', ports: '22'}], inbound_policy: 'DROP', outbound: [], outbound_policy: 'ACCEPT', version: 1, fingerprint: '353ee91d'},
+        rules: {
+          inbound: [{protocol: 'TCP', addresses: {ipv4: ['192.0.2.0/32']}, action: 'ACCEPT', label: 'ssh-inbound-accept-local', ports: '22'}],
+          inbound_policy: 'DROP',
+          outbound: [],
+          outbound_policy: 'ACCEPT',
+          version: 1,
+          fingerprint: '353ee91d',
+        },
         tags: [],
         entities: [{id: 1774421, type: 'nodebalancer', label: 'go-test-def', url: '/v4/nodebalancers/1774421', parent_entity: null}],
       },
@@ -240,7 +266,12 @@ describe('the spec patches for firewalls and Linodes', () => {
     results: 1,
   }
   // TestFirewallDevice_Get.yaml.
-  const firewallDevice = {id: 11909959, created: '2018-01-02T03:04:05', updated: '2018-01-02T03:04:05', entity: {id: 97185937, type: 'linode', label: 'go-test-ins-507phxdcj126', url: '/v4/linode/instances/97185937', parent_entity: null}}
+  const firewallDevice = {
+    id: 11909959,
+    created: '2018-01-02T03:04:05',
+    updated: '2018-01-02T03:04:05',
+    entity: {id: 97185937, type: 'linode', label: 'go-test-ins-507phxdcj126', url: '/v4/linode/instances/97185937', parent_entity: null},
+  }
 
   it('POST /networking/firewalls: one object with both policies (and devices), rule lists may be null', () => {
     expect(publishedCheck('/networking/firewalls', 'post', 'request', {...created, rules: {...created.rules, outbound: []}})).toBe(false)

@@ -120,9 +120,7 @@ export class Faults {
 
   /** The first armed fault for this request and phase, consumed by one. */
   take(method: string, path: string, afterCommit: boolean): Fault | undefined {
-    const hit = this.armed.find(
-      (a) => a.left > 0 && (a.fault.afterCommit ?? false) === afterCommit && (!a.fault.match.method || a.fault.match.method.toUpperCase() === method) && a.path.test(path),
-    )
+    const hit = this.armed.find((a) => a.left > 0 && (a.fault.afterCommit ?? false) === afterCommit && (!a.fault.match.method || a.fault.match.method.toUpperCase() === method) && a.path.test(path))
     if (!hit) return undefined
     hit.left--
     this.armed = this.armed.filter((a) => a.left > 0)

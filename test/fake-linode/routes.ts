@@ -59,7 +59,16 @@ export const ROUTES: Route[] = [
   {method: 'GET', template: '/lke/types', handle: (ctx, r) => list(ctx, r, ctx.fixtures.lkeTypes)},
   {method: 'GET', template: '/linode/types', handle: (ctx, r) => list(ctx, r, ctx.fixtures.linodeTypes)},
 
-  {method: 'GET', template: '/lke/clusters', handle: (ctx, r) => list(ctx, r, [...ctx.cloud.clusters.values()].map((c) => ctx.cloud.clusterView(c)))},
+  {
+    method: 'GET',
+    template: '/lke/clusters',
+    handle: (ctx, r) =>
+      list(
+        ctx,
+        r,
+        [...ctx.cloud.clusters.values()].map((c) => ctx.cloud.clusterView(c)),
+      ),
+  },
   {method: 'POST', template: '/lke/clusters', handle: (ctx) => ok(ctx.cloud.clusterView(ctx.cloud.createCluster(ctx.body as ClusterInput)))},
   {method: 'GET', template: '/lke/clusters/{clusterId}', handle: (ctx) => ok(clusterWith(ctx).view)},
   {
@@ -78,7 +87,12 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     template: '/lke/clusters/{clusterId}/pools',
-    handle: (ctx, r) => list(ctx, r, ctx.cloud.clusterPools(clusterWith(ctx).cluster.id).map((p) => ctx.cloud.poolView(p))),
+    handle: (ctx, r) =>
+      list(
+        ctx,
+        r,
+        ctx.cloud.clusterPools(clusterWith(ctx).cluster.id).map((p) => ctx.cloud.poolView(p)),
+      ),
   },
   {
     method: 'GET',
@@ -106,7 +120,11 @@ export const ROUTES: Route[] = [
       if (!ctx.cloud.kubeconfigReady(cluster)) return notYet(cluster.timeline.kubeconfigRetryAfterSeconds, 'Cluster API endpoints')
       const host = `${cluster.id.toString(16)}-${cluster.kubeToken.slice(0, 8)}.${cluster.region}-1.linodelke.net`
       const ip = `192.0.2.${cluster.id % 250}`
-      return list(ctx, r, [`https://${host}:443`, `https://${host}:6443`, `https://${ip}:443`, `https://${ip}:6443`].map((endpoint) => ({endpoint})))
+      return list(
+        ctx,
+        r,
+        [`https://${host}:443`, `https://${host}:6443`, `https://${ip}:443`, `https://${ip}:6443`].map((endpoint) => ({endpoint})),
+      )
     },
   },
 
@@ -131,13 +149,27 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     template: '/nodebalancers/{nodeBalancerId}/firewalls',
-    handle: (ctx, r) => list(ctx, r, ctx.cloud.firewallsOf('nodebalancer', id(ctx, 'nodeBalancerId')).map((f) => ctx.cloud.firewallView(f))),
+    handle: (ctx, r) =>
+      list(
+        ctx,
+        r,
+        ctx.cloud.firewallsOf('nodebalancer', id(ctx, 'nodeBalancerId')).map((f) => ctx.cloud.firewallView(f)),
+      ),
   },
 
   {method: 'GET', template: '/linode/instances', handle: (ctx, r) => list(ctx, r, ctx.cloud.instances())},
   {method: 'GET', template: '/linode/instances/{linodeId}', handle: (ctx) => ok(ctx.cloud.instance(id(ctx, 'linodeId')))},
 
-  {method: 'GET', template: '/networking/firewalls', handle: (ctx, r) => list(ctx, r, [...ctx.cloud.firewalls.values()].map((f) => ctx.cloud.firewallView(f)))},
+  {
+    method: 'GET',
+    template: '/networking/firewalls',
+    handle: (ctx, r) =>
+      list(
+        ctx,
+        r,
+        [...ctx.cloud.firewalls.values()].map((f) => ctx.cloud.firewallView(f)),
+      ),
+  },
   {method: 'POST', template: '/networking/firewalls', handle: (ctx) => ok(ctx.cloud.firewallView(ctx.cloud.createFirewall(ctx.body as FirewallInput)))},
   {method: 'GET', template: '/networking/firewalls/{firewallId}', handle: (ctx) => ok(ctx.cloud.firewallView(ctx.cloud.firewall(id(ctx, 'firewallId'))))},
   {
@@ -162,7 +194,12 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     template: '/networking/firewalls/{firewallId}/devices',
-    handle: (ctx, r) => list(ctx, r, ctx.cloud.firewall(id(ctx, 'firewallId')).devices.map((d) => ctx.cloud.deviceView(d))),
+    handle: (ctx, r) =>
+      list(
+        ctx,
+        r,
+        ctx.cloud.firewall(id(ctx, 'firewallId')).devices.map((d) => ctx.cloud.deviceView(d)),
+      ),
   },
   {
     method: 'POST',

@@ -52,13 +52,7 @@ function allOfPart(schema: JsonObject, index: number): JsonObject {
  * GET /nodebalancers/{id}/firewalls (once the patch that makes that answer one object has run).
  */
 function firewallAnswers(spec: JsonObject): JsonObject[] {
-  return [
-    at(spec, listItems(FIREWALLS)),
-    at(spec, listItems(NODEBALANCER_FIREWALLS)),
-    at(spec, json200(FIREWALLS, 'post')),
-    at(spec, json200(FIREWALL, 'get')),
-    at(spec, json200(FIREWALL, 'put')),
-  ]
+  return [at(spec, listItems(FIREWALLS)), at(spec, listItems(NODEBALANCER_FIREWALLS)), at(spec, json200(FIREWALLS, 'post')), at(spec, json200(FIREWALL, 'get')), at(spec, json200(FIREWALL, 'put'))]
 }
 
 /** Rule sets in answers: inside each firewall, and GET/PUT .../rules. */

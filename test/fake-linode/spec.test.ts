@@ -141,9 +141,21 @@ describe('response validation', () => {
 
   it('applies each documented patch (the published spec would reject these real answers)', () => {
     expect(SPEC_PATCHES.length).toBe(12)
-    const pool = {autoscaler: {enabled: false, min: 1, max: 1}, count: 1, disks: [], id: 1, labels: {'example.com/role': 'gpu'}, nodes: [{id: '1-ab', instance_id: null, status: 'not_ready'}], tags: [], taints: [], type: 'g6-standard-2'}
+    const pool = {
+      autoscaler: {enabled: false, min: 1, max: 1},
+      count: 1,
+      disks: [],
+      id: 1,
+      labels: {'example.com/role': 'gpu'},
+      nodes: [{id: '1-ab', instance_id: null, status: 'not_ready'}],
+      tags: [],
+      taints: [],
+      type: 'g6-standard-2',
+    }
     expect(validateResponse('GET', '/lke/clusters/{clusterId}/pools/{poolId}', 200, pool)).toEqual([])
-    expect(validateResponse('GET', '/lke/clusters/{clusterId}/pools/{poolId}', 200, {...pool, nodes: [{id: '1-ab', instance_id: '123', status: 'ready'}]})).toEqual(['200 /nodes/0/instance_id must be integer,null'])
+    expect(validateResponse('GET', '/lke/clusters/{clusterId}/pools/{poolId}', 200, {...pool, nodes: [{id: '1-ab', instance_id: '123', status: 'ready'}]})).toEqual([
+      '200 /nodes/0/instance_id must be integer,null',
+    ])
     const nb = {id: 1, label: 'ccm-abc', lke_cluster: {id: 7, label: 'hub', type: 'lkecluster', url: '/v4/lke/clusters/7'}}
     expect(validateResponse('GET', '/nodebalancers/{nodeBalancerId}', 200, nb)).toEqual([])
     expect(validateResponse('GET', '/nodebalancers/{nodeBalancerId}', 200, {...nb, lke_cluster: null})).toEqual([])

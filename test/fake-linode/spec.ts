@@ -137,7 +137,27 @@ function newAjv(coerceTypes: boolean): Ajv {
   ajv.addFormat('ipv4', (value: string) => isIP(value) === 4)
   ajv.addFormat('ipv6', (value: string) => isIP(value) === 6)
   ajv.addFormat('url', (value: string) => URL.canParse(value))
-  for (const loose of ['uuid', 'email', 'phone', 'digits', 'binary', 'byte', 'base64', 'password', 'MM/YYYY', 'oauth-scope', 'oauth-scopes', 'ssl-cert', 'ssl-key', 'ssh-key', 'ip/netmask', 'ipv4/prefix_length', 'ipv6/prefix_length', 'ipv4|ipv6/prefix_length', 'ipv6/128']) {
+  for (const loose of [
+    'uuid',
+    'email',
+    'phone',
+    'digits',
+    'binary',
+    'byte',
+    'base64',
+    'password',
+    'MM/YYYY',
+    'oauth-scope',
+    'oauth-scopes',
+    'ssl-cert',
+    'ssl-key',
+    'ssh-key',
+    'ip/netmask',
+    'ipv4/prefix_length',
+    'ipv6/prefix_length',
+    'ipv4|ipv6/prefix_length',
+    'ipv6/128',
+  ]) {
     ajv.addFormat(loose, true)
   }
   return ajv
@@ -237,7 +257,10 @@ export function toApiErrors(errors: ErrorObject[]): ApiError[] {
   return errors
     .filter((e) => !['anyOf', 'oneOf', 'if'].includes(e.keyword))
     .map((e) => {
-      const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+      const segments = e.instancePath
+        .split('/')
+        .slice(1)
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
       const params = e.params as Record<string, unknown>
       if (e.keyword === 'required') segments.push(String(params.missingProperty))
       if (e.keyword === 'additionalProperties') segments.push(String(params.additionalProperty))

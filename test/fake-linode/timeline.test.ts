@@ -38,9 +38,15 @@ describe('the simulated timeline', () => {
       const kubeconfig = await api.call('GET', `/v4beta/lke/clusters/${cluster.id}/kubeconfig`)
       expect(kubeconfig.status === 200 || kubeconfig.headers.get('retry-after') === '20').toBe(true)
       mark('clusterReady', status === 'ready')
-      mark('instances', pools[0].nodes.every((n: {instance_id: number | null}) => n.instance_id !== null))
+      mark(
+        'instances',
+        pools[0].nodes.every((n: {instance_id: number | null}) => n.instance_id !== null),
+      )
       mark('kubeconfig', kubeconfig.status === 200)
-      mark('nodesReady', pools[0].nodes.every((n: {status: string}) => n.status === 'ready'))
+      mark(
+        'nodesReady',
+        pools[0].nodes.every((n: {status: string}) => n.status === 'ready'),
+      )
       mark('gpuInstance', pools[1].nodes[0].instance_id !== null)
       mark('gpuReady', pools[1].nodes[0].status === 'ready')
       fake.advance(1)
@@ -75,7 +81,12 @@ describe('the simulated timeline', () => {
     const slow = fake.addCluster({...CLUSTER, label: 'slow'})
     fake.advance(10)
     const status = () => new Map(fake.view().clusters.map((c) => [c.label, c.status]))
-    expect(status()).toEqual(new Map([['fast', 'ready'], ['slow', 'not_ready']]))
+    expect(status()).toEqual(
+      new Map([
+        ['fast', 'ready'],
+        ['slow', 'not_ready'],
+      ]),
+    )
     expect(fake.state.clusters.get(slow.id)!.timeline.kubeconfigReadySeconds).toBe(900)
     fake.setClusterTimeline(slow.id, {clusterReadySeconds: 0})
     expect(status().get('slow')).toBe('ready')

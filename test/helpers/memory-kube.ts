@@ -36,7 +36,12 @@ export class MemoryKube implements Kube {
 
   async list(type: TypeRef, options: ListOptions = {}): Promise<KubeObject[]> {
     this.calls.push(`list ${type.kind}${options.namespace ? ` in ${options.namespace}` : ''}`)
-    const wanted = Object.fromEntries((options.labelSelector ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string]))
+    const wanted = Object.fromEntries(
+      (options.labelSelector ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => pair.split('=') as [string, string]),
+    )
     return [...this.objects.values()].filter(
       (o) => o.kind === type.kind && (!options.namespace || o.metadata?.namespace === options.namespace) && Object.entries(wanted).every(([k, v]) => o.metadata?.labels?.[k] === v),
     )

@@ -84,7 +84,11 @@ export class TestPki {
 
   /** New client credentials for a cluster, installed in its Secret volume; the trust bundle follows. */
   async issue(cluster: ClusterIdentity, options: {now?: Date; validityMs?: number; replaceRevoked?: boolean} = {}): Promise<ClientCredentials> {
-    const next = await issueClientCredentials(this.state, cluster.name, cluster.role, {validityMs: options.validityMs ?? this.validityMs, ...(options.now ? {now: options.now} : {}), ...(options.replaceRevoked ? {replaceRevoked: true} : {})})
+    const next = await issueClientCredentials(this.state, cluster.name, cluster.role, {
+      validityMs: options.validityMs ?? this.validityMs,
+      ...(options.now ? {now: options.now} : {}),
+      ...(options.replaceRevoked ? {replaceRevoked: true} : {}),
+    })
     this.state = next.state
     this.writeTrust()
     this.install(cluster.name, next.credentials)
@@ -194,7 +198,11 @@ export interface TlsProbe {
  * and watch it for `holdMs`: the server refuses a client certificate after the handshake in TLS 1.3
  * (an alert, then the connection closes), so "accepted" means still open after that.
  */
-export function probeTls(address: string, credentials: {cert?: string; key?: string; caCert: string}, options: {maxVersion?: 'TLSv1.2' | 'TLSv1.3'; alpn?: string[]; holdMs?: number} = {}): Promise<TlsProbe> {
+export function probeTls(
+  address: string,
+  credentials: {cert?: string; key?: string; caCert: string},
+  options: {maxVersion?: 'TLSv1.2' | 'TLSv1.3'; alpn?: string[]; holdMs?: number} = {},
+): Promise<TlsProbe> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))]
   return new Promise((resolve) => {
     let done = false

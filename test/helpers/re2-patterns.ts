@@ -68,4 +68,3 @@ export const ACCEPTED = [
   '\\_[0-9]+',
   'x\\b[0-9]{4}\\B',
 ]
-

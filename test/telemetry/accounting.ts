@@ -193,7 +193,6 @@ export function countedSources(cluster: ClusterHandle): Array<{key: string; sour
   return [...scraped, kubelet]
 }
 
-
 // ---------------------------------------------------------------- the accountant
 
 export interface AccountantOptions {
@@ -260,7 +259,10 @@ export class Accountant {
       samples,
       scrapes,
       logs,
-      spans: {served: clusters.reduce((n, c) => n + c.sent.spans, 0), stored: clusters.length === 2 ? this.p.tempo.spanCount : this.p.tempo.spanCountWhere((resource) => ids.has(String(resource['cluster.id'])))},
+      spans: {
+        served: clusters.reduce((n, c) => n + c.sent.spans, 0),
+        stored: clusters.length === 2 ? this.p.tempo.spanCount : this.p.tempo.spanCountWhere((resource) => ids.has(String(resource['cluster.id']))),
+      },
       duplicates: {logRecords: logDuplicates, spans: this.p.tempo.stats.duplicates},
     }
   }
@@ -273,7 +275,9 @@ export class Accountant {
     const first = await this.snapshot()
     const settled = (now: Snapshot): boolean =>
       Object.entries(first.samples).every(([key, c]) => now.samples[key]!.stored >= c.served) && Object.entries(first.scrapes).every(([key, c]) => now.scrapes[key]!.stored >= c.served)
-    const stored = await waitFor('what was served before the start to be stored', async () => (settled(await this.snapshot()) ? true : undefined), {timeoutMs: 30_000, intervalMs: 500}).catch(() => false)
+    const stored = await waitFor('what was served before the start to be stored', async () => (settled(await this.snapshot()) ? true : undefined), {timeoutMs: 30_000, intervalMs: 500}).catch(
+      () => false,
+    )
     const baseline = (counts: Record<string, Count>): Record<string, Count> => Object.fromEntries(Object.entries(counts).map(([key, c]) => [key, {served: c.served, stored: c.served}]))
     // Not stored within 30 s: the raw numbers, so the first scenario shows the loss.
     this.last = stored ? {...first, samples: baseline(first.samples), scrapes: baseline(first.scrapes)} : first
@@ -312,10 +316,14 @@ export class Accountant {
     const {traffic, monitor} = this
     await traffic.stop()
     const delivered = await this.backlogDelivered(120_000)
-    await waitFor('logs and spans delivered', async () => {
-      const s = await this.snapshot()
-      return Object.values(s.logs).every((c) => c.stored >= c.served) && s.spans.stored >= s.spans.served
-    }, {timeoutMs: delivered ? 20_000 : 1000}).catch(() => undefined)
+    await waitFor(
+      'logs and spans delivered',
+      async () => {
+        const s = await this.snapshot()
+        return Object.values(s.logs).every((c) => c.stored >= c.served) && s.spans.stored >= s.spans.served
+      },
+      {timeoutMs: delivered ? 20_000 : 1000},
+    ).catch(() => undefined)
     // No scrape in flight while the scrapers stop: a scrape served but cut off by the shutdown
     // would count as served and never be sent. 503 for one scrape interval and a half.
     for (const source of this.sources()) source.fault = 503
@@ -325,7 +333,9 @@ export class Accountant {
     // between attempts after an outage) would be cut off by the shutdown ("interrupted due to
     // shutdown"): give the running shippers the time to deliver everything first, as a running
     // agent would. The count after the stop must still be exact.
-    await waitFor('everything served to be stored before the shippers stop', async () => (exact(await this.snapshot()) ? true : undefined), {timeoutMs: 60_000, intervalMs: 1000}).catch(() => undefined)
+    await waitFor('everything served to be stored before the shippers stop', async () => (exact(await this.snapshot()) ? true : undefined), {timeoutMs: 60_000, intervalMs: 1000}).catch(
+      () => undefined,
+    )
     await Promise.all(this.shippers().map((s) => s.stop()))
     for (const source of this.sources()) source.fault = undefined
     // Graceful stops flushed every batch; the gateway's queues may still be delivering.
@@ -365,7 +375,10 @@ export class Accountant {
   droppedInLogs(): Record<string, number> {
     const out: Record<string, number> = {}
     for (const proc of this.p.processes()) {
-      const n = proc.log().split('\n').filter((l) => /Dropping data|dropped|permanent error|interrupted due to shutdown/i.test(l)).length
+      const n = proc
+        .log()
+        .split('\n')
+        .filter((l) => /Dropping data|dropped|permanent error|interrupted due to shutdown/i.test(l)).length
       if (n > 0) out[proc.name] = n
     }
     return out
@@ -387,10 +400,14 @@ export class Accountant {
   /** Everything arrives again: up == 1 for every scrape job of every counted cluster. */
   async flowing(): Promise<void> {
     const ids = this.counted().map((c) => c.id)
-    await waitFor(`${ids.join(' and ')} flowing`, async () => {
-      const rows = await this.p.query(`count by (cluster_id) (up{cluster_id=~"${ids.join('|')}", job=~"bert-inference|dcgm-exporter|kube-state-metrics"} == 1)`)
-      return rows.length === ids.length
-    }, {timeoutMs: 40_000})
+    await waitFor(
+      `${ids.join(' and ')} flowing`,
+      async () => {
+        const rows = await this.p.query(`count by (cluster_id) (up{cluster_id=~"${ids.join('|')}", job=~"bert-inference|dcgm-exporter|kube-state-metrics"} == 1)`)
+        return rows.length === ids.length
+      },
+      {timeoutMs: 40_000},
+    )
   }
 }
 
@@ -399,7 +416,9 @@ export function round(x: number): number {
 }
 
 export function print(r: ScenarioResult): void {
-  const rows = Object.entries(r.samples).map(([k, c]) => `  ${k.padEnd(28)} ${String(c.served).padStart(8)} ${String(c.stored).padStart(8)}   scrapes ${r.scrapes[k] ? `${r.scrapes[k].served}/${r.scrapes[k].stored}` : '-'}`)
+  const rows = Object.entries(r.samples).map(
+    ([k, c]) => `  ${k.padEnd(28)} ${String(c.served).padStart(8)} ${String(c.stored).padStart(8)}   scrapes ${r.scrapes[k] ? `${r.scrapes[k].served}/${r.scrapes[k].stored}` : '-'}`,
+  )
   console.log(
     [
       `── ${r.name}: ${r.outage}; ${r.durationS} s in all, backlog delivered ${r.drainS ?? 'NEVER'} s after the outage`,

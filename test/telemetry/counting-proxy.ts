@@ -28,14 +28,11 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
     const url = new URL(req.url ?? '/', `http://${LOOPBACK}`)
     const record: RecordedRequest = {method: req.method ?? '', path: url.pathname, params: new URLSearchParams(url.searchParams), status: 0}
     requests.push(record)
-    const forward = request(
-      {hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: {...req.headers, host: target.host}},
-      (answer) => {
-        record.status = answer.statusCode ?? 0
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      },
-    )
+    const forward = request({hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: {...req.headers, host: target.host}}, (answer) => {
+      record.status = answer.statusCode ?? 0
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+    })
     forward.on('error', (error) => {
       if (res.headersSent) res.destroy()
       else res.writeHead(502, {'content-type': 'text/plain'}).end(`proxy: ${error.message}\n`)

@@ -49,9 +49,7 @@ async function selfMetrics(url: string): Promise<Sample[]> {
 
 /** Sum of a collector self-metric (with or without _total) over the samples matching `labels`. */
 function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name.replace(/_total$/, '') === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((n, s) => n + s.value, 0)
+  return samples.filter((s) => s.name.replace(/_total$/, '') === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0)
 }
 
 /** The gateway exporter's queue of one signal, in bytes (the sizer the budget is set in). */
@@ -66,7 +64,11 @@ function directoryBytes(dir: string): Record<string, number> {
 }
 
 function pipelineBinaries(): {otelcol: string; prometheus: string; victoriaLogs: string} {
-  return {otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''}
+  return {
+    otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
+    prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
+    victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+  }
 }
 
 /** A pipeline whose edge ships to the gateway through a relay the test can cut. */
@@ -156,7 +158,10 @@ async function tenMinuteCut(): Promise<LongCut> {
       agentTraces: queueBytes(after.agent, 'traces'),
       scraperMetrics: queueBytes(after.scraper, 'metrics'),
     }
-    const fileOf = (files: Record<string, number>, signal: string): number => Object.entries(files).filter(([f]) => f.endsWith(`_${signal}`)).reduce((n, [, b]) => n + b, 0)
+    const fileOf = (files: Record<string, number>, signal: string): number =>
+      Object.entries(files)
+        .filter(([f]) => f.endsWith(`_${signal}`))
+        .reduce((n, [, b]) => n + b, 0)
     measured.cut = {
       cutS: round((healed - cut) / 1000),
       scrapeInterval: p.federation.telemetry.scrapeInterval,
@@ -174,7 +179,14 @@ async function tenMinuteCut(): Promise<LongCut> {
         agentLogRecordSizer: round(queues.agentLogs / accepted.agentLogs),
       },
     }
-    const result = await accounts.checkpoint('edge-cut-10min', `edge ↔ hub relay blackholed for ${round((healed - cut) / 1000)} s at 2 s scrapes and 20 log records/s`, begin, healed, {measured: measured.cut}, true)
+    const result = await accounts.checkpoint(
+      'edge-cut-10min',
+      `edge ↔ hub relay blackholed for ${round((healed - cut) / 1000)} s at 2 s scrapes and 20 log records/s`,
+      begin,
+      healed,
+      {measured: measured.cut},
+      true,
+    )
     return {
       result,
       cutS: (healed - cut) / 1000,
@@ -217,10 +229,16 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
       relay.cut('blackhole')
       const cut = Date.now()
       // A backlog of metrics and logs in the agent's queue (at least 15 s of it).
-      const held = await waitFor('a backlog in the edge agent queue', async () => {
-        const s = await selfMetrics(agentUrl).catch(() => [])
-        return Date.now() - cut > 15_000 && queueBytes(s, 'metrics') > 0 && queueBytes(s, 'logs') > 0 ? {metrics: queueBytes(s, 'metrics'), logs: queueBytes(s, 'logs'), traces: queueBytes(s, 'traces')} : undefined
-      }, {timeoutMs: 60_000, intervalMs: 1000})
+      const held = await waitFor(
+        'a backlog in the edge agent queue',
+        async () => {
+          const s = await selfMetrics(agentUrl).catch(() => [])
+          return Date.now() - cut > 15_000 && queueBytes(s, 'metrics') > 0 && queueBytes(s, 'logs') > 0
+            ? {metrics: queueBytes(s, 'metrics'), logs: queueBytes(s, 'logs'), traces: queueBytes(s, 'traces')}
+            : undefined
+        },
+        {timeoutMs: 60_000, intervalMs: 1000},
+      )
       // Nothing is sent into the agent while it is down (a workload would retry); pod logs keep
       // being written, and file_log reads them from its stored offsets after the restart.
       await traffic.stop()
@@ -229,15 +247,26 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
       p.edge.writePodLog(p.edge.node.pods[0]!, p.edge.node.pods[0]!.containers[0]!, ['written while the agent was dead 1', 'written while the agent was dead 2'])
       await sleep(3000)
       await p.edge.agent.start()
-      const replayed = await waitFor('the restarted agent to report its queue', async () => {
-        const s = await selfMetrics(agentUrl).catch(() => undefined)
-        return s && s.some((x) => x.name === 'otelcol_exporter_queue_size') ? {metrics: queueBytes(s, 'metrics'), logs: queueBytes(s, 'logs')} : undefined
-      }, {timeoutMs: 20_000, intervalMs: 500})
+      const replayed = await waitFor(
+        'the restarted agent to report its queue',
+        async () => {
+          const s = await selfMetrics(agentUrl).catch(() => undefined)
+          return s && s.some((x) => x.name === 'otelcol_exporter_queue_size') ? {metrics: queueBytes(s, 'metrics'), logs: queueBytes(s, 'logs')} : undefined
+        },
+        {timeoutMs: 20_000, intervalMs: 500},
+      )
       traffic.start()
       await sleep(5000)
       relay.heal()
       const healed = Date.now()
-      const result = await accounts.checkpoint('agent-sigkill', `edge cut off, edge agent SIGKILLed with ${held.metrics} B of metrics and ${held.logs} B of logs queued, down ${round((Date.now() - killed) / 1000)} s`, begin, healed, {queueBeforeKill: held, queueAfterRestart: replayed}, true)
+      const result = await accounts.checkpoint(
+        'agent-sigkill',
+        `edge cut off, edge agent SIGKILLed with ${held.metrics} B of metrics and ${held.logs} B of logs queued, down ${round((Date.now() - killed) / 1000)} s`,
+        begin,
+        healed,
+        {queueBeforeKill: held, queueAfterRestart: replayed},
+        true,
+      )
       measured.sigkill = {queueBeforeKill: held, queueAfterRestart: replayed, drainS: result.drainS}
       expect(p.edge.agent.exits).toContain('signal SIGKILL')
       // The restarted agent found the backlog on disk (an in-memory queue would start empty).
@@ -285,12 +314,30 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
       const queuedBytes = queueBytes(atFull, 'logs')
       relay.heal()
       const accepted = outcome.flatMap((o, seq) => (o === 'accepted' ? [seq] : []))
-      const stored = (): Set<number> => new Set(p.loki.allStreams().filter((s) => s.labels.service_name === 'budget-test' || JSON.stringify(s.labels).includes('budget-test')).flatMap((s) => s.entries.map((e) => Number(/^budget (\d+)\./.exec(e.line)?.[1] ?? -1))))
+      const stored = (): Set<number> =>
+        new Set(
+          p.loki
+            .allStreams()
+            .filter((s) => s.labels.service_name === 'budget-test' || JSON.stringify(s.labels).includes('budget-test'))
+            .flatMap((s) => s.entries.map((e) => Number(/^budget (\d+)\./.exec(e.line)?.[1] ?? -1))),
+        )
       await waitFor('every accepted request stored', () => (accepted.every((seq) => stored().has(seq)) ? true : undefined), {timeoutMs: 120_000, intervalMs: 1000}).catch(() => undefined)
-      const podLinesStored = (): string[] => p.loki.allStreams().flatMap((st) => st.entries.map((e) => e.line)).filter((line) => podLines.includes(line))
+      const podLinesStored = (): string[] =>
+        p.loki
+          .allStreams()
+          .flatMap((st) => st.entries.map((e) => e.line))
+          .filter((line) => podLines.includes(line))
       await waitFor('the pod log lines written while full', () => (podLinesStored().length >= podLines.length ? true : undefined), {timeoutMs: 90_000, intervalMs: 1000}).catch(() => undefined)
       const firstRefused = outcome.indexOf('refused')
-      measured.fullBudget = {budget, budgetBytes: quantityBytes(budget), requests: outcome.length, accepted: accepted.length, firstRefusedRequest: firstRefused, refusedRecords, queuedBytesWhenFull: queuedBytes}
+      measured.fullBudget = {
+        budget,
+        budgetBytes: quantityBytes(budget),
+        requests: outcome.length,
+        accepted: accepted.length,
+        firstRefusedRequest: firstRefused,
+        refusedRecords,
+        queuedBytesWhenFull: queuedBytes,
+      }
       // Full: the agent refused (the sender got an error: OTLP 503), counted as enqueue failures.
       expect(firstRefused).toBeGreaterThan(0)
       expect(refusedRecords).toBeGreaterThan(0)
@@ -299,13 +346,20 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
       // The oldest are kept: everything before the first refusal was accepted and is delivered.
       expect(outcome.slice(0, firstRefused).every((o) => o === 'accepted')).toBe(true)
       const delivered = stored()
-      expect(accepted.filter((seq) => !delivered.has(seq)), 'accepted but never stored').toEqual([])
+      expect(
+        accepted.filter((seq) => !delivered.has(seq)),
+        'accepted but never stored',
+      ).toEqual([])
       // What was refused never arrives: the newest were the ones dropped.
       expect([...delivered].filter((seq) => outcome[seq] === 'refused')).toEqual([])
       expect(podLinesStored().sort()).toEqual([...podLines].sort())
       // Scrapes hit the same wall: the scraper's 1Mi metrics queue refuses the newest scrapes too.
       const scraper = await selfMetrics(selfMetricsUrl(p, 'edge-scraper'))
-      measured.fullBudget = {...(measured.fullBudget as object), scraperMetricsQueueBytes: queueBytes(scraper, 'metrics'), scraperRefusedPoints: metric(scraper, 'otelcol_exporter_enqueue_failed_metric_points', {exporter: EXPORTER})}
+      measured.fullBudget = {
+        ...(measured.fullBudget as object),
+        scraperMetricsQueueBytes: queueBytes(scraper, 'metrics'),
+        scraperRefusedPoints: metric(scraper, 'otelcol_exporter_enqueue_failed_metric_points', {exporter: EXPORTER}),
+      }
     } finally {
       await stopAll(run)
     }
@@ -329,13 +383,17 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
         const rows = (await pipeline.query(`${selector}[10m]`)) as unknown as Array<{metric: Record<string, string>; values: Array<[number, string]>}>
         return [...new Set(rows.flatMap((r) => r.values.map((v) => v[0])))].sort((a, b) => a - b)
       }
-      await waitFor('three scrapes of every job at 30 s', async () => {
-        for (const cluster of [p!.hub.id, EDGE]) {
-          for (const job of jobs) if ((await timestamps(`up{job="${job}", cluster_id="${cluster}"}`)).length < 3) return undefined
-          if ((await timestamps(`k8s_node_memory_working_set_bytes{cluster_id="${cluster}"}`)).length < 3) return undefined
-        }
-        return true
-      }, {timeoutMs: 150_000, intervalMs: 5000})
+      await waitFor(
+        'three scrapes of every job at 30 s',
+        async () => {
+          for (const cluster of [p!.hub.id, EDGE]) {
+            for (const job of jobs) if ((await timestamps(`up{job="${job}", cluster_id="${cluster}"}`)).length < 3) return undefined
+            if ((await timestamps(`k8s_node_memory_working_set_bytes{cluster_id="${cluster}"}`)).length < 3) return undefined
+          }
+          return true
+        },
+        {timeoutMs: 150_000, intervalMs: 5000},
+      )
       const elapsedS = (Date.now() - start) / 1000
       for (const cluster of [p.hub, p.edge]) {
         for (const job of jobs) {
@@ -359,7 +417,12 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
         elapsedS: round(elapsedS),
         edgeAgentPointsPerS: round((points(after, 'agent') - points(before, 'agent')) / elapsedS),
         edgeScraperPointsPerS: round((points(after, 'scraper') - points(before, 'scraper')) / elapsedS),
-        edgeScrapes: Object.fromEntries([p.edge.sources.bert, p.edge.sources.dcgm, p.edge.sources.ksm, p.edge.sources.kubelet].map((s) => [s.name, {scrapes: s.scrapes, samplesPerScrape: s.scrapes ? round(s.samples / s.scrapes) : 0}])),
+        edgeScrapes: Object.fromEntries(
+          [p.edge.sources.bert, p.edge.sources.dcgm, p.edge.sources.ksm, p.edge.sources.kubelet].map((s) => [
+            s.name,
+            {scrapes: s.scrapes, samplesPerScrape: s.scrapes ? round(s.samples / s.scrapes) : 0},
+          ]),
+        ),
       }
     } finally {
       await p?.stop()
@@ -404,16 +467,20 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
     }
   }, 480_000)
 
-  it(`a. the edge cut off from the hub for ${CUT_MS / 60_000} minutes at a high rate: after the cut heals, served == stored`, async () => {
-    const r = await long
-    expect(r.cutS).toBeGreaterThanOrEqual(CUT_MS / 1000)
-    // The cut was real: no byte crossed it, and the edge's queues held the backlog.
-    expect(r.relayBytesAtHeal).toBe(r.relayBytesAtCut)
-    expect(r.edgeQueuesAtHeal.agentMetrics).toBeGreaterThan(0)
-    expect(r.edgeQueuesAtHeal.agentLogs).toBeGreaterThan(0)
-    expect(r.edgeQueuesAtHeal.scraperMetrics).toBeGreaterThan(0)
-    expect(r.highRateFailures).toEqual([])
-    expect(r.result.drainS, 'the backlog arrived after the cut healed').toBeDefined()
-    r.expectZeroLost()
-  }, CUT_MS + 600_000)
+  it(
+    `a. the edge cut off from the hub for ${CUT_MS / 60_000} minutes at a high rate: after the cut heals, served == stored`,
+    async () => {
+      const r = await long
+      expect(r.cutS).toBeGreaterThanOrEqual(CUT_MS / 1000)
+      // The cut was real: no byte crossed it, and the edge's queues held the backlog.
+      expect(r.relayBytesAtHeal).toBe(r.relayBytesAtCut)
+      expect(r.edgeQueuesAtHeal.agentMetrics).toBeGreaterThan(0)
+      expect(r.edgeQueuesAtHeal.agentLogs).toBeGreaterThan(0)
+      expect(r.edgeQueuesAtHeal.scraperMetrics).toBeGreaterThan(0)
+      expect(r.highRateFailures).toEqual([])
+      expect(r.result.drainS, 'the backlog arrived after the cut healed').toBeDefined()
+      r.expectZeroLost()
+    },
+    CUT_MS + 600_000,
+  )
 })

@@ -13,7 +13,15 @@ import {requireBinaries} from '../helpers/testbed.js'
 // {stream: {labels}, values: [["<ns>", "<line>"]]}, matrices as {metric, values: [[<s>, "<v>"]]},
 // instant vectors as {metric, value: [<s>, "<v>"]}, labels as {status, data: [names]}.
 
-const EDGE = {'cluster.id': 'edge-1', 'cluster.role': 'edge', 'service.name': 'bert-inference', 'k8s.namespace.name': 'bert-inference', 'k8s.pod.name': 'bert-0', 'hub.received_at': 'otel-gateway-0', 'host.name': 'node-a'}
+const EDGE = {
+  'cluster.id': 'edge-1',
+  'cluster.role': 'edge',
+  'service.name': 'bert-inference',
+  'k8s.namespace.name': 'bert-inference',
+  'k8s.pod.name': 'bert-0',
+  'hub.received_at': 'otel-gateway-0',
+  'host.name': 'node-a',
+}
 const HUB = {'cluster.id': 'hub-1', 'cluster.role': 'hub', 'k8s.container.name': 'prometheus'}
 
 /** The fake configured like the rendered Loki (attributes_config indexes cluster.id and cluster.role). */
@@ -66,7 +74,15 @@ describe('fake Loki: OTLP ingestion and the query API', () => {
     const lines = body.data.result.flatMap((r: any) => r.values.map((v: [string, string]) => v[1]))
     expect(lines).toEqual(['request failed: CUDA out of memory', 'request ok 2', 'request ok 1'])
     for (const r of body.data.result) {
-      expect(r.stream).toMatchObject({cluster_id: 'edge-1', cluster_role: 'edge', service_name: 'bert-inference', k8s_namespace_name: 'bert-inference', k8s_pod_name: 'bert-0', hub_received_at: 'otel-gateway-0', host_name: 'node-a'})
+      expect(r.stream).toMatchObject({
+        cluster_id: 'edge-1',
+        cluster_role: 'edge',
+        service_name: 'bert-inference',
+        k8s_namespace_name: 'bert-inference',
+        k8s_pod_name: 'bert-0',
+        hub_received_at: 'otel-gateway-0',
+        host_name: 'node-a',
+      })
       for (const [ts, line] of r.values) {
         expect(ts).toMatch(/^[0-9]{19}$/)
         expect(typeof line).toBe('string')

@@ -41,7 +41,21 @@ export const LOKI_DEFAULT_INDEX_ATTRIBUTES = [
 ]
 
 /** limits_config.discover_service_name default: where service_name comes from without service.name. */
-const DISCOVER_SERVICE_NAME = ['service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name']
+const DISCOVER_SERVICE_NAME = [
+  'service',
+  'app',
+  'application',
+  'app_name',
+  'name',
+  'app_kubernetes_io_name',
+  'container',
+  'container_name',
+  'k8s_container_name',
+  'component',
+  'workload',
+  'job',
+  'k8s_job_name',
+]
 
 export interface FakeLokiOptions {
   /** Extra resource attributes to index (the config's attributes_config with action index_label). */
@@ -184,7 +198,11 @@ export class FakeLoki {
 
   private async push(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const request = await receiveOtlp(req, this, 'logs', parseLogsRequest, (bytes) =>
-      this.pushBack.refuse(res, bytes, 'Ingestion rate limit exceeded for user fake (limit: 4194304 bytes/sec) while attempting to ingest logs, reduce log volume or contact your Loki administrator to see if the limit can be increased'),
+      this.pushBack.refuse(
+        res,
+        bytes,
+        'Ingestion rate limit exceeded for user fake (limit: 4194304 bytes/sec) while attempting to ingest logs, reduce log volume or contact your Loki administrator to see if the limit can be increased',
+      ),
     )
     if (!request) return
     this.ingest(request)
@@ -220,7 +238,7 @@ export class FakeLoki {
     for (const stream of selectStreams(this.allStreams(), expr)) {
       for (const entry of stream.entries) if (entry.ts >= from && entry.ts < to && passes(expr, stream, entry)) picked.push({stream, entry})
     }
-    picked.sort((a, b) => (a.entry.ts === b.entry.ts ? 0 : (a.entry.ts < b.entry.ts) === forward ? -1 : 1))
+    picked.sort((a, b) => (a.entry.ts === b.entry.ts ? 0 : a.entry.ts < b.entry.ts === forward ? -1 : 1))
     // Without categorize-labels, Loki 3 folds structured metadata into the labels of each result
     // stream; with it, the stream keeps its own labels and each entry carries a third element.
     const out = new Map<string, {stream: Record<string, string>; values: unknown[]}>()
@@ -290,13 +308,31 @@ function success(resultType: 'streams' | 'matrix' | 'vector', result: unknown[],
       resultType,
       result,
       // Loki always sends statistics; a summary is what clients read from them.
-      stats: {summary: {bytesProcessedPerSecond: 0, linesProcessedPerSecond: 0, totalBytesProcessed: 0, totalLinesProcessed: entries, execTime: 0.001, queueTime: 0, subqueries: 0, totalEntriesReturned: entries, splits: 0, shards: 0, totalPostFilterLines: entries, totalStructuredMetadataBytesProcessed: 0}},
+      stats: {
+        summary: {
+          bytesProcessedPerSecond: 0,
+          linesProcessedPerSecond: 0,
+          totalBytesProcessed: 0,
+          totalLinesProcessed: entries,
+          execTime: 0.001,
+          queueTime: 0,
+          subqueries: 0,
+          totalEntriesReturned: entries,
+          splits: 0,
+          shards: 0,
+          totalPostFilterLines: entries,
+          totalStructuredMetadataBytesProcessed: 0,
+        },
+      },
     },
   }
 }
 
 function categorize(req: IncomingMessage): boolean {
-  return String(req.headers['x-loki-response-encoding-flags'] ?? '').split(',').map((s) => s.trim()).includes('categorize-labels')
+  return String(req.headers['x-loki-response-encoding-flags'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .includes('categorize-labels')
 }
 
 function requiredQuery(params: URLSearchParams): string {

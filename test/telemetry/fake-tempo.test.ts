@@ -40,14 +40,19 @@ describe('fake Tempo: OTLP ingestion and the query API', () => {
     expect(tempo.spanCount).toBe(6)
   })
 
-  it('searches by resource attributes with TraceQL, in Tempo\'s response shape', async () => {
+  it("searches by resource attributes with TraceQL, in Tempo's response shape", async () => {
     const body = await search('{resource.cluster.id="edge-1"}')
     expect(body.traces.map((t: any) => t.traceID).sort()).toEqual([edgeTrace.replace(/^0+/, ''), zeroLed.replace(/^0+/, '')].sort())
     const trace = body.traces.find((t: any) => t.traceID === edgeTrace.replace(/^0+/, ''))
     expect(trace).toMatchObject({rootServiceName: 'bert-inference', rootTraceName: 'POST /v1/predict', startTimeUnixNano: expect.stringMatching(/^[0-9]{19}$/), durationMs: expect.any(Number)})
     expect(trace.spanSet).toEqual(trace.spanSets[0])
     expect(trace.spanSet.matched).toBe(3)
-    expect(trace.spanSet.spans[0]).toMatchObject({spanID: expect.stringMatching(/^[0-9a-f]{16}$/), startTimeUnixNano: expect.any(String), durationNanos: expect.any(String), attributes: [{key: 'cluster.id', value: {stringValue: 'edge-1'}}]})
+    expect(trace.spanSet.spans[0]).toMatchObject({
+      spanID: expect.stringMatching(/^[0-9a-f]{16}$/),
+      startTimeUnixNano: expect.any(String),
+      durationNanos: expect.any(String),
+      attributes: [{key: 'cluster.id', value: {stringValue: 'edge-1'}}],
+    })
     expect(body.metrics).toMatchObject({inspectedTraces: 3})
   })
 

@@ -114,7 +114,10 @@ export class FakeTempo {
     if (path === '/api/search/tags') return sendJson(res, 200, {tagNames: this.tagNames('any'), metrics: {inspectedBytes: '0'}})
     if (path === '/api/v2/search/tags') {
       const scopes = ['resource', 'span'].map((name) => ({name, tags: this.tagNames(name as 'resource' | 'span')}))
-      return sendJson(res, 200, {scopes: [...scopes, {name: 'intrinsic', tags: ['duration', 'kind', 'name', 'rootName', 'rootServiceName', 'status', 'statusMessage', 'traceDuration']}], metrics: {inspectedBytes: '0'}})
+      return sendJson(res, 200, {
+        scopes: [...scopes, {name: 'intrinsic', tags: ['duration', 'kind', 'name', 'rootName', 'rootServiceName', 'status', 'statusMessage', 'traceDuration']}],
+        metrics: {inspectedBytes: '0'},
+      })
     }
     let m = /^\/api\/search\/tag\/([^/]+)\/values$/.exec(path)
     if (m) return sendJson(res, 200, {tagValues: this.tagValues(decodeURIComponent(m[1]!)), metrics: {inspectedBytes: '0'}})
@@ -130,7 +133,9 @@ export class FakeTempo {
   }
 
   private async push(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const request = await receiveOtlp(req, this, 'traces', parseTracesRequest, (bytes) => this.pushBack.refuse(res, bytes, 'RATE_LIMITED: ingestion rate limit (local: 15000000 bytes, burst size: 20000000 bytes) exceeded while adding spans'))
+    const request = await receiveOtlp(req, this, 'traces', parseTracesRequest, (bytes) =>
+      this.pushBack.refuse(res, bytes, 'RATE_LIMITED: ingestion rate limit (local: 15000000 bytes, burst size: 20000000 bytes) exceeded while adding spans'),
+    )
     if (!request) return
     this.ingest(request)
     // An OTLP/HTTP receiver answers an empty ExportTraceServiceResponse in the request's encoding.

@@ -60,11 +60,15 @@ describe.skipIf(!binaries.ok)('real kube-state-metrics against a test-bed cluste
     await testbed?.stop()
   })
 
-  it('brings the edge cluster\'s kube_* state to the hub, labelled with its identity', async () => {
-    const nodes = await waitFor('kube_node_info of the edge at the hub', async () => {
-      const result = await p.query(`kube_node_info{cluster_id="${EDGE}"}`)
-      return result.length === 3 ? result : undefined
-    }, {timeoutMs: 60_000})
+  it("brings the edge cluster's kube_* state to the hub, labelled with its identity", async () => {
+    const nodes = await waitFor(
+      'kube_node_info of the edge at the hub',
+      async () => {
+        const result = await p.query(`kube_node_info{cluster_id="${EDGE}"}`)
+        return result.length === 3 ? result : undefined
+      },
+      {timeoutMs: 60_000},
+    )
     for (const node of nodes) {
       expect(node.metric).toMatchObject({cluster_id: EDGE, cluster_role: 'edge', hub_received_at: 'otel-gateway-0', job: 'kube-state-metrics'})
       expect(node.metric.node).toMatch(/^lke566951-82792[89]-[0-9a-f]{8}$/)
@@ -77,7 +81,7 @@ describe.skipIf(!binaries.ok)('real kube-state-metrics against a test-bed cluste
     expect(bert).toHaveLength(1)
   }, 90_000)
 
-  it('verify counts it as the edge\'s kube-state-metrics job', async () => {
+  it("verify counts it as the edge's kube-state-metrics job", async () => {
     const result = await runCli(['verify', '-f', 'examples/fedobs.yaml', '--prometheus-url', p.prometheusUrl, '--skip-logs', '--skip-traces', '--json', '--cluster', EDGE])
     const jobs = JSON.parse(result.stdout).groups.find((g: {name: string}) => g.name === 'jobs').checks
     expect(jobs.find((c: {name: string}) => c.name === `${EDGE}: kube-state-metrics`).status).toBe('ok')

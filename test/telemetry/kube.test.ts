@@ -94,10 +94,14 @@ describe.skipIf(!binaries.ok)('collectors as pods of a test-bed cluster, with th
     kube.apiRequests.length = 0
     const collector = await runCollector(kind, name)
     try {
-      return await waitFor(`${name}: ${enough} requests for each of ${paths.join(', ')}`, () => {
-        const statuses = paths.map((path) => kube.apiRequests.filter((r) => path.test(r.path)).map((r) => r.status))
-        return statuses.every((s) => s.length >= enough) ? statuses.map((s) => new Set(s)) : undefined
-      }, {timeoutMs: 30_000})
+      return await waitFor(
+        `${name}: ${enough} requests for each of ${paths.join(', ')}`,
+        () => {
+          const statuses = paths.map((path) => kube.apiRequests.filter((r) => path.test(r.path)).map((r) => r.status))
+          return statuses.every((s) => s.length >= enough) ? statuses.map((s) => new Set(s)) : undefined
+        },
+        {timeoutMs: 30_000},
+      )
     } finally {
       await collector.stop(5000)
     }
@@ -124,7 +128,7 @@ describe.skipIf(!binaries.ok)('collectors as pods of a test-bed cluster, with th
     expect(await answers('scraper', 'scraper-denied', [ENDPOINTS], 2)).toEqual([new Set([403])])
   }, 120_000)
 
-  it('agent: k8s_attributes watches its node\'s pods, and is forbidden once the pods rule is gone', async () => {
+  it("agent: k8s_attributes watches its node's pods, and is forbidden once the pods rule is gone", async () => {
     expect(await answers('agent', 'agent-granted', [PODS], 3)).toEqual([new Set([200])])
     await rbacWithout('otel-agent', 'pods')
     expect(await answers('agent', 'agent-denied', [PODS], 3)).toEqual([new Set([403])])

@@ -170,23 +170,27 @@ export async function startKubeCluster(testbed: Testbed, options: KubeClusterOpt
       },
       {timeoutMs: 120_000, intervalMs: 500},
     )
-    const byName = new Map<string, KubePod>(pods.map((p: V1Pod) => {
-      const ref: KubePod = {
-        namespace: p.metadata!.namespace!,
-        name: p.metadata!.name!,
-        uid: p.metadata!.uid!,
-        containers: p.spec!.containers.map((c) => c.name),
-        ip: toLocal(p.status!.podIP!),
-        node: p.spec!.nodeName!,
-      }
-      return [ref.name, ref]
-    }))
+    const byName = new Map<string, KubePod>(
+      pods.map((p: V1Pod) => {
+        const ref: KubePod = {
+          namespace: p.metadata!.namespace!,
+          name: p.metadata!.name!,
+          uid: p.metadata!.uid!,
+          containers: p.spec!.containers.map((c) => c.name),
+          ip: toLocal(p.status!.podIP!),
+          node: p.spec!.nodeName!,
+        }
+        return [ref.name, ref]
+      }),
+    )
     for (const pod of byName.values()) {
       if (!pod.ip.startsWith(network.local)) throw new Error(`pod ${pod.namespace}/${pod.name} got ${pod.ip}, outside ${network.remote}0.0/16 (node podCIDR not used by kwok?)`)
     }
 
     const podOf = (namespace: string, prefix: string, node?: string): KubePod => {
-      const found = [...byName.values()].filter((p) => p.namespace === namespace && p.name.startsWith(prefix) && (node === undefined || p.node === node)).sort((a, b) => a.name.localeCompare(b.name))[0]
+      const found = [...byName.values()]
+        .filter((p) => p.namespace === namespace && p.name.startsWith(prefix) && (node === undefined || p.node === node))
+        .sort((a, b) => a.name.localeCompare(b.name))[0]
       if (!found) throw new Error(`${options.name}: no pod ${namespace}/${prefix}* ${node ? `on ${node}` : ''}`)
       return found
     }
@@ -211,14 +215,18 @@ export async function startKubeCluster(testbed: Testbed, options: KubeClusterOpt
       pod: podOf,
       apiRequests: proxy.requests,
       async endpoints(namespace, service, portName) {
-        return waitFor(`${options.name}: endpoints of ${namespace}/${service}:${portName}`, async () => {
-          const endpoints: V1Endpoints | undefined = await ignoreStatus(core.readNamespacedEndpoints({namespace, name: service}), 404)
-          const found = (endpoints?.subsets ?? []).flatMap((s) => {
-            const port = s.ports?.find((p) => p.name === portName)?.port
-            return port === undefined ? [] : (s.addresses ?? []).map((a) => `${toLocal(a.ip)}:${port}`)
-          })
-          return found.length > 0 ? found : undefined
-        }, {timeoutMs: 60_000, intervalMs: 250})
+        return waitFor(
+          `${options.name}: endpoints of ${namespace}/${service}:${portName}`,
+          async () => {
+            const endpoints: V1Endpoints | undefined = await ignoreStatus(core.readNamespacedEndpoints({namespace, name: service}), 404)
+            const found = (endpoints?.subsets ?? []).flatMap((s) => {
+              const port = s.ports?.find((p) => p.name === portName)?.port
+              return port === undefined ? [] : (s.addresses ?? []).map((a) => `${toLocal(a.ip)}:${port}`)
+            })
+            return found.length > 0 ? found : undefined
+          },
+          {timeoutMs: 60_000, intervalMs: 250},
+        )
       },
       async asPod(serviceAccount, command, args) {
         const [namespace, name] = serviceAccount.split('/') as [string, string]
@@ -306,7 +314,13 @@ async function startTranslatingProxy(upstream: URL, upstreamCa: string, from: st
   const requests: ApiRequest[] = []
   if (Buffer.byteLength(from) !== Buffer.byteLength(to)) throw new Error(`translation ${from} → ${to} must keep the length`)
   const ca = await createRootCa('fedobs test-bed API proxy CA', 'fedobs test bed', 2)
-  const serving = await issueLeaf(ca, {commonName: 'kubernetes', usage: 'server', dnsNames: ['localhost', 'kubernetes.default.svc'], ipAddresses: ['127.0.0.1'], notAfter: new Date(Date.now() + 2 * 86_400_000)})
+  const serving = await issueLeaf(ca, {
+    commonName: 'kubernetes',
+    usage: 'server',
+    dnsNames: ['localhost', 'kubernetes.default.svc'],
+    ipAddresses: ['127.0.0.1'],
+    notAfter: new Date(Date.now() + 2 * 86_400_000),
+  })
   const agent = new HttpsAgent({keepAlive: true, ca: upstreamCa})
   const server = createHttpsServer({key: serving.key, cert: serving.cert}, (req, res) => {
     const headers = {...req.headers, host: upstream.host, 'accept-encoding': 'identity'}
@@ -391,7 +405,10 @@ export async function postJsonFrom(localAddress: string, url: string, body: unkn
   const {status, text} = await new Promise<{status: number; text: string}>((resolve, reject) => {
     const req = httpRequest(url, {method: 'POST', localAddress, agent: false, headers: {'content-type': 'application/json', 'content-length': payload.length}, timeout: 10_000}, (res) => {
       const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString()})).on('error', reject)
+      res
+        .on('data', (c: Buffer) => chunks.push(c))
+        .on('end', () => resolve({status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString()}))
+        .on('error', reject)
     })
     req.on('timeout', () => req.destroy(new Error(`POST ${url}: timed out`))).on('error', reject)
     req.end(payload)

@@ -150,7 +150,10 @@ export function parseLogQL(query: string): Expr {
     }
     expect('}')
     if (!matchers.some((m) => !m.matches(''))) {
-      throw new HttpError(400, 'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will')
+      throw new HttpError(
+        400,
+        'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will',
+      )
     }
     const filters: Filter[] = []
     while (peek()?.type === 'op') {

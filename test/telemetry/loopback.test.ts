@@ -58,7 +58,12 @@ function differingPaths(a: unknown, b: unknown, at = ''): string[] {
 }
 
 /** Paths loopbackVariant may change, per collector; everything else must stay deep-equal. */
-const SECRETS_OF_CLIENT = ['exporters.otlp_grpc/gateway.tls.ca_file', 'exporters.otlp_grpc/gateway.tls.cert_file', 'exporters.otlp_grpc/gateway.tls.key_file', 'extensions.bearertokenauth/gateway.filename']
+const SECRETS_OF_CLIENT = [
+  'exporters.otlp_grpc/gateway.tls.ca_file',
+  'exporters.otlp_grpc/gateway.tls.cert_file',
+  'exporters.otlp_grpc/gateway.tls.key_file',
+  'extensions.bearertokenauth/gateway.filename',
+]
 const AGENT = [
   'extensions.health_check.endpoint',
   'receivers.otlp.protocols.grpc.endpoint',
@@ -116,7 +121,9 @@ describe('loopbackVariant', () => {
   it('keeps k8s_attributes in every agent pipeline it is rendered in, and Kubernetes discovery in every scrape job', () => {
     for (const [label, rendered] of CONFIGS.filter(([l]) => l.endsWith('agent'))) {
       const variant = loopbackVariant(rendered, ENDPOINTS)
-      const withProcessor = Object.entries(variant.service.pipelines as Record<string, {processors: string[]}>).filter(([, p]) => p.processors.includes('k8s_attributes')).map(([name]) => name)
+      const withProcessor = Object.entries(variant.service.pipelines as Record<string, {processors: string[]}>)
+        .filter(([, p]) => p.processors.includes('k8s_attributes'))
+        .map(([name]) => name)
       expect(withProcessor, label).toEqual(['metrics', 'logs', 'traces'])
       expect(variant.processors.k8s_attributes).toMatchObject({auth_type: 'serviceAccount', filter: {node_from_env_var: 'K8S_NODE_NAME'}})
       expect(variant.receivers.kubelet_stats.auth_type).toBe('serviceAccount')
@@ -134,7 +141,13 @@ describe('loopbackVariant', () => {
     const tampered = loopbackVariant(agent, ENDPOINTS)
     tampered.processors.k8s_attributes.extract.metadata.pop()
     tampered.service.pipelines.logs.processors = tampered.service.pipelines.logs.processors.filter((p: string) => p !== 'k8s_attributes')
-    expect(differingPaths(agent, tampered).filter((p) => !ALLOWED['edge agent']!.includes(p))).toEqual(['processors.k8s_attributes.extract.metadata.6', 'service.pipelines.logs.processors.1', 'service.pipelines.logs.processors.2', 'service.pipelines.logs.processors.3', 'service.pipelines.logs.processors.4'])
+    expect(differingPaths(agent, tampered).filter((p) => !ALLOWED['edge agent']!.includes(p))).toEqual([
+      'processors.k8s_attributes.extract.metadata.6',
+      'service.pipelines.logs.processors.1',
+      'service.pipelines.logs.processors.2',
+      'service.pipelines.logs.processors.3',
+      'service.pipelines.logs.processors.4',
+    ])
   })
 
   it('points kubelet_stats at the fake kubelet, keeping https and ${env:K8S_NODE_IP}', () => {
@@ -176,7 +189,11 @@ describe.skipIf(!binaries.ok)('loopback variants on the real collector', () => {
         // As a pod: in-cluster API server address and a service-account volume (validate builds
         // kubelet_stats, which reads its ca.crt; nothing connects).
         const env = {...process.env, POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '127.0.0.1', K8S_NODE_NAME: 'n', KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1'}
-        const serviceAccount = writeServiceAccount(path.join(dir, 'run'), {token: 'not-checked', ca: (await createRootCa('test-bed API server CA', 'fedobs test bed', 1)).cert, namespace: 'observability'})
+        const serviceAccount = writeServiceAccount(path.join(dir, 'run'), {
+          token: 'not-checked',
+          ca: (await createRootCa('test-bed API server CA', 'fedobs test bed', 1)).cert,
+          namespace: 'observability',
+        })
         // The agent's rendered container turns on the feature gate its PII scrubber needs.
         const gates = label.endsWith('agent') ? ['--feature-gates=ottl.functions.enableLambda'] : []
         const pod = asPodCommand(serviceAccount, binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', ['validate', `--config=${file}`, ...gates])

@@ -48,7 +48,7 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
   // 2. Self-metrics: the gateway's pull reader binds 0.0.0.0:8888, and agents and scrapers get the
   //    collector's default reader on localhost:8888 (one per pod). On one host a second collector
   //    cannot bind 8888 and exits, so each gets the same reader on its own loopback port.
-  const metrics = ((copy.service ??= {}).telemetry ??= {}).metrics ??= {}
+  const metrics = (((copy.service ??= {}).telemetry ??= {}).metrics ??= {})
   if (metrics.level !== 'none') {
     metrics.readers ??= [{pull: {exporter: {prometheus: {host: 'localhost', port: SELF_METRICS_PORT}}}}]
     for (const reader of metrics.readers as Array<{pull?: {exporter?: {prometheus?: {host?: string; port?: number}}}}>) {

@@ -42,7 +42,11 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
   const edgeCredentials = () => p.pki.issued.get(EDGE)!
 
   beforeAll(async () => {
-    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''})
+    p = await startPipeline({
+      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
+      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
+      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+    })
     monitor = new Monitor({gateway: p.gatewayMetricsUrl, 'edge-agent': selfMetricsUrl(p, 'edge-agent'), 'edge-scraper': selfMetricsUrl(p, 'edge-scraper')})
     monitor.start()
     traffic = new Traffic([p.hub, p.edge])
@@ -59,11 +63,14 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
     await p?.stop()
   })
 
-  it('a valid edge\'s data arrives at Prometheus under its own cluster_id and role, through mTLS', async () => {
+  it("a valid edge's data arrives at Prometheus under its own cluster_id and role, through mTLS", async () => {
     const rows = await p.query(`count by (cluster_id, cluster_role) (up{job="kube-state-metrics"} == 1)`)
     expect(rows.map((r) => `${r.metric.cluster_id}/${r.metric.cluster_role}`).sort()).toEqual([`${EDGE}/edge`, `${HUB}/hub`])
     // The agents really export over TLS 1.3 with their client certificate (gRPC on 4317, HTTP on 4318).
-    for (const [address, alpn] of [[grpc(), ['h2']], [http(), ['http/1.1']]] as const) {
+    for (const [address, alpn] of [
+      [grpc(), ['h2']],
+      [http(), ['http/1.1']],
+    ] as const) {
       const probe = await probeTls(address, edgeCredentials(), {alpn: [...alpn]})
       expect(probe, address).toMatchObject({protocol: 'TLSv1.3', accepted: true})
     }
@@ -112,27 +119,31 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
     const [header, payload] = token.split('.')
     const forgedPayload = Buffer.from(JSON.stringify({...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: HUB, role: 'hub'})).toString('base64url')
     const forged = `${header}.${forgedPayload}.${token.split('.')[2]}`
-    for (const [label, bearer] of [['none', undefined], ['foreign', foreign], ['forged', forged]] as const) {
+    for (const [label, bearer] of [
+      ['none', undefined],
+      ['foreign', foreign],
+      ['forged', forged],
+    ] as const) {
       const post = await postToGateway(`${p.gatewayOtlpHttpUrl}/v1/metrics`, metric('fedobs_probe', {}), {cert, key, caCert, ...(bearer ? {token: bearer} : {})})
       expect(post.status, `${label}: ${JSON.stringify(post)}`).toBe(401)
     }
   })
 
-  it('relabels data an edge sends under another cluster\'s identity with its own (HTTP)', async () => {
-    const post = await postToGateway(
-      `${p.gatewayOtlpHttpUrl}/v1/metrics`,
-      metric('fedobs_spoof_probe', {'cluster.id': HUB, 'cluster.role': 'hub', 'service.name': 'spoofer'}),
-      edgeCredentials(),
-    )
+  it("relabels data an edge sends under another cluster's identity with its own (HTTP)", async () => {
+    const post = await postToGateway(`${p.gatewayOtlpHttpUrl}/v1/metrics`, metric('fedobs_spoof_probe', {'cluster.id': HUB, 'cluster.role': 'hub', 'service.name': 'spoofer'}), edgeCredentials())
     expect(post).toMatchObject({status: 200})
-    const rows = await waitFor('the spoof probe at the hub', async () => {
-      const found = await p.query('fedobs_spoof_probe')
-      return found.length > 0 ? found : undefined
-    }, {timeoutMs: 30_000})
+    const rows = await waitFor(
+      'the spoof probe at the hub',
+      async () => {
+        const found = await p.query('fedobs_spoof_probe')
+        return found.length > 0 ? found : undefined
+      },
+      {timeoutMs: 30_000},
+    )
     expect(rows.map((r) => [r.metric.cluster_id, r.metric.cluster_role])).toEqual([[EDGE, 'edge']])
   })
 
-  it('relabels an edge agent configured to claim the hub\'s identity (real agent, gRPC)', async () => {
+  it("relabels an edge agent configured to claim the hub's identity (real agent, gRPC)", async () => {
     const file = path.join(p.dir, 'edge-agent.yaml')
     const original = readFileSync(file, 'utf8')
     const config = parse(original)
@@ -148,10 +159,14 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
       const since = Date.now() / 1000
       // The edge's kubelet stats name the edge's node: they must arrive as the edge, never as the hub.
       const node = p.edge.node.node
-      await waitFor('kubelet stats of the claiming agent', async () => {
-        const rows = await p.query(`max by (cluster_id, cluster_role) (timestamp(k8s_node_memory_working_set_bytes{k8s_node_name="${node}"}))`)
-        return rows.some((r) => Number(r.value[1]) > since) ? rows : undefined
-      }, {timeoutMs: 40_000})
+      await waitFor(
+        'kubelet stats of the claiming agent',
+        async () => {
+          const rows = await p.query(`max by (cluster_id, cluster_role) (timestamp(k8s_node_memory_working_set_bytes{k8s_node_name="${node}"}))`)
+          return rows.some((r) => Number(r.value[1]) > since) ? rows : undefined
+        },
+        {timeoutMs: 40_000},
+      )
       const rows = await p.query(`count by (cluster_id, cluster_role) (k8s_node_memory_working_set_bytes{k8s_node_name="${node}"})`)
       expect(rows.map((r) => `${r.metric.cluster_id}/${r.metric.cluster_role}`)).toEqual([`${EDGE}/edge`])
     } finally {
@@ -161,7 +176,7 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
     }
   }, 90_000)
 
-  it('rotating the gateway\'s and an edge\'s credentials while data flows loses nothing', async () => {
+  it("rotating the gateway's and an edge's credentials while data flows loses nothing", async () => {
     await accounts.checkpoint('before-rotation', 'none', Date.now(), Date.now(), {}) // count from a settled state
     const begin = Date.now()
     const before = {gateway: p.pki.state.gateway!.serial, edge: p.pki.state.clusters[EDGE]!.client!.serial}
@@ -179,10 +194,14 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
     await accounts.flowing()
     // The gateway serves its new certificate within its reload interval (1m): a new handshake sees it.
     const newSerial = p.pki.state.gateway!.serial.replace(/^0+/, '').toUpperCase()
-    const served = await waitFor('the gateway to serve its new certificate', async () => {
-      const probe = await probeTls(grpc(), edgeCredentials())
-      return probe.accepted && probe.serial?.replace(/^0+/, '').toUpperCase() === newSerial ? probe : undefined
-    }, {timeoutMs: 90_000, intervalMs: 2000})
+    const served = await waitFor(
+      'the gateway to serve its new certificate',
+      async () => {
+        const probe = await probeTls(grpc(), edgeCredentials())
+        return probe.accepted && probe.serial?.replace(/^0+/, '').toUpperCase() === newSerial ? probe : undefined
+      },
+      {timeoutMs: 90_000, intervalMs: 2000},
+    )
     expect(served.protocol).toBe('TLSv1.3')
     const result = await accounts.checkpoint('rotation', 'gateway and edge credentials rotated', begin, Date.now(), {})
     accounts.expectZeroLost(result)

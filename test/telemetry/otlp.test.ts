@@ -186,13 +186,19 @@ describe.skipIf(!binaries.ok)('the OTLP toolkit against the real collector', () 
   async function throughCollector<T>(signal: keyof typeof out, body: Buffer, parse: (b: Buffer, c: string) => T): Promise<T> {
     const response = await fetch(`${otlp}/v1/${signal}`, {method: 'POST', headers: {'content-type': PROTOBUF}, body, signal: AbortSignal.timeout(10_000)})
     expect(response.status).toBe(200)
-    const line = await waitFor(`the collector's ${signal} file`, () => {
-      try {
-        return readFileSync(out[signal], 'utf8').split('\n').find((l) => l.trim() !== '')
-      } catch {
-        return undefined
-      }
-    }, {timeoutMs: 20_000, intervalMs: 100})
+    const line = await waitFor(
+      `the collector's ${signal} file`,
+      () => {
+        try {
+          return readFileSync(out[signal], 'utf8')
+            .split('\n')
+            .find((l) => l.trim() !== '')
+        } catch {
+          return undefined
+        }
+      },
+      {timeoutMs: 20_000, intervalMs: 100},
+    )
     return parse(Buffer.from(line), 'application/json')
   }
 

@@ -288,16 +288,36 @@ function decodeLogRecord(buf: Buffer): LogRecord {
   const r: LogRecord = {attributes: []}
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 1: r.timeUnixNano = fixed64(f); break
-      case 2: r.severityNumber = uint(f); break
-      case 3: r.severityText = text(f); break
-      case 5: r.body = decodeAnyValue(f.value as Buffer); break
-      case 6: r.attributes!.push(decodeKeyValue(f.value as Buffer)); break
-      case 8: r.flags = fixed32(f); break
-      case 9: r.traceId = hex(f); break
-      case 10: r.spanId = hex(f); break
-      case 11: r.observedTimeUnixNano = fixed64(f); break
-      case 12: r.eventName = text(f); break
+      case 1:
+        r.timeUnixNano = fixed64(f)
+        break
+      case 2:
+        r.severityNumber = uint(f)
+        break
+      case 3:
+        r.severityText = text(f)
+        break
+      case 5:
+        r.body = decodeAnyValue(f.value as Buffer)
+        break
+      case 6:
+        r.attributes!.push(decodeKeyValue(f.value as Buffer))
+        break
+      case 8:
+        r.flags = fixed32(f)
+        break
+      case 9:
+        r.traceId = hex(f)
+        break
+      case 10:
+        r.spanId = hex(f)
+        break
+      case 11:
+        r.observedTimeUnixNano = fixed64(f)
+        break
+      case 12:
+        r.eventName = text(f)
+        break
     }
   }
   return omitEmpty(r)
@@ -307,19 +327,45 @@ function decodeSpan(buf: Buffer): Span {
   const s: Span = {traceId: '', spanId: '', name: '', startTimeUnixNano: '0', endTimeUnixNano: '0', attributes: [], events: [], links: []}
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 1: s.traceId = hex(f); break
-      case 2: s.spanId = hex(f); break
-      case 3: s.traceState = text(f); break
-      case 4: s.parentSpanId = hex(f); break
-      case 5: s.name = text(f); break
-      case 6: s.kind = uint(f); break
-      case 7: s.startTimeUnixNano = fixed64(f); break
-      case 8: s.endTimeUnixNano = fixed64(f); break
-      case 9: s.attributes!.push(decodeKeyValue(f.value as Buffer)); break
-      case 11: s.events!.push(decodeEvent(f.value as Buffer)); break
-      case 13: s.links!.push(decodeLink(f.value as Buffer)); break
-      case 15: s.status = decodeStatus(f.value as Buffer); break
-      case 16: s.flags = fixed32(f); break
+      case 1:
+        s.traceId = hex(f)
+        break
+      case 2:
+        s.spanId = hex(f)
+        break
+      case 3:
+        s.traceState = text(f)
+        break
+      case 4:
+        s.parentSpanId = hex(f)
+        break
+      case 5:
+        s.name = text(f)
+        break
+      case 6:
+        s.kind = uint(f)
+        break
+      case 7:
+        s.startTimeUnixNano = fixed64(f)
+        break
+      case 8:
+        s.endTimeUnixNano = fixed64(f)
+        break
+      case 9:
+        s.attributes!.push(decodeKeyValue(f.value as Buffer))
+        break
+      case 11:
+        s.events!.push(decodeEvent(f.value as Buffer))
+        break
+      case 13:
+        s.links!.push(decodeLink(f.value as Buffer))
+        break
+      case 15:
+        s.status = decodeStatus(f.value as Buffer)
+        break
+      case 16:
+        s.flags = fixed32(f)
+        break
     }
   }
   return omitEmpty(s)
@@ -436,7 +482,9 @@ function encodeSpan(s: Span): Buffer {
     nanos(8, s.endTimeUnixNano),
     ...encodeAttributes(9, s.attributes),
     ...(s.events ?? []).map((e) => len(11, concat([nanos(1, e.timeUnixNano), str(2, e.name), ...encodeAttributes(3, e.attributes)]))),
-    ...(s.links ?? []).map((l) => len(13, concat([ids(1, l.traceId), ids(2, l.spanId), optional(l.traceState, (t) => str(3, t)), ...encodeAttributes(4, l.attributes), optional(l.flags, (f) => writeFixed32(6, f))]))),
+    ...(s.links ?? []).map((l) =>
+      len(13, concat([ids(1, l.traceId), ids(2, l.spanId), optional(l.traceState, (t) => str(3, t)), ...encodeAttributes(4, l.attributes), optional(l.flags, (f) => writeFixed32(6, f))])),
+    ),
     optional(s.status, (st) => len(15, concat([optional(st.message, (m) => str(2, m)), optional(st.code, (c) => writeUint(3, c))]))),
     optional(s.flags, (f) => writeFixed32(16, f)),
   ])
@@ -467,7 +515,16 @@ function encodeMetric(m: Metric): Buffer {
 function encodeSignal<R, I>(entries: R[], layout: Layout<R, I>): Buffer {
   return concat(
     (entries as Entry[]).map((entry) =>
-      len(1, concat([encodeResource(entry.resource), ...(entry[layout.scopes] as Entry[]).map((scope) => len(2, concat([encodeScope(scope.scope as Scope | undefined), ...(scope[layout.items] as I[]).map((item) => len(2, layout.encode(item))), optional(scope.schemaUrl, (u) => str(3, u))]))), optional(entry.schemaUrl, (u) => str(3, u))])),
+      len(
+        1,
+        concat([
+          encodeResource(entry.resource),
+          ...(entry[layout.scopes] as Entry[]).map((scope) =>
+            len(2, concat([encodeScope(scope.scope as Scope | undefined), ...(scope[layout.items] as I[]).map((item) => len(2, layout.encode(item))), optional(scope.schemaUrl, (u) => str(3, u))])),
+          ),
+          optional(entry.schemaUrl, (u) => str(3, u)),
+        ]),
+      ),
     ),
   )
 }

@@ -77,7 +77,11 @@ export class PiiCorpus {
       () => f.internet.exampleEmail(),
       () => f.internet.email({provider: f.internet.domainName()}),
       () => f.internet.email({firstName: f.person.firstName(), lastName: f.person.lastName(), provider: `${f.internet.domainWord()}.co.uk`}),
-      () => `${f.internet.username().toLowerCase().replace(/[^a-z0-9._-]/g, '')}+${f.word.noun()}@${f.internet.domainName()}`,
+      () =>
+        `${f.internet
+          .username()
+          .toLowerCase()
+          .replace(/[^a-z0-9._-]/g, '')}+${f.word.noun()}@${f.internet.domainName()}`,
       () => f.internet.email().toUpperCase(),
       () => `${f.person.firstName().toLowerCase()}@mail.${f.internet.domainWord()}.${f.helpers.arrayElement(['de', 'fr', 'io', 'com.br', 'co.jp'])}`,
     ])()
@@ -95,10 +99,13 @@ export class PiiCorpus {
   /** An SSN as people write it: 123-45-6789 or 123 45 6789. */
   ssn(): Slot {
     const [a, g, s] = this.ssnDigits()
-    return pos('ssn', this.f.helpers.weightedArrayElement([
-      {weight: 4, value: `${a}-${g}-${s}`},
-      {weight: 1, value: `${a} ${g} ${s}`},
-    ]))
+    return pos(
+      'ssn',
+      this.f.helpers.weightedArrayElement([
+        {weight: 4, value: `${a}-${g}-${s}`},
+        {weight: 1, value: `${a} ${g} ${s}`},
+      ]),
+    )
   }
 
   /** Nine digits in a row, only recognisable by the word before them: `SSN: 123456789`. */
@@ -131,29 +138,35 @@ export class PiiCorpus {
     if (f.datatype.boolean(0.55)) {
       const national = f.phone.number({style: 'national'}).replace(/\D/g, '')
       const [area, exchange, line] = [national.slice(0, 3), national.slice(3, 6), national.slice(6)]
-      return pos('phone', f.helpers.arrayElement([
-        () => f.phone.number({style: 'human'}),
-        () => f.phone.number({style: 'national'}),
-        () => f.phone.number({style: 'international'}),
-        () => `+1 ${area}-${exchange}-${line}`,
-        () => `+1 (${area}) ${exchange}-${line}`,
-        () => `${area}.${exchange}.${line}`,
-        () => `1 ${area} ${exchange} ${line}`,
-        () => `(${area})${exchange}-${line}`,
-        () => `+1.${area}.${exchange}.${line}`,
-        () => `${area} ${exchange} ${line}`,
-      ])())
+      return pos(
+        'phone',
+        f.helpers.arrayElement([
+          () => f.phone.number({style: 'human'}),
+          () => f.phone.number({style: 'national'}),
+          () => f.phone.number({style: 'international'}),
+          () => `+1 ${area}-${exchange}-${line}`,
+          () => `+1 (${area}) ${exchange}-${line}`,
+          () => `${area}.${exchange}.${line}`,
+          () => `1 ${area} ${exchange} ${line}`,
+          () => `(${area})${exchange}-${line}`,
+          () => `+1.${area}.${exchange}.${line}`,
+          () => `${area} ${exchange} ${line}`,
+        ])(),
+      )
     }
     const {faker, cc} = f.helpers.arrayElement(this.countries)
     const e164 = faker.phone.number({style: 'international'})
     const human = faker.phone.number({style: 'human'})
     const rest = e164.slice(1 + cc.length)
-    return pos('phone', f.helpers.arrayElement([
-      () => e164,
-      () => (human.startsWith('+') ? human : e164),
-      () => `+${cc} ${grouped(rest, rest.length > 9 ? [2, 4, rest.length - 6] : [3, 3, rest.length - 6], ' ')}`,
-      () => `+${cc}-${grouped(rest, [3, 3, rest.length - 6], '-')}`,
-    ])())
+    return pos(
+      'phone',
+      f.helpers.arrayElement([
+        () => e164,
+        () => (human.startsWith('+') ? human : e164),
+        () => `+${cc} ${grouped(rest, rest.length > 9 ? [2, 4, rest.length - 6] : [3, 3, rest.length - 6], ' ')}`,
+        () => `+${cc}-${grouped(rest, [3, 3, rest.length - 6], '-')}`,
+      ])(),
+    )
   }
 
   // ------------------------------------------------ look-alikes that must survive
@@ -167,24 +180,22 @@ export class PiiCorpus {
     const d = this.date()
     const iso = d.toISOString()
     const offset = f.helpers.arrayElement(['+05:30', '-07:00', '+00:00', '+09:00', '-03:00'])
-    return neg('timestamp', f.helpers.arrayElement([
-      () => iso,
-      () => iso.replace(/\.\d+Z$/, offset),
-      () => iso.replace('T', ' ').replace('Z', '').replace('.', ','),
-      () => d.toUTCString(),
-      () => iso.replace(/\.(\d{3})Z$/, `.$1${f.string.numeric(6)}Z`),
-    ])())
+    return neg(
+      'timestamp',
+      f.helpers.arrayElement([
+        () => iso,
+        () => iso.replace(/\.\d+Z$/, offset),
+        () => iso.replace('T', ' ').replace('Z', '').replace('.', ','),
+        () => d.toUTCString(),
+        () => iso.replace(/\.(\d{3})Z$/, `.$1${f.string.numeric(6)}Z`),
+      ])(),
+    )
   }
 
   epoch(): Slot {
     const f = this.f
     const ms = this.date().getTime()
-    return neg('epoch', f.helpers.arrayElement([
-      () => String(ms),
-      () => String(Math.floor(ms / 1000)),
-      () => `${ms}${f.string.numeric(6)}`,
-      () => `${ms}${f.string.numeric(3)}`,
-    ])())
+    return neg('epoch', f.helpers.arrayElement([() => String(ms), () => String(Math.floor(ms / 1000)), () => `${ms}${f.string.numeric(6)}`, () => `${ms}${f.string.numeric(3)}`])())
   }
 
   ip(): Slot {
@@ -203,13 +214,16 @@ export class PiiCorpus {
 
   order(): Slot {
     const f = this.f
-    return neg('order number', f.helpers.arrayElement([
-      () => `ORD-${f.number.int({min: 2019, max: 2027})}-${f.string.numeric(6)}`,
-      () => `#${f.string.numeric({length: 8, allowLeadingZeros: false})}`,
-      () => `PO${f.string.numeric(10)}`,
-      () => f.string.numeric({length: {min: 6, max: 12}, allowLeadingZeros: false}),
-      () => `INV-${f.string.alphanumeric({length: 4, casing: 'upper'})}-${f.string.numeric(5)}`,
-    ])())
+    return neg(
+      'order number',
+      f.helpers.arrayElement([
+        () => `ORD-${f.number.int({min: 2019, max: 2027})}-${f.string.numeric(6)}`,
+        () => `#${f.string.numeric({length: 8, allowLeadingZeros: false})}`,
+        () => `PO${f.string.numeric(10)}`,
+        () => f.string.numeric({length: {min: 6, max: 12}, allowLeadingZeros: false}),
+        () => `INV-${f.string.alphanumeric({length: 4, casing: 'upper'})}-${f.string.numeric(5)}`,
+      ])(),
+    )
   }
 
   /** A 16-digit id that looks like a card (starts 2-6, same groupings) but fails Luhn. */
@@ -218,11 +232,14 @@ export class PiiCorpus {
     let digits: string
     do digits = `${f.number.int({min: 2, max: 6})}${f.string.numeric(15)}`
     while (luhnValid(digits))
-    return neg('non-Luhn 16-digit id', f.helpers.weightedArrayElement([
-      {weight: 3, value: digits},
-      {weight: 1, value: grouped(digits, [4, 4, 4, 4], '-')},
-      {weight: 1, value: grouped(digits, [4, 4, 4, 4], ' ')},
-    ]))
+    return neg(
+      'non-Luhn 16-digit id',
+      f.helpers.weightedArrayElement([
+        {weight: 3, value: digits},
+        {weight: 1, value: grouped(digits, [4, 4, 4, 4], '-')},
+        {weight: 1, value: grouped(digits, [4, 4, 4, 4], ' ')},
+      ]),
+    )
   }
 
   /** Long ids that never look like a card: Snowflake-style ids and 16-19 digits starting 1, 7-9. */
@@ -234,44 +251,56 @@ export class PiiCorpus {
   version(): Slot {
     const f = this.f
     const n = (max: number): number => f.number.int({min: 0, max})
-    return neg('version', f.helpers.arrayElement([
-      () => `${n(9)}.${n(30)}.${n(20)}-${n(12)}`,
-      () => f.system.semver(),
-      () => `v${f.system.semver()}-rc.${n(5)}+build.${n(999)}`,
-      () => `${n(6)}.${n(19)}.0-${f.number.int({min: 1000, max: 1100})}-azure`,
-      () => `${f.number.int({min: 2019, max: 2027})}.${f.number.int({min: 1, max: 12})}.${n(9)}`,
-    ])())
+    return neg(
+      'version',
+      f.helpers.arrayElement([
+        () => `${n(9)}.${n(30)}.${n(20)}-${n(12)}`,
+        () => f.system.semver(),
+        () => `v${f.system.semver()}-rc.${n(5)}+build.${n(999)}`,
+        () => `${n(6)}.${n(19)}.0-${f.number.int({min: 1000, max: 1100})}-azure`,
+        () => `${f.number.int({min: 2019, max: 2027})}.${f.number.int({min: 1, max: 12})}.${n(9)}`,
+      ])(),
+    )
   }
 
   duration(): Slot {
     const f = this.f
-    return neg('duration', f.helpers.arrayElement([
-      () => `${f.number.int({min: 1, max: 999})}ms`,
-      () => `${f.number.int({min: 0, max: 23})}h${f.number.int({min: 0, max: 59})}m${f.number.float({min: 0, max: 59, fractionDigits: 3})}s`,
-      () => `${f.number.float({min: 0, max: 30, fractionDigits: 6})}s`,
-      () => `${f.number.int({min: 1, max: 900})}µs`,
-    ])())
+    return neg(
+      'duration',
+      f.helpers.arrayElement([
+        () => `${f.number.int({min: 1, max: 999})}ms`,
+        () => `${f.number.int({min: 0, max: 23})}h${f.number.int({min: 0, max: 59})}m${f.number.float({min: 0, max: 59, fractionDigits: 3})}s`,
+        () => `${f.number.float({min: 0, max: 30, fractionDigits: 6})}s`,
+        () => `${f.number.int({min: 1, max: 900})}µs`,
+      ])(),
+    )
   }
 
   hex(): Slot {
     const f = this.f
-    return neg('hex id', f.helpers.arrayElement([
-      () => f.string.hexadecimal({length: 32, casing: 'lower', prefix: ''}),
-      () => f.string.hexadecimal({length: 16, casing: 'lower', prefix: ''}),
-      () => f.git.commitSha(),
-      () => `sha256:${f.string.hexadecimal({length: 64, casing: 'lower', prefix: ''})}`,
-      () => f.string.hexadecimal({length: 8, casing: 'lower', prefix: '0x'}),
-    ])())
+    return neg(
+      'hex id',
+      f.helpers.arrayElement([
+        () => f.string.hexadecimal({length: 32, casing: 'lower', prefix: ''}),
+        () => f.string.hexadecimal({length: 16, casing: 'lower', prefix: ''}),
+        () => f.git.commitSha(),
+        () => `sha256:${f.string.hexadecimal({length: 64, casing: 'lower', prefix: ''})}`,
+        () => f.string.hexadecimal({length: 8, casing: 'lower', prefix: '0x'}),
+      ])(),
+    )
   }
 
   pod(): Slot {
     const f = this.f
     const name = f.helpers.arrayElement(['checkout', 'payments-api', 'bert-inference', 'web', 'sms-gateway', 'kube-state-metrics'])
-    return neg('k8s pod name', f.helpers.arrayElement([
-      () => `${name}-${f.string.alphanumeric({length: 10, casing: 'lower'})}-${f.string.alphanumeric({length: 5, casing: 'lower'})}`,
-      () => `${name}-${f.number.int({min: 0, max: 9})}`,
-      () => `lke${f.string.numeric(6)}-${f.string.numeric(6)}-${f.string.hexadecimal({length: 8, casing: 'lower', prefix: ''})}`,
-    ])())
+    return neg(
+      'k8s pod name',
+      f.helpers.arrayElement([
+        () => `${name}-${f.string.alphanumeric({length: 10, casing: 'lower'})}-${f.string.alphanumeric({length: 5, casing: 'lower'})}`,
+        () => `${name}-${f.number.int({min: 0, max: 9})}`,
+        () => `lke${f.string.numeric(6)}-${f.string.numeric(6)}-${f.string.hexadecimal({length: 8, casing: 'lower', prefix: ''})}`,
+      ])(),
+    )
   }
 
   status(): Slot {
@@ -280,11 +309,14 @@ export class PiiCorpus {
 
   price(): Slot {
     const f = this.f
-    return neg('price', f.helpers.arrayElement([
-      () => f.commerce.price({symbol: '$'}),
-      () => `${f.commerce.price({min: 1000, max: 99999})} EUR`,
-      () => `$${f.number.int({min: 1, max: 999})},${f.string.numeric(3)}.${f.string.numeric(2)}`,
-    ])())
+    return neg(
+      'price',
+      f.helpers.arrayElement([
+        () => f.commerce.price({symbol: '$'}),
+        () => `${f.commerce.price({min: 1000, max: 99999})} EUR`,
+        () => `$${f.number.int({min: 1, max: 999})},${f.string.numeric(3)}.${f.string.numeric(2)}`,
+      ])(),
+    )
   }
 
   calendarDate(): Slot {
@@ -341,7 +373,19 @@ export class PiiCorpus {
       () => [this.ip(), ' - - [', this.timestamp(), '] "GET /api/v1/orders/', this.order(), ' HTTP/1.1" ', this.status(), ' ', this.other(), ' latency=', this.duration()],
       () => ['checkout completed user=', this.email(), ' card=', this.card(), ' amount=', this.price(), ' order=', this.order(), ' trace_id=', this.hex()],
       () => ['Sending SMS to ', this.phone(), ' (request ', this.uuid(), ') at ', this.timestamp()],
-      () => ['{"level":"info","ts":', this.epoch(), ',"msg":"customer updated","email":"', this.email(), '","phone":"', this.phone(), '","client_ip":"', this.ip(), '","version":"', this.version(), '"}'],
+      () => [
+        '{"level":"info","ts":',
+        this.epoch(),
+        ',"msg":"customer updated","email":"',
+        this.email(),
+        '","phone":"',
+        this.phone(),
+        '","client_ip":"',
+        this.ip(),
+        '","version":"',
+        this.version(),
+        '"}',
+      ],
       () => ['KYC check for customer ', this.order(), ': ', ...ssnSegments(), ' verified in ', this.duration()],
       () => ['pod ', this.pod(), ' on node ', this.ip(), ' restarted at ', this.timestamp(), ', image ', this.version()],
       () => [`payment declined for ${name}, card `, this.card(), ' (last 4 ', this.other(), '), retry id ', this.nonLuhn16(), ' at ', this.epoch()],
@@ -458,7 +502,18 @@ export interface Tally {
 
 export function emptyTally(): Tally {
   const zero = (): Record<PiiKind, number> => ({email: 0, ssn: 0, card: 0, phone: 0})
-  return {positives: zero(), redacted: zero(), redactedAsKind: zero(), replacementsByLabel: {}, correctByLabel: {}, cleanReplacements: 0, lookalikes: {}, damagedValues: 0, misses: [], falsePositives: []}
+  return {
+    positives: zero(),
+    redacted: zero(),
+    redactedAsKind: zero(),
+    replacementsByLabel: {},
+    correctByLabel: {},
+    cleanReplacements: 0,
+    lookalikes: {},
+    damagedValues: 0,
+    misses: [],
+    falsePositives: [],
+  }
 }
 
 /** Adds one value (the segments that went in, the string that came out) to the tally. */

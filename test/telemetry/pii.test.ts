@@ -210,7 +210,12 @@ describe.skipIf(!binaries.ok)('PII scrubbing on the real collector', () => {
     }
     await postOtlpJson(`${collector.otlp}/v1/traces`, {resourceSpans: [{resource: {attributes: attributes({'service.name': 'checkout', owner: 'ops@example.com'})}, scopeSpans: [{spans: [span]}]}]})
     const out = await waitFor('the span in the traces file', () => spansOf(collector).find((s) => s.span.traceId === traceId))
-    expect(attributeMap(out.span.attributes)).toEqual({'enduser.id': '[REDACTED:email]', 'payment.card': '[REDACTED:card]', 'order.id': '5555555555554445', 'k8s.pod.name': 'checkout-5555555555554444'})
+    expect(attributeMap(out.span.attributes)).toEqual({
+      'enduser.id': '[REDACTED:email]',
+      'payment.card': '[REDACTED:card]',
+      'order.id': '5555555555554445',
+      'k8s.pod.name': 'checkout-5555555555554444',
+    })
     expect(attributeMap(out.span.events![0]!.attributes)['exception.message']).toBe('SMS to [REDACTED:phone] failed, SSN [REDACTED:ssn]')
     expect(attributeMap(out.resource)).toEqual({'service.name': 'checkout', owner: '[REDACTED:email]'})
   })
@@ -220,7 +225,15 @@ describe.skipIf(!binaries.ok)('PII scrubbing on the real collector', () => {
       const pii: SecuritySpec['pii'] = {enabled: true, allowKeys: [], patterns: patterns.map((regex, i) => ({name: `p${i}`, regex}))}
       const file = path.join(mkdtempSync(path.join(dir, 'validate-')), 'config.yaml')
       const processor = piiProcessor(pii)!
-      writeFileSync(file, emitYaml({receivers: {otlp: {protocols: {http: {}}}}, processors: {[processor.name]: processor.config}, exporters: {debug: {}}, service: {pipelines: {logs: {receivers: ['otlp'], processors: [processor.name], exporters: ['debug']}}}}))
+      writeFileSync(
+        file,
+        emitYaml({
+          receivers: {otlp: {protocols: {http: {}}}},
+          processors: {[processor.name]: processor.config},
+          exporters: {debug: {}},
+          service: {pipelines: {logs: {receivers: ['otlp'], processors: [processor.name], exporters: ['debug']}}},
+        }),
+      )
       return run(otelcol, ['validate', `--config=${file}`, `--feature-gates=${processor.featureGates.join(',')}`]).then(
         () => '',
         (error: {stderr?: string}) => error.stderr ?? String(error),
@@ -301,10 +314,14 @@ function allLogs(collector: Collector): OutputRecord[] {
 }
 
 function logsOf(collector: Collector, testCase: string, count: number): Promise<OutputRecord[]> {
-  return waitFor(`${count} record(s) of ${testCase} in the logs file`, () => {
-    const found = allLogs(collector).filter((r) => attributeMap(r.attributes)['test.case'] === testCase)
-    return found.length >= count ? found : undefined
-  }, {timeoutMs: 15_000, intervalMs: 100})
+  return waitFor(
+    `${count} record(s) of ${testCase} in the logs file`,
+    () => {
+      const found = allLogs(collector).filter((r) => attributeMap(r.attributes)['test.case'] === testCase)
+      return found.length >= count ? found : undefined
+    },
+    {timeoutMs: 15_000, intervalMs: 100},
+  )
 }
 
 function spansOf(collector: Collector): Array<{span: Span; resource: KeyValue[]}> {
@@ -333,10 +350,14 @@ async function scoreCorpus(collector: Collector, corpus: CorpusRecord[]): Promis
   const resource = {'cluster.id': 'fed-observability-remote', 'cluster.role': 'edge', 'service.name': 'checkout'}
   for (let i = 0; i < records.length; i += 250) await sendLogs(collector, resource, records.slice(i, i + 250))
 
-  const out = await waitFor(`${records.length} corpus records in the logs file`, () => {
-    const found = allLogs(collector).filter((r) => r.attributes?.some((a) => a.key === INDEX_KEY))
-    return found.length >= records.length ? found : undefined
-  }, {timeoutMs: 60_000, intervalMs: 200})
+  const out = await waitFor(
+    `${records.length} corpus records in the logs file`,
+    () => {
+      const found = allLogs(collector).filter((r) => r.attributes?.some((a) => a.key === INDEX_KEY))
+      return found.length >= records.length ? found : undefined
+    },
+    {timeoutMs: 60_000, intervalMs: 200},
+  )
 
   const tally = emptyTally()
   for (const record of out) {

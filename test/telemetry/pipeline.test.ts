@@ -23,7 +23,11 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
   const traceIds: Record<string, string> = {}
 
   beforeAll(async () => {
-    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''})
+    p = await startPipeline({
+      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
+      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
+      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+    })
     for (const cluster of [p.hub, p.edge]) {
       await cluster.sendLogs([`${marker} ${cluster.role} request ok`, `${marker} ${cluster.role} request done`])
       traceIds[cluster.id] = await cluster.sendTrace({spans: 3})
@@ -76,7 +80,17 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
     const gpuPod = p.edge.node.pods[0]!
     // The job's relabelling sets pod (the dcgm-exporter pod); dcgm-exporter's own pod label, the
     // GPU's workload, is kept as exported_pod.
-    expect(edgeGpu!.metric).toMatchObject({job: 'dcgm-exporter', gpu: '0', modelName: 'NVIDIA RTX 4000 Ada Generation', Hostname: p.edge.node.node, node: p.edge.node.node, pod: p.edge.node.pods[1]!.name, exported_pod: gpuPod.name, namespace: gpuPod.namespace, container: gpuPod.containers[0]})
+    expect(edgeGpu!.metric).toMatchObject({
+      job: 'dcgm-exporter',
+      gpu: '0',
+      modelName: 'NVIDIA RTX 4000 Ada Generation',
+      Hostname: p.edge.node.node,
+      node: p.edge.node.node,
+      pod: p.edge.node.pods[1]!.name,
+      exported_pod: gpuPod.name,
+      namespace: gpuPod.namespace,
+      container: gpuPod.containers[0],
+    })
     // dcgm-exporter's counters have no _total; Prometheus's OTLP translation adds it.
     expect(await p.query('count by (__name__) ({__name__=~"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION.*|DCGM_FI_DEV_PCIE_REPLAY_COUNTER.*"})')).toEqual(
       expect.arrayContaining([{metric: {__name__: 'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION_total'}, value: [expect.any(Number), '2']}]),
@@ -130,7 +144,7 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
     expect(buckets.map((b) => b.metric.le)).toContain('+Inf')
   })
 
-  it('enriches a workload\'s OTLP metrics with its pod\'s metadata from the API server (k8s_attributes)', async () => {
+  it("enriches a workload's OTLP metrics with its pod's metadata from the API server (k8s_attributes)", async () => {
     for (const cluster of [p.hub, p.edge]) {
       const [probe] = await waitFor(`${cluster.role} OTLP metric at the hub`, async () => {
         const found = await p.query(`fedobs_probe_ready{cluster_id="${cluster.id}"}`)
@@ -170,7 +184,14 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
     )
     for (const cluster of [p.hub, p.edge]) {
       const [node] = await p.query(`k8s_node_memory_working_set_bytes{cluster_id="${cluster.id}"}`)
-      expect(node!.metric).toEqual({__name__: 'k8s_node_memory_working_set_bytes', job: 'kubeletstats', k8s_node_name: cluster.node.node, cluster_id: cluster.id, cluster_role: cluster.role, hub_received_at: GATEWAY_POD})
+      expect(node!.metric).toEqual({
+        __name__: 'k8s_node_memory_working_set_bytes',
+        job: 'kubeletstats',
+        k8s_node_name: cluster.node.node,
+        cluster_id: cluster.id,
+        cluster_role: cluster.role,
+        hub_received_at: GATEWAY_POD,
+      })
       const containers = await p.query(`container_memory_working_set_bytes{cluster_id="${cluster.id}"}`)
       expect(containers.map((c) => c.metric.k8s_container_name).sort()).toEqual(cluster.node.pods.flatMap((pod) => pod.containers).sort())
     }
@@ -186,10 +207,26 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
       const byLine = Object.fromEntries(result.flatMap((r: any) => r.values.map((v: string[]) => [v[1], r.stream])))
       expect(Object.keys(byLine).sort()).toEqual([`${marker} ${cluster.role} pod log line`, `${marker} ${cluster.role} request done`, `${marker} ${cluster.role} request ok`])
       // OTLP from the workload: its pod's metadata added by k8s_attributes (by connection IP).
-      expect(byLine[`${marker} ${cluster.role} request ok`]).toMatchObject({cluster_id: cluster.id, cluster_role: cluster.role, service_name: 'bert-inference', hub_received_at: GATEWAY_POD, k8s_namespace_name: 'bert-inference', k8s_pod_name: cluster.workload.name, k8s_deployment_name: 'bert-inference'})
+      expect(byLine[`${marker} ${cluster.role} request ok`]).toMatchObject({
+        cluster_id: cluster.id,
+        cluster_role: cluster.role,
+        service_name: 'bert-inference',
+        hub_received_at: GATEWAY_POD,
+        k8s_namespace_name: 'bert-inference',
+        k8s_pod_name: cluster.workload.name,
+        k8s_deployment_name: 'bert-inference',
+      })
       const pod = cluster.node.pods[0]!
       // Pod log file: namespace/pod/container from its path, the deployment by k8s_attributes (by the path's pod uid).
-      expect(byLine[`${marker} ${cluster.role} pod log line`]).toMatchObject({cluster_id: cluster.id, k8s_namespace_name: pod.namespace, k8s_pod_name: pod.name, k8s_container_name: pod.containers[0], k8s_deployment_name: 'bert-inference', service_name: pod.containers[0], log_iostream: 'stdout'})
+      expect(byLine[`${marker} ${cluster.role} pod log line`]).toMatchObject({
+        cluster_id: cluster.id,
+        k8s_namespace_name: pod.namespace,
+        k8s_pod_name: pod.name,
+        k8s_container_name: pod.containers[0],
+        k8s_deployment_name: 'bert-inference',
+        service_name: pod.containers[0],
+        log_iostream: 'stdout',
+      })
     }
     const {body} = await p.lokiApi(`/loki/api/v1/query?query=${encodeURIComponent(`sum by (cluster_id) (count_over_time({cluster_role=~".+"} |= "${marker}" [10m]))`)}`)
     expect(Object.fromEntries(body.data.result.map((r: any) => [r.metric.cluster_id, r.value[1]]))).toEqual({[HUB]: '3', [EDGE]: '3'})
@@ -228,16 +265,23 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
     await Promise.all([p.edge.scraper.stop(), p.edge.agent.stop()])
     for (const source of [p.edge.sources.bert, p.edge.sources.dcgm, p.edge.sources.ksm]) {
       const selector = `{job="${source.name}", cluster_id="${EDGE}", ${RECEIVER_SERIES_EXCLUDED}}`
-      const stored = await waitFor(`${source.name}: ${source.samples} samples in Prometheus`, async () => {
-        const n = await p.storedSamples(selector)
-        return n === source.samples ? n : undefined
-      }, {timeoutMs: 15_000})
+      const stored = await waitFor(
+        `${source.name}: ${source.samples} samples in Prometheus`,
+        async () => {
+          const n = await p.storedSamples(selector)
+          return n === source.samples ? n : undefined
+        },
+        {timeoutMs: 15_000},
+      )
       expect(stored).toBeGreaterThan(0)
       expect(await p.storedSamples(`up{job="${source.name}", cluster_id="${EDGE}"}`)).toBe(source.scrapes)
     }
     // One node-level point per kubelet summary served.
     expect(await p.storedSamples(`k8s_node_memory_working_set_bytes{cluster_id="${EDGE}"}`)).toBe(p.edge.sources.kubelet.scrapes)
-    const edgeLogs = p.loki.allStreams().filter((s) => s.labels.cluster_id === EDGE).reduce((n, s) => n + s.entries.length, 0)
+    const edgeLogs = p.loki
+      .allStreams()
+      .filter((s) => s.labels.cluster_id === EDGE)
+      .reduce((n, s) => n + s.entries.length, 0)
     expect(edgeLogs).toBe(p.edge.sent.logRecords + p.edge.sent.podLogLines)
     // The same records in the real log store the gateway's Loki exporter wrote to, each once.
     expect(await p.logStore!.countCluster(EDGE)).toEqual({total: edgeLogs, unique: edgeLogs})

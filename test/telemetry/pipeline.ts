@@ -161,7 +161,13 @@ export interface Pipeline {
 // ---------------------------------------------------------------- rendering
 
 /** The example federation with a short interval, rendered for the hub and the edge. */
-export function renderForLoopback(scrapeInterval: string, gatewayAddress: string, edgeHubEndpoint = gatewayAddress, flags: Record<string, unknown> = {}, edit: (f: Federation) => Federation = (f) => f): {federation: Federation; hub: Rendering; edge: Rendering} {
+export function renderForLoopback(
+  scrapeInterval: string,
+  gatewayAddress: string,
+  edgeHubEndpoint = gatewayAddress,
+  flags: Record<string, unknown> = {},
+  edit: (f: Federation) => Federation = (f) => f,
+): {federation: Federation; hub: Rendering; edge: Rendering} {
   const federation = edit(loadFederation({file: EXAMPLE, overrides: federationOverrides({'scrape-interval': scrapeInterval, ...flags})}))
   return {federation, hub: renderHub(federation), edge: renderEdge(federation, EDGE, {hubEndpoint: edgeHubEndpoint})}
 }
@@ -222,7 +228,11 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
   // bind their pods' IPs).
   const testbed = options.testbed ?? (await startTestbed())
   if (!options.testbed) started.push({close: () => testbed.stop()})
-  const suffix = path.basename(dir).replace(/[^a-z0-9]/gi, '').toLowerCase().slice(-6)
+  const suffix = path
+    .basename(dir)
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(-6)
   const kubeOf = (role: 'hub' | 'edge', rendering: Rendering): Promise<KubeCluster> =>
     startKubeCluster(testbed, {role, name: `pipeline-${role}-${suffix}`, rendering, ...nodeNames(role), dir: path.join(dir, `${role}-kube`)})
   const [hubKube, edgeKube] = await Promise.all([kubeOf('hub', hub), kubeOf('edge', edge)])
@@ -284,12 +294,20 @@ async function build(dir: string, options: PipelineOptions, started: Shared['sta
       'tempo.monitoring.svc.cluster.local:4318': `${LOOPBACK}:${tempo.port}`,
     },
   }
-  const gateway = await collector(options.otelcol, dir, 'gateway', configOf(hub.objects, 'otel-gateway-config', 'config.yaml'), {
-    ports: {4317: gwGrpc, 4318: gwHttp, 13133: gwHealth, 8888: gwMetrics},
-    services: shared.services,
-    dataDir: path.join(dir, 'gateway'),
-    mounts: pki.gatewayMounts(),
-  }, {POD_NAME: GATEWAY_POD}, gwHealth)
+  const gateway = await collector(
+    options.otelcol,
+    dir,
+    'gateway',
+    configOf(hub.objects, 'otel-gateway-config', 'config.yaml'),
+    {
+      ports: {4317: gwGrpc, 4318: gwHttp, 13133: gwHealth, 8888: gwMetrics},
+      services: shared.services,
+      dataDir: path.join(dir, 'gateway'),
+      mounts: pki.gatewayMounts(),
+    },
+    {POD_NAME: GATEWAY_POD},
+    gwHealth,
+  )
 
   const hubCluster = await buildCluster('hub', hub, hubKube, shared, options.kubeStateMetrics?.hub)
   const edgeCluster = await buildCluster('edge', edge, edgeKube, shared, options.kubeStateMetrics?.edge)
@@ -391,25 +409,47 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, kube: Ku
   for (const pod of gpuNode.pods) for (const container of pod.containers) podLogs.append(pod, container, [`${container} started before the agent; never shipped`])
 
   const agentConfig = configOf(rendering.objects, 'otel-agent-config', 'config.yaml')
-  const agent = await collector(shared.otelcol, shared.dir, `${role}-agent`, agentConfig, {
-    ports: {4317: agGrpc, 4318: agHttp, 13133: agHealth, 8888: agMetrics},
-    services: shared.services,
-    dataDir: path.join(clusterDir, 'agent'),
-    podLogDir: podLogs.dir,
-    kubeletPort: sources.kubelet.port,
-    mounts: shared.pki.clientMounts(rendering.cluster.name),
-  }, {
-    K8S_NODE_IP: LOOPBACK,
-    K8S_NODE_NAME: gpuNode.node,
-  }, agHealth, tailedByAgent(agentConfig, gpuNode.pods), extraCollectorArgs(rendering.objects, 'DaemonSet', 'otel-agent'), {kube, serviceAccount: 'observability/otel-agent', podsOnNode: {metricsPort: agMetrics, count: gpuNode.pods.length}})
+  const agent = await collector(
+    shared.otelcol,
+    shared.dir,
+    `${role}-agent`,
+    agentConfig,
+    {
+      ports: {4317: agGrpc, 4318: agHttp, 13133: agHealth, 8888: agMetrics},
+      services: shared.services,
+      dataDir: path.join(clusterDir, 'agent'),
+      podLogDir: podLogs.dir,
+      kubeletPort: sources.kubelet.port,
+      mounts: shared.pki.clientMounts(rendering.cluster.name),
+    },
+    {
+      K8S_NODE_IP: LOOPBACK,
+      K8S_NODE_NAME: gpuNode.node,
+    },
+    agHealth,
+    tailedByAgent(agentConfig, gpuNode.pods),
+    extraCollectorArgs(rendering.objects, 'DaemonSet', 'otel-agent'),
+    {kube, serviceAccount: 'observability/otel-agent', podsOnNode: {metricsPort: agMetrics, count: gpuNode.pods.length}},
+  )
 
   const scraperConfig = configOf(rendering.objects, 'otel-scraper-config', 'config.yaml')
-  const scraper = await collector(shared.otelcol, shared.dir, `${role}-scraper`, scraperConfig, {
-    ports: {13133: scHealth, 8888: scMetrics},
-    services: shared.services,
-    dataDir: path.join(clusterDir, 'scraper'),
-    mounts: shared.pki.clientMounts(rendering.cluster.name),
-  }, {}, scHealth, 0, [], {kube, serviceAccount: 'observability/otel-scraper'})
+  const scraper = await collector(
+    shared.otelcol,
+    shared.dir,
+    `${role}-scraper`,
+    scraperConfig,
+    {
+      ports: {13133: scHealth, 8888: scMetrics},
+      services: shared.services,
+      dataDir: path.join(clusterDir, 'scraper'),
+      mounts: shared.pki.clientMounts(rendering.cluster.name),
+    },
+    {},
+    scHealth,
+    0,
+    [],
+    {kube, serviceAccount: 'observability/otel-scraper'},
+  )
 
   const agentOtlpHttp = `http://${LOOPBACK}:${agHttp}`
   const sent = {logRecords: 0, spans: 0, podLogLines: 0}
@@ -499,14 +539,23 @@ async function collector(
 
 /** k8s_attributes' pod table size (otelcol_otelsvc_k8s_pod_table_size*), from a collector's self-metrics; 0 when not there yet. */
 async function podTableSize(metricsPort: number): Promise<number> {
-  const text = await fetch(`http://${LOOPBACK}:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '')
+  const text = await fetch(`http://${LOOPBACK}:${metricsPort}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '')
   const sample = /^otelcol_otelsvc_k8s_pod_table_size\w*(?:\{[^}]*\})? (\S+)/m.exec(text)
   return sample ? Number(sample[1]) : 0
 }
 
 /** How many of the pods' container log files the agent's file_log tails (include minus exclude). */
 function tailedByAgent(agentConfig: any, pods: PodRef[]): number {
-  const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/^\/var\/log\/pods\//, '').split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`)
+  const glob = (pattern: string): RegExp =>
+    new RegExp(
+      `^${pattern
+        .replace(/^\/var\/log\/pods\//, '')
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*')}$`,
+    )
   const include = (agentConfig.receivers.file_log.include as string[]).map(glob)
   const exclude = ((agentConfig.receivers.file_log.exclude ?? []) as string[]).map(glob)
   const files = pods.flatMap((pod) => pod.containers.map((container) => `${pod.namespace}_${pod.name}_${pod.uid}/${container}/0.log`))

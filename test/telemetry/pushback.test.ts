@@ -76,7 +76,11 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
     await waitFor('the throttle to end', () => !p.loki.pushBack.throttling && !p.tempo.pushBack.throttling, {timeoutMs: 5000, intervalMs: 100})
     const throttleEnd = Date.now()
     const throttled = {loki: p.loki.pushBack.stats.throttled, tempo: p.tempo.pushBack.stats.throttled}
-    const result = await accounts.checkpoint('backend-429', `Loki and Tempo answer 429, Retry-After ${RETRY_AFTER_S} s, for ${round((throttleEnd - throttleStart) / 1000)} s`, begin, throttleEnd, {throttled, duringThrottle, lokiFront: p.lokiFront!.stats})
+    const result = await accounts.checkpoint('backend-429', `Loki and Tempo answer 429, Retry-After ${RETRY_AFTER_S} s, for ${round((throttleEnd - throttleStart) / 1000)} s`, begin, throttleEnd, {
+      throttled,
+      duringThrottle,
+      lokiFront: p.lokiFront!.stats,
+    })
     // The push-back was real: pushes were refused, nothing was stored while it lasted, and the
     // data waited in the gateway's queues.
     expect(throttled.loki).toBeGreaterThan(0)
@@ -94,7 +98,7 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
     accounts.expectZeroLost(result)
   }, 300_000)
 
-  it('2a. no request the gateway forwards can reach Loki\'s message size limit (no 413 in normal operation)', () => {
+  it("2a. no request the gateway forwards can reach Loki's message size limit (no 413 in normal operation)", () => {
     const hub = configOf(p.hub.rendering.objects, 'otel-gateway-config', 'config.yaml')
     // Agents and scrapers ship over OTLP/gRPC; the gateway's gRPC receiver refuses anything larger.
     const grpcLimit = hub.receivers.otlp.protocols.grpc.max_recv_msg_size_mib * 2 ** 20
@@ -119,12 +123,18 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
     expect(p.loki.pushBack.stats.tooLarge).toBe(0)
     expect(p.loki.pushBack.stats.largestAccepted).toBeGreaterThan(0)
     expect(p.loki.pushBack.stats.largestAccepted).toBeLessThan(grpcLimit)
-    notes.sizes = {gatewayGrpcLimitBytes: grpcLimit, lokiPushLimitBytes: lokiLimit, largestLokiPushBytes: p.loki.pushBack.stats.largestAccepted, largestTempoPushBytes: p.tempo.pushBack.stats.largestAccepted}
+    notes.sizes = {
+      gatewayGrpcLimitBytes: grpcLimit,
+      lokiPushLimitBytes: lokiLimit,
+      largestLokiPushBytes: p.loki.pushBack.stats.largestAccepted,
+      largestTempoPushBytes: p.tempo.pushBack.stats.largestAccepted,
+    }
   })
 
   it('2b. a push over a lowered limit gets 413: dropped, and the loss is reported exactly', async () => {
     await traffic.stop()
-    const served = (): Promise<Array<[string, number, number]>> => Promise.all([p.hub, p.edge].map(async (c) => [c.role, c.sent.logRecords + c.sent.podLogLines, (await p.logStore!.countCluster(c.id)).unique] as [string, number, number]))
+    const served = (): Promise<Array<[string, number, number]>> =>
+      Promise.all([p.hub, p.edge].map(async (c) => [c.role, c.sent.logRecords + c.sent.podLogLines, (await p.logStore!.countCluster(c.id)).unique] as [string, number, number]))
     await waitFor('every log record sent so far to be stored', async () => ((await served()).every(([, s, st]) => s === st) ? true : undefined), {timeoutMs: 60_000, intervalMs: 1000})
     const failedKey = 'gateway otelcol_exporter_send_failed_log_records{otlp_http/loki}'
     const failedBefore = monitor.failures()[failedKey] ?? 0
@@ -134,10 +144,14 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
     const dropped = 40
     // 40 records of ~1 KiB in one push from a workload: one agent batch, one gateway request of ~40 KiB.
     await p.hub.sendLogs(Array.from({length: dropped}, (_, i) => `oversize push record ${i} ${'x'.repeat(1000)}`))
-    const failed = await waitFor('the gateway to report the dropped records', () => {
-      const n = (monitor.failures()[failedKey] ?? 0) - failedBefore
-      return n >= dropped ? n : undefined
-    }, {timeoutMs: 60_000, intervalMs: 500})
+    const failed = await waitFor(
+      'the gateway to report the dropped records',
+      () => {
+        const n = (monitor.failures()[failedKey] ?? 0) - failedBefore
+        return n >= dropped ? n : undefined
+      },
+      {timeoutMs: 60_000, intervalMs: 500},
+    )
     await sleep(3000) // nothing else is on its way
     const counts = await served()
     p.loki.pushBack.maxBytes = configured

@@ -116,7 +116,11 @@ describe.skipIf(!binaries.ok)('reliability on the real collector: zero data poin
     await p.prometheus.kill()
     const promDown = Date.now()
     // Let the queue fill (at least ~10 requests, at most 30 s).
-    const queued = await waitFor('the gateway queue to fill', () => ((monitor.queue('gateway', 'otlp_http/prometheus') ?? 0) >= 10 && Date.now() - promDown > 10_000 ? monitor.queue('gateway', 'otlp_http/prometheus') : undefined), {timeoutMs: 30_000, intervalMs: 250}).catch(() => monitor.queue('gateway', 'otlp_http/prometheus'))
+    const queued = await waitFor(
+      'the gateway queue to fill',
+      () => ((monitor.queue('gateway', 'otlp_http/prometheus') ?? 0) >= 10 && Date.now() - promDown > 10_000 ? monitor.queue('gateway', 'otlp_http/prometheus') : undefined),
+      {timeoutMs: 30_000, intervalMs: 250},
+    ).catch(() => monitor.queue('gateway', 'otlp_http/prometheus'))
     await p.gateway.kill()
     const killed = Date.now()
     await sleep(5000)
@@ -128,13 +132,19 @@ describe.skipIf(!binaries.ok)('reliability on the real collector: zero data poin
     await p.prometheus.start()
     const up = Date.now()
     const drained = await queueDrained('otlp_http/prometheus', 90_000)
-    const result = await checkpoint('gateway-sigkill', `Prometheus SIGKILL (down ${round((up - promDown) / 1000)} s), gateway SIGKILL at queue ${queued}, down ${round((gatewayBack - killed) / 1000)} s`, begin, up, {
-      gatewayExits: p.gateway.exits,
-      prometheusExits: p.prometheus.exits,
-      queueBeforeKill: queued,
-      queueAfterRestart: replayed,
-      queueDrainedS: drained ? round((drained - up) / 1000) : undefined,
-    })
+    const result = await checkpoint(
+      'gateway-sigkill',
+      `Prometheus SIGKILL (down ${round((up - promDown) / 1000)} s), gateway SIGKILL at queue ${queued}, down ${round((gatewayBack - killed) / 1000)} s`,
+      begin,
+      up,
+      {
+        gatewayExits: p.gateway.exits,
+        prometheusExits: p.prometheus.exits,
+        queueBeforeKill: queued,
+        queueAfterRestart: replayed,
+        queueDrainedS: drained ? round((drained - up) / 1000) : undefined,
+      },
+    )
     expect(p.gateway.exits).toContain('signal SIGKILL')
     expect(queued, 'the queue held data when the gateway was killed').toBeGreaterThan(0)
     expect(replayed, 'the restarted gateway replays its persistent queue').toBeGreaterThan(0)
@@ -156,13 +166,26 @@ describe.skipIf(!binaries.ok)('reliability on the real collector: zero data poin
     const atHeal = {...relay.stats}
     relay.heal()
     const healed = Date.now()
-    const result = await checkpoint('edge-partition', `edge ↔ hub relay blackholed for ${round((healed - cut) / 1000)} s`, begin, healed, {
-      relay: {bytesUpBeforeCut: bytesBefore, atHeal, final: relay.stats},
-      edgeQueuePeaksDuringCut: Object.fromEntries(Object.entries(edgeQueues).filter(([k]) => k.startsWith('edge'))),
-      edgeNewestSampleAgeAtHealS: edgeNewest[0] ? round(healed / 1000 - Number(edgeNewest[0].value[1])) : undefined,
-    }, true)
+    const result = await checkpoint(
+      'edge-partition',
+      `edge ↔ hub relay blackholed for ${round((healed - cut) / 1000)} s`,
+      begin,
+      healed,
+      {
+        relay: {bytesUpBeforeCut: bytesBefore, atHeal, final: relay.stats},
+        edgeQueuePeaksDuringCut: Object.fromEntries(Object.entries(edgeQueues).filter(([k]) => k.startsWith('edge'))),
+        edgeNewestSampleAgeAtHealS: edgeNewest[0] ? round(healed / 1000 - Number(edgeNewest[0].value[1])) : undefined,
+      },
+      true,
+    )
     // The cut was real: the edge's data waited in the edge's queues.
-    expect(Math.max(...Object.entries(edgeQueues).filter(([k]) => k.startsWith('edge')).map(([, v]) => v))).toBeGreaterThan(0)
+    expect(
+      Math.max(
+        ...Object.entries(edgeQueues)
+          .filter(([k]) => k.startsWith('edge'))
+          .map(([, v]) => v),
+      ),
+    ).toBeGreaterThan(0)
     expect(Number(edgeNewest[0]?.value[1] ?? 0)).toBeLessThan(cut / 1000 + 5)
     expect(atHeal.bytesUp, 'no byte crossed the cut').toBe(bytesBefore)
     expect(relay.stats.bytesUp).toBeGreaterThan(bytesBefore)

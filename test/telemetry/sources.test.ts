@@ -26,7 +26,13 @@ const status = (url: string): Promise<number> =>
 /** Sample lines of a text exposition (what Prometheus counts as samples). */
 const sampleLines = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
 const names = (text: string): Set<string> => new Set(parseExposition(text).map((s) => s.name))
-const value = (text: string, series: string): number => Number(sampleLines(text).find((l) => l.startsWith(series))!.split(' ').at(-1))
+const value = (text: string, series: string): number =>
+  Number(
+    sampleLines(text)
+      .find((l) => l.startsWith(series))!
+      .split(' ')
+      .at(-1),
+  )
 
 describe('parseExposition (the toolkit reads what sources and collectors serve)', () => {
   it('reads names, unescaped label values and special values, and skips comments and blank lines', () => {
@@ -113,7 +119,9 @@ describe('synthetic Prometheus sources', () => {
     }
     expect(text).toContain('# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter')
     const util = sampleLines(text).find((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL'))!
-    expect(util).toMatch(/gpu="0",UUID="GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",pci_bus_id="00000000:00:05.0",device="nvidia0",modelName="NVIDIA RTX 4000 Ada Generation",Hostname="lke1-gpu-a"/)
+    expect(util).toMatch(
+      /gpu="0",UUID="GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",pci_bus_id="00000000:00:05.0",device="nvidia0",modelName="NVIDIA RTX 4000 Ada Generation",Hostname="lke1-gpu-a"/,
+    )
     expect(util).toContain('namespace="bert-inference",pod="bert-inference-6d9f8b7c5-x2k4p",container="bert-inference"')
   })
 
@@ -169,10 +177,22 @@ describe('fake kubelet', () => {
     const {status, body} = await getTrusting(kubelet.url)
     expect(status).toBe(200)
     const summary = JSON.parse(body)
-    expect(summary.node).toMatchObject({nodeName: 'lke1-gpu-a', startTime: expect.any(String), cpu: {usageNanoCores: expect.any(Number), usageCoreNanoSeconds: expect.any(Number)}, memory: {workingSetBytes: expect.any(Number), availableBytes: expect.any(Number)}, fs: {capacityBytes: expect.any(Number)}, network: {interfaces: [expect.objectContaining({name: 'eth0'})]}})
+    expect(summary.node).toMatchObject({
+      nodeName: 'lke1-gpu-a',
+      startTime: expect.any(String),
+      cpu: {usageNanoCores: expect.any(Number), usageCoreNanoSeconds: expect.any(Number)},
+      memory: {workingSetBytes: expect.any(Number), availableBytes: expect.any(Number)},
+      fs: {capacityBytes: expect.any(Number)},
+      network: {interfaces: [expect.objectContaining({name: 'eth0'})]},
+    })
     expect(summary.pods.map((p: any) => p.podRef)).toEqual(NODE.pods.map(({namespace, name, uid}) => ({name, namespace, uid})))
     expect(summary.pods[1].containers.map((c: any) => c.name)).toEqual(['otel-agent', 'sidecar'])
-    expect(summary.pods[0].containers[0]).toMatchObject({cpu: {usageNanoCores: expect.any(Number)}, memory: {rssBytes: expect.any(Number)}, rootfs: {usedBytes: expect.any(Number)}, logs: {usedBytes: expect.any(Number)}})
+    expect(summary.pods[0].containers[0]).toMatchObject({
+      cpu: {usageNanoCores: expect.any(Number)},
+      memory: {rssBytes: expect.any(Number)},
+      rootfs: {usedBytes: expect.any(Number)},
+      logs: {usedBytes: expect.any(Number)},
+    })
     expect(kubelet.scrapes).toBe(1)
     expect(kubelet.samples).toBe(1 + 2 + 3) // node + pods + containers
     const pods = JSON.parse((await getTrusting(kubelet.url.replace('/stats/summary', '/pods'))).body)

@@ -122,7 +122,11 @@ class Exposition {
   histogram(name: string, labels: Labels, bounds: number[], observations: number[]): this {
     for (const le of bounds) this.sample(`${name}_bucket`, {...labels, le: formatValue(le)}, observations.filter((o) => o <= le).length)
     this.sample(`${name}_bucket`, {...labels, le: '+Inf'}, observations.length)
-    this.sample(`${name}_sum`, labels, observations.reduce((a, b) => a + b, 0))
+    this.sample(
+      `${name}_sum`,
+      labels,
+      observations.reduce((a, b) => a + b, 0),
+    )
     this.sample(`${name}_count`, labels, observations.length)
     return this
   }
@@ -190,9 +194,7 @@ export class BertInferenceSource extends Source {
   private tokens = 0
   private readonly started = Date.now() / 1000
 
-  constructor(
-    readonly options: {models?: string[]; seed?: string} = {},
-  ) {
+  constructor(readonly options: {models?: string[]; seed?: string} = {}) {
     super('bert-inference', '/metrics')
     this.rand = random(options.seed ?? 'bert')
   }
@@ -272,8 +274,18 @@ const DCGM_FIELDS: Array<{name: string; type: 'gauge' | 'counter'; help: string;
   {name: 'DCGM_FI_PROF_GR_ENGINE_ACTIVE', type: 'gauge', help: 'Ratio of time the graphics engine is active.', value: (r) => r()},
   {name: 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', type: 'gauge', help: 'Ratio of cycles the tensor (HMMA) pipe is active.', value: (r) => r() * 0.5},
   {name: 'DCGM_FI_PROF_DRAM_ACTIVE', type: 'gauge', help: 'Ratio of cycles the device memory interface is active sending or receiving data.', value: (r) => r() * 0.4},
-  {name: 'DCGM_FI_PROF_PCIE_TX_BYTES', type: 'gauge', help: 'The rate of data transmitted over the PCIe bus - including both protocol headers and data payloads - in bytes per second.', value: (r) => Math.floor(r() * 1e7)},
-  {name: 'DCGM_FI_PROF_PCIE_RX_BYTES', type: 'gauge', help: 'The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.', value: (r) => Math.floor(r() * 1e7)},
+  {
+    name: 'DCGM_FI_PROF_PCIE_TX_BYTES',
+    type: 'gauge',
+    help: 'The rate of data transmitted over the PCIe bus - including both protocol headers and data payloads - in bytes per second.',
+    value: (r) => Math.floor(r() * 1e7),
+  },
+  {
+    name: 'DCGM_FI_PROF_PCIE_RX_BYTES',
+    type: 'gauge',
+    help: 'The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.',
+    value: (r) => Math.floor(r() * 1e7),
+  },
 ]
 
 export interface GpuShape {
@@ -339,7 +351,20 @@ export class KubeStateMetricsSource extends Source {
     const e = new Exposition()
     const pods = this.nodes.flatMap((n) => n.pods.map((p) => ({...p, node: n.node})))
     e.family('kube_node_info', 'gauge', 'Information about a cluster node.')
-    for (const {node} of this.nodes) e.sample('kube_node_info', {node, kernel_version: '6.8.0-49-generic', os_image: 'Debian GNU/Linux 12 (bookworm)', container_runtime_version: 'containerd://1.7.22', kubelet_version: 'v1.33.4', provider_id: `linode://${node}`, internal_ip: '192.168.0.10'}, 1)
+    for (const {node} of this.nodes)
+      e.sample(
+        'kube_node_info',
+        {
+          node,
+          kernel_version: '6.8.0-49-generic',
+          os_image: 'Debian GNU/Linux 12 (bookworm)',
+          container_runtime_version: 'containerd://1.7.22',
+          kubelet_version: 'v1.33.4',
+          provider_id: `linode://${node}`,
+          internal_ip: '192.168.0.10',
+        },
+        1,
+      )
     e.family('kube_node_status_condition', 'gauge', 'The condition of a cluster node.')
     for (const {node} of this.nodes) for (const status of ['true', 'false', 'unknown']) e.sample('kube_node_status_condition', {node, condition: 'Ready', status}, status === 'true' ? 1 : 0)
     e.family('kube_node_status_capacity', 'gauge', 'The capacity for different resources of a node.')
@@ -351,7 +376,9 @@ export class KubeStateMetricsSource extends Source {
     e.family('kube_pod_info', 'gauge', 'Information about pod.')
     for (const p of pods) e.sample('kube_pod_info', {namespace: p.namespace, pod: p.name, uid: p.uid, node: p.node, created_by_kind: 'ReplicaSet', host_network: 'false', priority_class: ''}, 1)
     e.family('kube_pod_status_phase', 'gauge', 'The pods current phase.')
-    for (const p of pods) for (const phase of ['Pending', 'Succeeded', 'Failed', 'Unknown', 'Running']) e.sample('kube_pod_status_phase', {namespace: p.namespace, pod: p.name, uid: p.uid, phase}, phase === 'Running' ? 1 : 0)
+    for (const p of pods)
+      for (const phase of ['Pending', 'Succeeded', 'Failed', 'Unknown', 'Running'])
+        e.sample('kube_pod_status_phase', {namespace: p.namespace, pod: p.name, uid: p.uid, phase}, phase === 'Running' ? 1 : 0)
     e.family('kube_pod_container_status_restarts_total', 'counter', 'The number of container restarts per container.')
     for (const p of pods) for (const container of p.containers) e.sample('kube_pod_container_status_restarts_total', {namespace: p.namespace, pod: p.name, uid: p.uid, container}, 0)
     e.family('kube_deployment_status_replicas_available', 'gauge', 'The number of available replicas per deployment.')
@@ -432,7 +459,15 @@ export class KubeletSource extends Source {
     const cpu = (scale: number) => ({time, usageNanoCores: Math.floor((50e6 + r() * 400e6) * scale), usageCoreNanoSeconds: Math.floor(this.cpuNanoSeconds * scale)})
     const memory = (scale: number) => {
       const working = Math.floor((300e6 + r() * 200e6) * scale)
-      return {time, availableBytes: Math.floor(8e9 * scale) - working, usageBytes: working + Math.floor(50e6 * scale), workingSetBytes: working, rssBytes: Math.floor(working * 0.8), pageFaults: Math.floor(1e5 * scale), majorPageFaults: Math.floor(100 * scale)}
+      return {
+        time,
+        availableBytes: Math.floor(8e9 * scale) - working,
+        usageBytes: working + Math.floor(50e6 * scale),
+        workingSetBytes: working,
+        rssBytes: Math.floor(working * 0.8),
+        pageFaults: Math.floor(1e5 * scale),
+        majorPageFaults: Math.floor(100 * scale),
+      }
     }
     const fs = (capacity: number, used: number) => ({time, availableBytes: capacity - used, capacityBytes: capacity, usedBytes: used, inodesFree: 5_000_000, inodes: 6_000_000, inodesUsed: 1_000_000})
     const network = () => {
@@ -483,7 +518,17 @@ export class KubeletSource extends Source {
       items: this.shape.pods.map((p) => ({
         metadata: {name: p.name, namespace: p.namespace, uid: p.uid, labels: {'app.kubernetes.io/name': p.name.replace(/-[a-z0-9]+(-[a-z0-9]+)?$/, '')}},
         spec: {nodeName: this.shape.node, containers: p.containers.map((name) => ({name, image: `example/${name}:1`}))},
-        status: {phase: 'Running', containerStatuses: p.containers.map((name) => ({name, ready: true, restartCount: 0, containerID: `containerd://${createHash('sha256').update(p.uid + name).digest('hex')}`}))},
+        status: {
+          phase: 'Running',
+          containerStatuses: p.containers.map((name) => ({
+            name,
+            ready: true,
+            restartCount: 0,
+            containerID: `containerd://${createHash('sha256')
+              .update(p.uid + name)
+              .digest('hex')}`,
+          })),
+        },
       })),
     }
   }

@@ -209,16 +209,20 @@ describe.skipIf(!binaries.ok)('fedobs verify with no data at all (a real, empty 
     ['90s', '1m30s', 90],
     ['1d', '24h', 86_400],
     ['1w', '168h', 604_800],
-  ])('--window %s asks Loki for [%s] and Tempo for %i seconds', async (window, range, seconds) => {
-    const run = await verifyAtTheWire(backends(), ['-f', 'examples/fedobs.yaml', '--skip-certificates', '--window', window])
-    expect(run.result.code).toBe(1)
-    expect(run.loki).toHaveLength(1)
-    expect(run.loki[0]!.params.get('query')).toBe(`sum by (cluster_id) (count_over_time({cluster_id!=""}[${range}]))`)
-    expect(run.tempo).toHaveLength(1)
-    const {start, end} = Object.fromEntries(run.tempo[0]!.params)
-    expect(Number(end) - Number(start)).toBe(seconds)
-    expect(checkOf(run.report, 'logs', EDGE)?.message).toBe(`none in ${range}`)
-  }, 60_000)
+  ])(
+    '--window %s asks Loki for [%s] and Tempo for %i seconds',
+    async (window, range, seconds) => {
+      const run = await verifyAtTheWire(backends(), ['-f', 'examples/fedobs.yaml', '--skip-certificates', '--window', window])
+      expect(run.result.code).toBe(1)
+      expect(run.loki).toHaveLength(1)
+      expect(run.loki[0]!.params.get('query')).toBe(`sum by (cluster_id) (count_over_time({cluster_id!=""}[${range}]))`)
+      expect(run.tempo).toHaveLength(1)
+      const {start, end} = Object.fromEntries(run.tempo[0]!.params)
+      expect(Number(end) - Number(start)).toBe(seconds)
+      expect(checkOf(run.report, 'logs', EDGE)?.message).toBe(`none in ${range}`)
+    },
+    60_000,
+  )
 })
 
 // ---------------------------------------------------------------- data written by hand
@@ -241,7 +245,12 @@ describe.skipIf(!binaries.ok)('fedobs verify decides the gateway checks on data 
     {name: 'otelcol_exporter_queue_size', value: 3, attributes: {exporter}},
     {name: 'otelcol_exporter_queue_capacity', value: 1000, attributes: {exporter}},
   ])
-  const counter = (outcome: 'sent' | 'send_failed', exporter: string, signal: string, value: number): Point => ({name: `otelcol_exporter_${outcome}_${signal}`, value, sum: true, attributes: {exporter}})
+  const counter = (outcome: 'sent' | 'send_failed', exporter: string, signal: string, value: number): Point => ({
+    name: `otelcol_exporter_${outcome}_${signal}`,
+    value,
+    sum: true,
+    attributes: {exporter},
+  })
   /** Two scrapes' worth of points, 30 s apart, so increase() over 5m has something to compare. */
   const twice = async (url: string, points: (round: number) => Point[]): Promise<void> => {
     const now = Date.now()
@@ -291,7 +300,10 @@ describe.skipIf(!binaries.ok)('fedobs verify decides the gateway checks on data 
     const partial = await run(url)
     expect(checkOf(partial.report, 'queue-fill')).toMatchObject({status: 'ok'})
     expect(checkOf(partial.report, 'queue-fill')!.message).toMatch(/^fullest queue 0\.3% \(otlp_http\/(loki|prometheus|tempo)\)$/)
-    expect(checkOf(partial.report, 'send-failures')).toMatchObject({status: 'warn', message: 'not checked for otlp_http/prometheus, otlp_http/tempo: nothing sent in the last 5m; none for otlp_http/loki'})
+    expect(checkOf(partial.report, 'send-failures')).toMatchObject({
+      status: 'warn',
+      message: 'not checked for otlp_http/prometheus, otlp_http/tempo: nothing sent in the last 5m; none for otlp_http/loki',
+    })
 
     const url2 = await freshPrometheus()
     await twice(url2, (round) => [
@@ -329,7 +341,11 @@ function withPipeline(setup?: (p: Pipeline) => Promise<void>): {pipeline: () => 
     // The gateway's logs go to the real log store (VictoriaLogs); `verify`'s log checks speak LogQL to
     // Loki's HTTP API, which VictoriaLogs does not serve, so --loki-url is the LogQL contract fake,
     // holding the copy of every push the LokiFront accepted (victorialogs.ts).
-    p = await startPipeline({otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '', prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '', victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : ''})
+    p = await startPipeline({
+      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
+      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
+      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+    })
     dir = mkdtempSync(path.join(tmpdir(), 'fedobs-verify-'))
     await setup?.(p)
   }, 120_000)
@@ -363,7 +379,9 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline, data flowing 
     expect(validate(report), JSON.stringify(validate.errors)).toBe(true)
     expect(report.ok).toBe(true)
     expect(report.summary.fail).toBe(0)
-    const names = checksOf(report).filter((c) => c.status === 'ok').map((c) => c.name)
+    const names = checksOf(report)
+      .filter((c) => c.status === 'ok')
+      .map((c) => c.name)
     for (const expected of [
       'every cluster reports',
       'no unknown cluster ids',
@@ -415,20 +433,24 @@ describe.skipIf(!binaries.ok)('fedobs verify on the real pipeline, data flowing 
     expect(result.stdout).toContain('Status check results are ✔')
   }, 150_000)
 
-  it.each([1, 100] as const)(`sends exactly ${PROMQL_QUERIES} PromQL queries, 1 LogQL query and 1 Tempo request for %i cluster(s), counted at the wire`, async (clusters) => {
-    const file = federationFile(dir(), clusters)
-    const run = await verifyAtTheWire(pipelineBackends(pipeline()), ['-f', file, '--skip-certificates'])
-    expect(run.prometheus.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(Array.from({length: PROMQL_QUERIES}, () => 'GET /api/v1/query 200'))
-    expect(new Set(run.prometheus.map((r) => r.params.get('query'))).size).toBe(PROMQL_QUERIES)
-    expect(run.loki.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /loki/api/v1/query'])
-    expect(run.tempo.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v2/search/tag/resource.cluster.id/values'])
-    // The report's own count is the one the wire saw.
-    expect(run.report.queries).toBe(run.prometheus.length + run.loki.length + run.tempo.length)
-    // And the report covers the clusters asked for.
-    const reports = checkOf(run.report, 'clusters-report')!
-    if (clusters === 1) expect(reports).toMatchObject({status: 'ok', message: `1/1: ${HUB}`})
-    else expect(reports.message).toMatch(/^98 of 100 silent/)
-  }, 60_000)
+  it.each([1, 100] as const)(
+    `sends exactly ${PROMQL_QUERIES} PromQL queries, 1 LogQL query and 1 Tempo request for %i cluster(s), counted at the wire`,
+    async (clusters) => {
+      const file = federationFile(dir(), clusters)
+      const run = await verifyAtTheWire(pipelineBackends(pipeline()), ['-f', file, '--skip-certificates'])
+      expect(run.prometheus.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(Array.from({length: PROMQL_QUERIES}, () => 'GET /api/v1/query 200'))
+      expect(new Set(run.prometheus.map((r) => r.params.get('query'))).size).toBe(PROMQL_QUERIES)
+      expect(run.loki.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /loki/api/v1/query'])
+      expect(run.tempo.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v2/search/tag/resource.cluster.id/values'])
+      // The report's own count is the one the wire saw.
+      expect(run.report.queries).toBe(run.prometheus.length + run.loki.length + run.tempo.length)
+      // And the report covers the clusters asked for.
+      const reports = checkOf(run.report, 'clusters-report')!
+      if (clusters === 1) expect(reports).toMatchObject({status: 'ok', message: `1/1: ${HUB}`})
+      else expect(reports.message).toMatch(/^98 of 100 silent/)
+    },
+    60_000,
+  )
 })
 
 describe.skipIf(!binaries.ok)('fedobs verify when an edge stops sending', () => {
@@ -471,7 +493,13 @@ describe.skipIf(!binaries.ok)('fedobs verify when an unknown cluster id reaches 
     const body = {
       resourceMetrics: [
         {
-          resource: {attributes: [{key: 'cluster.id', value: {stringValue: rogue}}, {key: 'cluster.role', value: {stringValue: 'edge'}}, {key: 'service.name', value: {stringValue: 'rogue'}}]},
+          resource: {
+            attributes: [
+              {key: 'cluster.id', value: {stringValue: rogue}},
+              {key: 'cluster.role', value: {stringValue: 'edge'}},
+              {key: 'service.name', value: {stringValue: 'rogue'}},
+            ],
+          },
           scopeMetrics: [{metrics: [{name: 'up', gauge: {dataPoints: [{asDouble: 1, timeUnixNano: now}]}}]}],
         },
       ],
@@ -497,14 +525,22 @@ describe.skipIf(!binaries.ok)('fedobs verify when an unknown cluster id reaches 
 })
 
 describe('fedobs verify durations', () => {
-  it.each([['--window', '1m1h'], ['--freshness', '1.5m'], ['--wait', '0s']])('refuses %s %s (exit 2) with the units it takes, before asking any backend', async (flag, value) => {
-    // A port nothing listens on: a usage error must come first.
-    const result = await runCli(['verify', '-f', 'examples/fedobs.yaml', '--prometheus-url', 'http://127.0.0.1:9', '--skip-logs', '--skip-traces', '--skip-certificates', flag, value])
-    expect(result.code).toBe(2)
-    expect(result.stderr).toContain(`${flag} "${value}" is not a duration`)
-    expect(result.stderr).toContain('(ms, s, m, h, d, w, y)')
-    expect(result.stdout).toBe('')
-  }, 30_000)
+  it.each([
+    ['--window', '1m1h'],
+    ['--freshness', '1.5m'],
+    ['--wait', '0s'],
+  ])(
+    'refuses %s %s (exit 2) with the units it takes, before asking any backend',
+    async (flag, value) => {
+      // A port nothing listens on: a usage error must come first.
+      const result = await runCli(['verify', '-f', 'examples/fedobs.yaml', '--prometheus-url', 'http://127.0.0.1:9', '--skip-logs', '--skip-traces', '--skip-certificates', flag, value])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`${flag} "${value}" is not a duration`)
+      expect(result.stderr).toContain('(ms, s, m, h, d, w, y)')
+      expect(result.stdout).toBe('')
+    },
+    30_000,
+  )
 })
 
 describe('label value escaping', () => {

@@ -34,15 +34,28 @@ async function push(url: string, body: Buffer): Promise<{status: number; retryAf
   return {status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text()}
 }
 
-describe.skipIf(!binaries.ok)('VictoriaLogs behind Loki\'s OTLP path (real log store)', () => {
+describe.skipIf(!binaries.ok)("VictoriaLogs behind Loki's OTLP path (real log store)", () => {
   let dir: string
   let store: VictoriaLogs
   let loki: FakeLoki
   let front: LokiFront
   const now = BigInt(Date.now()) * 1_000_000n
   const request = otlpLogs([
-    {attributes: {'cluster.id': 'c-one', 'cluster.role': 'hub', 'service.name': 'bert-inference'}, lines: [{body: 'one a', ns: now}, {body: 'one b', ns: now + 1000n}, {body: 'one c', ns: now + 2000n}]},
-    {attributes: {'cluster.id': 'c-two', 'cluster.role': 'edge', 'service.name': 'bert-inference'}, lines: [{body: 'two a', ns: now}, {body: 'two b', ns: now + 1000n}]},
+    {
+      attributes: {'cluster.id': 'c-one', 'cluster.role': 'hub', 'service.name': 'bert-inference'},
+      lines: [
+        {body: 'one a', ns: now},
+        {body: 'one b', ns: now + 1000n},
+        {body: 'one c', ns: now + 2000n},
+      ],
+    },
+    {
+      attributes: {'cluster.id': 'c-two', 'cluster.role': 'edge', 'service.name': 'bert-inference'},
+      lines: [
+        {body: 'two a', ns: now},
+        {body: 'two b', ns: now + 1000n},
+      ],
+    },
   ])
 
   beforeAll(async () => {
@@ -59,7 +72,7 @@ describe.skipIf(!binaries.ok)('VictoriaLogs behind Loki\'s OTLP path (real log s
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 
-  it('stores an OTLP push made to Loki\'s path in VictoriaLogs, fields intact, and counts it per cluster', async () => {
+  it("stores an OTLP push made to Loki's path in VictoriaLogs, fields intact, and counts it per cluster", async () => {
     const answer = await push(`${front.url}/otlp/v1/logs`, request)
     expect(answer.status).toBeGreaterThanOrEqual(200)
     expect(answer.status).toBeLessThan(300)
@@ -84,7 +97,7 @@ describe.skipIf(!binaries.ok)('VictoriaLogs behind Loki\'s OTLP path (real log s
     expect(loki.stats.duplicates).toBe(5)
   })
 
-  it('answers Loki\'s 429 (Retry-After) and 413 before storing anything', async () => {
+  it("answers Loki's 429 (Retry-After) and 413 before storing anything", async () => {
     const before = await store.count()
     loki.pushBack.throttle(60_000, 3)
     const throttled = await push(`${front.url}/otlp/v1/logs`, otlpLogs([{attributes: {'cluster.id': 'c-three'}, lines: [{body: 'three', ns: now}]}]))
@@ -103,7 +116,7 @@ describe.skipIf(!binaries.ok)('VictoriaLogs behind Loki\'s OTLP path (real log s
     expect(loki.pushBack.stats).toMatchObject({throttled: 1, tooLarge: 1})
   })
 
-  it('maps only Loki\'s OTLP path: other pushes go to the fake (404) and store nothing', async () => {
+  it("maps only Loki's OTLP path: other pushes go to the fake (404) and store nothing", async () => {
     const before = await store.count()
     expect((await push(`${front.url}/otlp/v1/logs/extra`, request)).status).toBe(404)
     expect((await push(`${front.url}/insert/opentelemetry/v1/logs`, request)).status).toBe(404)

@@ -33,7 +33,11 @@ export class VictoriaLogs {
   readonly process: ManagedProcess
   readonly url: string
 
-  private constructor(binary: string, dir: string, readonly port: number) {
+  private constructor(
+    binary: string,
+    dir: string,
+    readonly port: number,
+  ) {
     this.url = `http://${LOOPBACK}:${port}`
     mkdirSync(path.join(dir, 'data'), {recursive: true})
     this.process = new ManagedProcess({

@@ -92,7 +92,10 @@ describe.skipIf(!binaries.ok)('the real CLI against the fake Linode API bridged 
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {name: 'otel-gateway-0', namespace: 'observability-hub', labels: {'app.kubernetes.io/name': 'otel-gateway'}},
-      spec: {containers: [{name: 'otelcol', image: 'otel/opentelemetry-collector-contrib', volumeMounts: [{name: 'queue', mountPath: '/var/lib/otelcol'}]}], volumes: [{name: 'queue', persistentVolumeClaim: {claimName: 'queue-otel-gateway-0'}}]},
+      spec: {
+        containers: [{name: 'otelcol', image: 'otel/opentelemetry-collector-contrib', volumeMounts: [{name: 'queue', mountPath: '/var/lib/otelcol'}]}],
+        volumes: [{name: 'queue', persistentVolumeClaim: {claimName: 'queue-otel-gateway-0'}}],
+      },
     }
     await kubectl(['apply', '-f', '-'], JSON.stringify({apiVersion: 'v1', kind: 'List', items: [claim, pod]}))
     await waitFor(

@@ -160,7 +160,12 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
         ],
         log('kube-controller-manager'),
       ),
-      startProcess('kube-scheduler', binaries.scheduler, [`--kubeconfig=${kubeconfigFile}`, '--bind-address=127.0.0.1', `--secure-port=${schedulerPort}`, '--leader-elect=false', alwaysAllow], log('kube-scheduler')),
+      startProcess(
+        'kube-scheduler',
+        binaries.scheduler,
+        [`--kubeconfig=${kubeconfigFile}`, '--bind-address=127.0.0.1', `--secure-port=${schedulerPort}`, '--leader-elect=false', alwaysAllow],
+        log('kube-scheduler'),
+      ),
       startProcess(
         'kwok',
         binaries.kwok,

@@ -48,7 +48,10 @@ describe('the CCM firewall logic, ported (linode-cloud-controller-manager servic
       tags: ['fedobs'],
     })
     const deny = firewallOptionsFor('fw', [], service('{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}', [4317], 'a-service-with-a-rather-long-name-indeed'))
-    expect(deny.rules).toMatchObject({inbound: [{action: 'DROP', label: 'DROP-a-service-with-a-rather-lon', ports: '4317', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}}], inbound_policy: 'ACCEPT'})
+    expect(deny.rules).toMatchObject({
+      inbound: [{action: 'DROP', label: 'DROP-a-service-with-a-rather-lon', ports: '4317', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}}],
+      inbound_policy: 'ACCEPT',
+    })
     expect(deny.rules.inbound[0]!.label).toHaveLength(32)
   })
 
@@ -83,7 +86,8 @@ describe('the CCM firewall logic, ported (linode-cloud-controller-manager servic
   it('sends bodies the fake (and so the spec) accepts, and the CCM chunking bug is refused like the API refuses it', async () => {
     const fake = await startFakeLinode()
     try {
-      const post = async (body: unknown) => (await fetch(`${fake.url}/v4/networking/firewalls`, {method: 'POST', headers: {Authorization: `Bearer ${fake.token}`, 'Content-Type': 'application/json'}, body: JSON.stringify(body)})).json()
+      const post = async (body: unknown) =>
+        (await fetch(`${fake.url}/v4/networking/firewalls`, {method: 'POST', headers: {Authorization: `Bearer ${fake.token}`, 'Content-Type': 'application/json'}, body: JSON.stringify(body)})).json()
       expect(await post(firewallOptionsFor('ccm-allow', ['fedobs'], service('{"allowList":{"ipv4":["203.0.113.7/32"]}}')))).toMatchObject({label: 'ccm-allow', rules: {version: 1}})
       expect(await post(firewallOptionsFor('ccm-deny', [], service('{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}')))).toMatchObject({label: 'ccm-deny'})
       expect(await post(firewallOptionsFor('ccm-empty', [], service('{"allowList":{"ipv4":[]}}')))).toEqual({errors: [{field: 'rules.inbound[0].addresses.ipv4', reason: 'Must not be an empty list'}]})
@@ -140,7 +144,14 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
       namespace: NAMESPACE,
       body: {
         metadata: {name, annotations: {[LB_TAGS_ANNOTATION]: 'fedobs,fedobs-cluster:firewall-test', ...(acl === undefined ? {} : {[LB_FIREWALL_ACL_ANNOTATION]: acl})}},
-        spec: {type: 'LoadBalancer', selector: {app: 'otel-gateway'}, ports: [{name: 'otlp-grpc', port: 4317}, {name: 'otlp-http', port: 4318}]},
+        spec: {
+          type: 'LoadBalancer',
+          selector: {app: 'otel-gateway'},
+          ports: [
+            {name: 'otlp-grpc', port: 4317},
+            {name: 'otlp-http', port: 4318},
+          ],
+        },
       },
     })
   }
@@ -196,7 +207,16 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
     expect(firewall).toMatchObject({label: nodeBalancer.label, tags: ['fedobs', 'fedobs-cluster:firewall-test'], status: 'enabled'})
     expect(firewall.entities).toEqual([{id: nodeBalancer.id, label: nodeBalancer.label, parent_entity: null, type: 'nodebalancer', url: `/v4/nodebalancers/${nodeBalancer.id}`}])
     expect(firewall.rules).toEqual({
-      inbound: [{action: 'ACCEPT', label: `ACCEPT-${NAME}`, description: `Created by linode-ccm: ${nodeBalancer.label}, for ${NAME}`, ports: '4317,4318', protocol: 'TCP', addresses: {ipv4: ['203.0.113.7/32']}}],
+      inbound: [
+        {
+          action: 'ACCEPT',
+          label: `ACCEPT-${NAME}`,
+          description: `Created by linode-ccm: ${nodeBalancer.label}, for ${NAME}`,
+          ports: '4317,4318',
+          protocol: 'TCP',
+          addresses: {ipv4: ['203.0.113.7/32']},
+        },
+      ],
       inbound_policy: 'DROP',
       outbound: null,
       outbound_policy: 'ACCEPT',
@@ -221,7 +241,14 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
     await setAcl('{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}')
     const firewall = (await firewallWhere('a deny list', (f) => f?.rules.inbound_policy === 'ACCEPT')) as ApiFirewall
     expect(firewall.rules.inbound).toEqual([
-      {action: 'DROP', label: `DROP-${NAME}`, description: `Created by linode-ccm: ${firewall.label}, for ${NAME}`, ports: '4317,4318,13133', protocol: 'TCP', addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}},
+      {
+        action: 'DROP',
+        label: `DROP-${NAME}`,
+        description: `Created by linode-ccm: ${firewall.label}, for ${NAME}`,
+        ports: '4317,4318,13133',
+        protocol: 'TCP',
+        addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']},
+      },
     ])
   })
 
@@ -279,6 +306,11 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
     })
     expect(sandbox.fake.state.firewalls.has(firewall.id)).toBe(false)
     expect(sandbox.fake.view().nodeBalancers).toHaveLength(1)
-    expect(sandbox.fake.state.requests.slice(before).filter((r) => r.method === 'DELETE').map((r) => r.template)).toEqual(['/{apiVersion}/networking/firewalls/{firewallId}'])
+    expect(
+      sandbox.fake.state.requests
+        .slice(before)
+        .filter((r) => r.method === 'DELETE')
+        .map((r) => r.template),
+    ).toEqual(['/{apiVersion}/networking/firewalls/{firewallId}'])
   })
 })

@@ -34,16 +34,19 @@ export async function ignoreStatus<T>(promise: Promise<T>, ...codes: number[]): 
  */
 export function kubeconfigYaml(options: {name: string; server: string; caPem: string; token: string}): string {
   const {name} = options
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    preferences: {},
-    clusters: [{name, cluster: {'certificate-authority-data': Buffer.from(options.caPem).toString('base64'), server: options.server}}],
-    users: [{name: `${name}-admin`, user: {token: options.token}}],
-    contexts: [{name: `${name}-ctx`, context: {cluster: name, namespace: 'default', user: `${name}-admin`}}],
-    'current-context': `${name}-ctx`,
-  // YAML 1.1 quoting: client-go reads a bare `y` or `on` as a boolean.
-  }, {version: '1.1'})
+  return stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      preferences: {},
+      clusters: [{name, cluster: {'certificate-authority-data': Buffer.from(options.caPem).toString('base64'), server: options.server}}],
+      users: [{name: `${name}-admin`, user: {token: options.token}}],
+      contexts: [{name: `${name}-ctx`, context: {cluster: name, namespace: 'default', user: `${name}-admin`}}],
+      'current-context': `${name}-ctx`,
+      // YAML 1.1 quoting: client-go reads a bare `y` or `on` as a boolean.
+    },
+    {version: '1.1'},
+  )
 }
 
 /**

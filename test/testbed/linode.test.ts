@@ -25,8 +25,7 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
   /** What the kubeconfig endpoint answered before the clock moved. */
   let kubeconfigAtFirst: number
 
-  const api = async (method: string, path: string): Promise<Response> =>
-    fetch(`${sandbox.fake.url}/v4beta${path}`, {method, headers: {Authorization: `Bearer ${sandbox.fake.token}`}})
+  const api = async (method: string, path: string): Promise<Response> => fetch(`${sandbox.fake.url}/v4beta${path}`, {method, headers: {Authorization: `Bearer ${sandbox.fake.token}`}})
   const nodes = async (): Promise<V1Node[]> => (await cluster.clients().core.listNode()).items
 
   beforeAll(async () => {
@@ -168,7 +167,12 @@ describe.skipIf(!binaries.ok)('the fake Linode API bridged to real test-bed clus
     expect(claim.status?.phase).toBe('Bound')
     expect(claim.metadata?.annotations?.[SELECTED_NODE]).toBe(pod.spec?.nodeName)
     const pv = await core.readPersistentVolume({name: claim.spec!.volumeName!})
-    expect(pv.spec).toMatchObject({persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'fedobs-block-storage', csi: {driver: CSI_DRIVER}, claimRef: {name: 'prometheus-data', namespace: 'default'}})
+    expect(pv.spec).toMatchObject({
+      persistentVolumeReclaimPolicy: 'Retain',
+      storageClassName: 'fedobs-block-storage',
+      csi: {driver: CSI_DRIVER},
+      claimRef: {name: 'prometheus-data', namespace: 'default'},
+    })
 
     const node = await core.readNode({name: pod.spec!.nodeName!})
     const [volume, ...more] = sandbox.fake.view().volumes

@@ -27,7 +27,14 @@ export const nodeBalancerLabel = (service: V1Service): string => `ccm-${service.
 
 function tagsOf(service: V1Service): string[] {
   const raw = service.metadata?.annotations?.[LB_TAGS_ANNOTATION] ?? ''
-  return [...new Set(raw.split(',').map((t) => t.trim()).filter(Boolean))]
+  return [
+    ...new Set(
+      raw
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ]
 }
 
 // ---------------------------------------------------------------- the CCM's firewall logic
@@ -80,7 +87,8 @@ export function parseAcl(text: string): AclConfig {
   for (const name of ['allowList', 'denyList'] as const) {
     const list = field(raw as Record<string, unknown>, name)
     if (list === undefined || list === null) continue
-    if (typeof list !== 'object' || Array.isArray(list)) throw new Error(`json: cannot unmarshal ${Array.isArray(list) ? 'array' : typeof list} into Go struct field aclConfig.${name} of type linodego.NetworkAddresses`)
+    if (typeof list !== 'object' || Array.isArray(list))
+      throw new Error(`json: cannot unmarshal ${Array.isArray(list) ? 'array' : typeof list} into Go struct field aclConfig.${name} of type linodego.NetworkAddresses`)
     const addresses: AddressLists = {}
     for (const family of ['ipv4', 'ipv6'] as const) {
       const value = field(list as Record<string, unknown>, family)
@@ -180,7 +188,10 @@ function addressesChanged(ips: AddressLists | undefined, rules: FirewallRule[]):
   const ruleIPv6 = rules.flatMap((r) => r.addresses.ipv6 ?? [])
   if (ruleIPv4.length > 0 && ips.ipv4 === undefined) return true
   if (ruleIPv6.length > 0 && ips.ipv6 === undefined) return true
-  for (const [wanted, have] of [[ips.ipv4, ruleIPv4], [ips.ipv6, ruleIPv6]] as const) {
+  for (const [wanted, have] of [
+    [ips.ipv4, ruleIPv4],
+    [ips.ipv6, ruleIPv6],
+  ] as const) {
     if (wanted === undefined) continue
     if (wanted.length !== have.length || wanted.some((ip) => !have.includes(ip))) return true
   }
@@ -191,7 +202,10 @@ function addressesChanged(ips: AddressLists | undefined, rules: FirewallRule[]):
 export function ruleChanged(old: ApiFirewall['rules'], acl: AclConfig, service: V1Service): boolean {
   const inbound = old.inbound ?? []
   let ips: AddressLists | undefined
-  for (const [list, policy] of [[acl.allowList, 'DROP'], [acl.denyList, 'ACCEPT']] as const) {
+  for (const [list, policy] of [
+    [acl.allowList, 'DROP'],
+    [acl.denyList, 'ACCEPT'],
+  ] as const) {
     if (list === undefined) continue
     if (old.inbound_policy !== policy) return true
     if ((list.ipv4 !== undefined || list.ipv6 !== undefined) && inbound.length === 0) return true

@@ -82,11 +82,7 @@ export function lkeNode(spec: NodeSpec, options: {name: string; internalIP: stri
     status: {
       ...resources,
       // In the CCM's order: Hostname, the public IPv4, then the internal address.
-      addresses: [
-        {type: 'Hostname', address: name},
-        ...(spec.externalIP ? [{type: 'ExternalIP', address: spec.externalIP}] : []),
-        {type: 'InternalIP', address: options.internalIP},
-      ],
+      addresses: [{type: 'Hostname', address: name}, ...(spec.externalIP ? [{type: 'ExternalIP', address: spec.externalIP}] : []), {type: 'InternalIP', address: options.internalIP}],
       nodeInfo: {
         architecture: 'amd64',
         operatingSystem: 'linux',

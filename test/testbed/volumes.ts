@@ -54,7 +54,10 @@ export function startVolumeController(options: ControllerOptions): {stop(): Prom
         label,
         size,
         linodeId: instanceIdOf(node),
-        tags: (storageClass.parameters?.[VOLUME_TAGS_PARAMETER] ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+        tags: (storageClass.parameters?.[VOLUME_TAGS_PARAMETER] ?? '')
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
         region: fake.state.clusters.get(lkeClusterId)?.region ?? 'us-ord',
       })
     const body: V1PersistentVolume = {

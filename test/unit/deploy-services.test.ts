@@ -18,8 +18,22 @@ describe('deploy services through the Kube adapter (no cluster, no real time)', 
   it('a workload that never gets ready: polls every 2 s on the given clock, then names its pending pod, the scheduler message and the warning event', async () => {
     const kube = new MemoryKube([
       {...deployment, status: {observedGeneration: 1, replicas: 1, availableReplicas: 0}},
-      {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'bert-1', namespace: 'bert-inference', labels: {app: 'bert'}}, status: {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'False', message: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.'}]}},
-      {apiVersion: 'v1', kind: 'Event', metadata: {name: 'e1', namespace: 'bert-inference'}, type: 'Warning', reason: 'FailedScheduling', message: 'no GPU', involvedObject: {name: 'bert-1'}, lastTimestamp: '2026-11-28T10:00:00Z'},
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {name: 'bert-1', namespace: 'bert-inference', labels: {app: 'bert'}},
+        status: {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'False', message: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.'}]},
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: {name: 'e1', namespace: 'bert-inference'},
+        type: 'Warning',
+        reason: 'FailedScheduling',
+        message: 'no GPU',
+        involvedObject: {name: 'bert-1'},
+        lastTimestamp: '2026-11-28T10:00:00Z',
+      },
     ])
     const clock = manualClock()
     const rendering = {cluster: {name: EDGE, role: 'edge'}, objects: [deployment]} as unknown as Rendering

@@ -72,7 +72,9 @@ describe('edge collectors queue on disk, within the budget of the federation fil
       const claim = find(rendering.objects, 'PersistentVolumeClaim', 'otel-scraper-queue', 'observability') as any
       expect(claim.spec).toMatchObject({accessModes: ['ReadWriteOnce'], storageClassName: 'fedobs-block-storage', resources: {requests: {storage: '2048Mi'}}})
       // The StorageClass fedobs renders (tagged volumes, swept at teardown) exists on every cluster.
-      expect(find(rendering.objects, 'StorageClass', 'fedobs-block-storage').parameters).toEqual({'linodebs.csi.linode.com/volumeTags': `fedobs,fedobs-federation:${federation.name},fedobs-cluster:${rendering.cluster.name}`})
+      expect(find(rendering.objects, 'StorageClass', 'fedobs-block-storage').parameters).toEqual({
+        'linodebs.csi.linode.com/volumeTags': `fedobs,fedobs-federation:${federation.name},fedobs-cluster:${rendering.cluster.name}`,
+      })
     }
   })
 })

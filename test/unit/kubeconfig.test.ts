@@ -115,7 +115,15 @@ describe('kubeconfig merge', () => {
     // Given an existing kubeconfig whose names and values look like booleans, octal, sexagesimal, comments
     const dir = temp()
     const target = path.join(dir, 'config')
-    const tricky = {apiVersion: 'v1', kind: 'Config', clusters: [{name: 'yes', cluster: {server: 'https://[2001:db8::1]:6443', 'insecure-skip-tls-verify': true}}], users: [{name: 'on', user: {token: '0755', username: '1:20', password: '#not a comment: really'}}], contexts: [{name: 'off', context: {cluster: 'yes', user: 'on'}}], 'current-context': 'off', preferences: {}}
+    const tricky = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{name: 'yes', cluster: {server: 'https://[2001:db8::1]:6443', 'insecure-skip-tls-verify': true}}],
+      users: [{name: 'on', user: {token: '0755', username: '1:20', password: '#not a comment: really'}}],
+      contexts: [{name: 'off', context: {cluster: 'yes', user: 'on'}}],
+      'current-context': 'off',
+      preferences: {},
+    }
     writeFileSync(target, JSON.stringify(tricky), {mode: 0o600})
     // When fedobs merges a cluster into it
     await mergeKubeconfig(target, lkeKubeconfig(7), {cluster: 'edge-7'})
@@ -207,7 +215,7 @@ describe('kubeconfig merge', () => {
     expect(readdirSync(dir)).toEqual([])
   }, 120_000)
 
-  it('a holder whose lock was taken over as stale does not remove its successor\'s lock on release', async () => {
+  it("a holder whose lock was taken over as stale does not remove its successor's lock on release", async () => {
     const dir = temp()
     const target = path.join(dir, 'config')
     const a = lockChild(['hold', target])

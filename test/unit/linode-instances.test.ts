@@ -51,7 +51,10 @@ describe('the Linode client against the fake: instances and node addresses', () 
 
   it('lists Linodes by id in one request (X-Filter "+or", page_size 500), only the fields fedobs reads', async () => {
     const lke = fake.addCluster(CLUSTER, {ageSeconds: 600})
-    const ids = fake.view().instances.filter((i) => i.lke_cluster_id === lke.id).map((i) => i.id)
+    const ids = fake
+      .view()
+      .instances.filter((i) => i.lke_cluster_id === lke.id)
+      .map((i) => i.id)
     const start = fake.state.requests.length
     const found = await api.instancesByIds([ids[1]!, ids[0]!, ids[0]!, 5])
     expect(found.map((i) => i.id).sort()).toEqual([ids[0], ids[1]].sort())
@@ -69,7 +72,11 @@ describe('the Linode client against the fake: instances and node addresses', () 
     expect(since(start)).toEqual([])
     const ids = Array.from({length: IDS_PER_FILTER + 100}, (_, i) => 1_000_000 + i)
     expect(await api.instancesByIds(ids)).toEqual([])
-    expect(since(start).map((r) => JSON.parse(r.xFilter!)['+or'].length).sort()).toEqual([100, 500])
+    expect(
+      since(start)
+        .map((r) => JSON.parse(r.xFilter!)['+or'].length)
+        .sort(),
+    ).toEqual([100, 500])
   })
 
   it('gives every node’s public addresses as CIDRs in two requests: the pools, then one instance list', async () => {

@@ -7,7 +7,9 @@ import {runCli, REPO} from '../helpers/cli.js'
  * message must say. Each runs through the real CLI (`config validate --json`) and must exit 2.
  */
 const DIR = `${REPO}test/fixtures/malformed/`
-const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort()
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
 
 interface Expectation {
   line: number
@@ -20,9 +22,7 @@ interface Expectation {
 
 function expectation(file: string): Expectation {
   const header = readFileSync(DIR + file, 'utf8').split('\n')[0]!
-  const pairs = Object.fromEntries(
-    [...header.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/g)].map(([, key, quoted, bare]) => [key, quoted !== undefined ? quoted.replaceAll('\\"', '"') : bare]),
-  )
+  const pairs = Object.fromEntries([...header.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/g)].map(([, key, quoted, bare]) => [key, quoted !== undefined ? quoted.replaceAll('\\"', '"') : bare]))
   return {line: Number(pairs.line), field: pairs.field ?? '', message: pairs.message!, expected: pairs.expected, valid: pairs.valid, suggestion: pairs.suggestion}
 }
 

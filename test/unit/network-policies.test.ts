@@ -77,7 +77,10 @@ describe('the flows table', () => {
       const to = flow.to
       if (to.kind !== 'pods' || !to.app || to.labels) continue
       for (const {port} of flow.ports) {
-        expect(listening.some((l) => l.namespace === to.namespace && l.app === to.app && l.port === port), `${to.namespace}/${to.app} does not listen on ${port}`).toBe(true)
+        expect(
+          listening.some((l) => l.namespace === to.namespace && l.app === to.app && l.port === port),
+          `${to.namespace}/${to.app} does not listen on ${port}`,
+        ).toBe(true)
       }
     }
   })
@@ -106,7 +109,10 @@ describe('the flows table', () => {
     const readme = readFileSync(`${REPO}README.md`, 'utf8')
     const section = /^### Network policies\n([\s\S]*?)(?=^#{1,3} )/m.exec(`${readme}\n# end`)?.[1]
     expect(section, 'README.md has no section "### Network policies" (paste /tmp/netpol-readme-section.md)').toBeDefined()
-    const table = section!.split('\n').filter((line) => line.startsWith('|')).join('\n')
+    const table = section!
+      .split('\n')
+      .filter((line) => line.startsWith('|'))
+      .join('\n')
     expect(table).toBe(flowsTable())
   })
 })
@@ -114,8 +120,7 @@ describe('the flows table', () => {
 describe('egress from an edge to the hub gateway', () => {
   const edge = federation.edges[0]!
   const owned = [NAMESPACES.observability, NAMESPACES.inference]
-  const agentEgress = (hubEndpoint?: string): any[] =>
-    spec(networkPolicies(federation, edge, owned, hubEndpoint).find((p) => p.metadata.name === 'otel-agent-egress')!).egress
+  const agentEgress = (hubEndpoint?: string): any[] => spec(networkPolicies(federation, edge, owned, hubEndpoint).find((p) => p.metadata.name === 'otel-agent-egress')!).egress
 
   it('is pinned to the gateway IP when the endpoint is an IPv4 address', () => {
     expect(agentEgress('172.238.181.107:4317')).toContainEqual({to: [{ipBlock: {cidr: '172.238.181.107/32'}}], ports: [{protocol: 'TCP', port: 4317}]})

@@ -1,6 +1,17 @@
 import {X509Certificate} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {certificateStatus, clientCaBundle, createAuthority, DAY_MS, gatewayJwks, issueClientCredentials, issueGatewayCertificate, needsRenewal, revokeCluster, RevokedError} from '../../src/pki/authority.js'
+import {
+  certificateStatus,
+  clientCaBundle,
+  createAuthority,
+  DAY_MS,
+  gatewayJwks,
+  issueClientCredentials,
+  issueGatewayCertificate,
+  needsRenewal,
+  revokeCluster,
+  RevokedError,
+} from '../../src/pki/authority.js'
 import {tokenIssuer} from '../../src/federation/identity.js'
 import {verifyIdentityToken} from '../../src/pki/token.js'
 import {describeCertificate, isSignedBy, keyMatches, splitPemBundle} from '../../src/pki/x509.js'
@@ -17,7 +28,7 @@ describe('the federation PKI', () => {
     expect(root.subject).toContain('CN=fedobs fed root CA')
   })
 
-  it('issues a client certificate per cluster under that cluster\'s own CA, with an identity token for it', async () => {
+  it("issues a client certificate per cluster under that cluster's own CA, with an identity token for it", async () => {
     const state = await createAuthority('fed')
     const {state: next, credentials} = await issueClientCredentials(state, 'edge-1', 'edge', {validityMs: 90 * DAY_MS})
     const leaf = node(credentials.cert)
@@ -51,7 +62,11 @@ describe('the federation PKI', () => {
 
   it('issues the gateway a server certificate for its names and addresses, signed by the root', async () => {
     const state = await createAuthority('fed')
-    const {material, state: next} = await issueGatewayCertificate(state, {dnsNames: ['otel-gateway.observability-hub.svc'], ipAddresses: ['172.238.181.107', '2600:3c06::1']}, {validityMs: 90 * DAY_MS})
+    const {material, state: next} = await issueGatewayCertificate(
+      state,
+      {dnsNames: ['otel-gateway.observability-hub.svc'], ipAddresses: ['172.238.181.107', '2600:3c06::1']},
+      {validityMs: 90 * DAY_MS},
+    )
     const cert = node(material.cert)
     expect(cert.verify(node(state.root.cert).publicKey)).toBe(true)
     expect(cert.checkIP('172.238.181.107')).toBe('172.238.181.107')

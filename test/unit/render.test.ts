@@ -207,13 +207,17 @@ describe('hub', () => {
     })
 
     it('sets replicas and no HPA when autoscaling is off', () => {
-      const fixed = renderHub({...federation, telemetry: {...federation.telemetry, gateway: {...federation.telemetry.gateway, replicas: 3, autoscaling: {...federation.telemetry.gateway.autoscaling, enabled: false}}}})
+      const fixed = renderHub({
+        ...federation,
+        telemetry: {...federation.telemetry, gateway: {...federation.telemetry.gateway, replicas: 3, autoscaling: {...federation.telemetry.gateway.autoscaling, enabled: false}}},
+      })
       expect((find(fixed.objects, 'StatefulSet', 'otel-gateway').spec as any).replicas).toBe(3)
       expect(fixed.objects.some((o) => o.kind === 'HorizontalPodAutoscaler')).toBe(false)
     })
 
     it('lets through its firewall exactly the edges recorded at connect and allowedSources; nobody before', () => {
-      const aclOf = (rendering: ReturnType<typeof renderHub>): unknown => JSON.parse((find(rendering.objects, 'Service', 'otel-gateway-external') as any).metadata.annotations['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl'])
+      const aclOf = (rendering: ReturnType<typeof renderHub>): unknown =>
+        JSON.parse((find(rendering.objects, 'Service', 'otel-gateway-external') as any).metadata.annotations['service.beta.kubernetes.io/linode-loadbalancer-firewall-acl'])
       expect(aclOf(hub)).toEqual({denyList: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']}}) // the API refuses an empty allow list
       const guarded = renderHub(
         {...federation, telemetry: {...federation.telemetry, gateway: {...federation.telemetry.gateway, allowedSources: ['203.0.113.0/24', '198.51.100.7']}}},

@@ -26,7 +26,7 @@ describe('mTLS by default: the gateway', () => {
     expect(receiver.auth).toEqual({authenticator: 'oidc/federation'})
   })
 
-  it('checks every request\'s identity token against the federation JWKS', () => {
+  it("checks every request's identity token against the federation JWKS", () => {
     expect(gateway.extensions['oidc/federation']).toEqual({
       providers: [{issuer_url: 'https://fedobs.invalid/federations/fed-observability', audience: 'otel-gateway', public_keys_file: '/etc/otelcol/trust/jwks.json'}],
     })
@@ -45,7 +45,7 @@ describe('mTLS by default: the gateway', () => {
     }
   })
 
-  it('closes gRPC connections after 10 minutes, so a revoked cluster\'s open connection ends', () => {
+  it("closes gRPC connections after 10 minutes, so a revoked cluster's open connection ends", () => {
     expect(gateway.receivers.otlp.protocols.grpc.keepalive).toEqual({server_parameters: {max_connection_age: '10m', max_connection_age_grace: '30s'}})
   })
 
@@ -57,7 +57,12 @@ describe('mTLS by default: the gateway', () => {
   })
 
   it('names the Secrets deploy hub creates, and renders no key', () => {
-    expect(hub.secrets.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(['monitoring/grafana-admin', 'observability-hub/otel-gateway-tls', 'observability-hub/otel-gateway-trust', 'observability/otel-gateway-client'])
+    expect(hub.secrets.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual([
+      'monitoring/grafana-admin',
+      'observability-hub/otel-gateway-tls',
+      'observability-hub/otel-gateway-trust',
+      'observability/otel-gateway-client',
+    ])
     expect(toYamlStream(hub.objects)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/)
     expect(hub.warnings.filter((w) => w.includes('mtls'))).toEqual([])
   })
@@ -182,14 +187,20 @@ describe('least privilege', () => {
   })
 
   it('the scraper and the gateway run as non-root', () => {
-    for (const [kind, name, rendering] of [['Deployment', 'otel-scraper', edge], ['StatefulSet', 'otel-gateway', hub]] as const) {
+    for (const [kind, name, rendering] of [
+      ['Deployment', 'otel-scraper', edge],
+      ['StatefulSet', 'otel-gateway', hub],
+    ] as const) {
       expect(podSpec(find(rendering.objects, kind, name)).securityContext).toMatchObject({runAsNonRoot: true, runAsUser: 10001})
     }
   })
 })
 
 describe('PII scrubbed at every agent, on by default', () => {
-  it.each([['an edge', edge], ['the hub', hub]] as const)('%s: logs and traces pass transform/pii before leaving the node; metrics do not', (_name, rendering) => {
+  it.each([
+    ['an edge', edge],
+    ['the hub', hub],
+  ] as const)('%s: logs and traces pass transform/pii before leaving the node; metrics do not', (_name, rendering) => {
     const agent = configOf(rendering.objects, 'otel-agent-config', 'config.yaml')
     expect(agent.processors['transform/pii']).toMatchObject({error_mode: 'ignore'})
     expect(agent.service.pipelines.logs.processors).toEqual(['memory_limiter', 'k8s_attributes', 'transform/pii', 'resource/cluster'])

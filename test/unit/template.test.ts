@@ -21,20 +21,7 @@ list:
   - fixed
 `
 
-const HOSTILE = [
-  'a"b',
-  "a'b",
-  'key: value',
-  'x # comment',
-  'line1\nline2: injected',
-  '{{ evil }}',
-  '${{ name }}',
-  '- item',
-  '--- \nkind: Secret',
-  'a"b})',
-  '&anchor *alias',
-  '!!binary AAAA',
-]
+const HOSTILE = ['a"b', "a'b", 'key: value', 'x # comment', 'line1\nline2: injected', '{{ evil }}', '${{ name }}', '- item', '--- \nkind: Secret', 'a"b})', '&anchor *alias', '!!binary AAAA']
 
 describe('safe templates', () => {
   const docs = parseTemplateText(TEMPLATE, 'test')

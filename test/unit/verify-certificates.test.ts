@@ -33,10 +33,19 @@ describe('verify: certificates', () => {
   })
 
   it('warns 14 days before an expiry and fails once expired', () => {
-    expect(statusOf(federation, facts({gateway: days(13)}), undefined, 'gateway-cert')).toMatchObject({status: 'warn', message: expect.stringContaining('expires in 13 day(s)'), hint: expect.stringContaining('certs rotate --gateway')})
+    expect(statusOf(federation, facts({gateway: days(13)}), undefined, 'gateway-cert')).toMatchObject({
+      status: 'warn',
+      message: expect.stringContaining('expires in 13 day(s)'),
+      hint: expect.stringContaining('certs rotate --gateway'),
+    })
     expect(statusOf(federation, facts({gateway: days(15)}), undefined, 'gateway-cert')?.status).toBe('ok')
     expect(statusOf(federation, facts({gateway: days(-1)}), undefined, 'gateway-cert')?.status).toBe('fail')
-    const expiring = facts({installed: [{cluster: HUB, state: 'ok', detail: '', notAfter: days(80)}, {cluster: EDGE, state: 'ok', detail: '', notAfter: days(2)}]})
+    const expiring = facts({
+      installed: [
+        {cluster: HUB, state: 'ok', detail: '', notAfter: days(80)},
+        {cluster: EDGE, state: 'ok', detail: '', notAfter: days(2)},
+      ],
+    })
     expect(statusOf(federation, expiring, EDGE)).toMatchObject({status: 'warn', hint: expect.stringContaining(`fedobs certs rotate ${EDGE}`)})
   })
 
@@ -48,7 +57,12 @@ describe('verify: certificates', () => {
     ['stale', 'warn', `certs rotate ${EDGE}`],
     ['unreachable', 'warn', 'kubeconfig context'],
   ] as const)('an edge whose installed certificate is %s: %s, with its next step', (state, status, hint) => {
-    const f = facts({installed: [{cluster: HUB, state: 'ok', detail: '', notAfter: days(80)}, {cluster: EDGE, state, detail: state}]})
+    const f = facts({
+      installed: [
+        {cluster: HUB, state: 'ok', detail: '', notAfter: days(80)},
+        {cluster: EDGE, state, detail: state},
+      ],
+    })
     expect(statusOf(federation, f, EDGE)).toMatchObject({status, cluster: EDGE, hint: expect.stringContaining(hint)})
   })
 

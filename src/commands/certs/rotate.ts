@@ -27,10 +27,13 @@ export default class CertsRotate extends BaseCommand<typeof CertsRotate> {
     if (this.flags.gateway === Boolean(this.args.cluster)) {
       throw new UsageError(this.flags.gateway ? 'give a cluster or --gateway, not both' : 'which certificate? Give a cluster name (or "hub"), or --gateway', {code: 'usage'})
     }
-    if (!federation.security.mtls) throw new UsageError('security.mtls is off: the federation has no certificates to rotate', {hint: 'Turn mTLS on (remove security.mtls: false) and re-run fedobs deploy hub.'})
+    if (!federation.security.mtls)
+      throw new UsageError('security.mtls is off: the federation has no certificates to rotate', {hint: 'Turn mTLS on (remove security.mtls: false) and re-run fedobs deploy hub.'})
     const hub = await hubKube(federation, this.flags)
     if (this.flags.gateway) {
-      const [outcome] = await runTasks(this.output, [{title: 'gateway certificate', run: async (report) => rotateGateway(hub, federation, await gatewayAddresses(hub), {force: true, report})}], {concurrent: false})
+      const [outcome] = await runTasks(this.output, [{title: 'gateway certificate', run: async (report) => rotateGateway(hub, federation, await gatewayAddresses(hub), {force: true, report})}], {
+        concurrent: false,
+      })
       if (!outcome!.ok) throw outcome!.error
       const result = outcome!.value
       if (this.output.json) this.output.document({gateway: result})
@@ -39,7 +42,11 @@ export default class CertsRotate extends BaseCommand<typeof CertsRotate> {
     }
     const cluster = clusterNamed(federation, this.args.cluster!)
     const kube = cluster.role === 'hub' ? hub : await kubeFor(cluster, {kubeconfig: this.flags.kubeconfig})
-    const [outcome] = await runTasks(this.output, [{title: `${cluster.name} client certificate`, run: (report) => ensureClusterCredentials(hub, kube, federation, cluster, {report, force: true, replaceRevoked: true})}], {concurrent: false})
+    const [outcome] = await runTasks(
+      this.output,
+      [{title: `${cluster.name} client certificate`, run: (report) => ensureClusterCredentials(hub, kube, federation, cluster, {report, force: true, replaceRevoked: true})}],
+      {concurrent: false},
+    )
     if (!outcome!.ok) throw outcome!.error
     const result = outcome!.value
     if (this.output.json) this.output.document(result)

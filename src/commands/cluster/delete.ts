@@ -6,10 +6,7 @@ import {deleteClusters} from '../../cli/delete.js'
 export default class ClusterDelete extends BaseCommand<typeof ClusterDelete> {
   static override summary = 'Delete an LKE cluster and what LKE leaves behind.'
   static override description = `While the cluster lives, deletes its LoadBalancer Services and PersistentVolumeClaims so that the cloud controller and CSI driver release NodeBalancers and volumes; deletes the cluster; sweeps NodeBalancers whose lke_cluster is this cluster and detached volumes tagged for it; removes the kubeconfig entries fedobs added. Asks on a terminal; needs --yes without one. Refuses a cluster without the fedobs tag unless --force. Already gone is success.`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> fed-observability-remote --dry-run',
-    '<%= config.bin %> <%= command.id %> fed-observability-remote --yes',
-  ]
+  static override examples = ['<%= config.bin %> <%= command.id %> fed-observability-remote --dry-run', '<%= config.bin %> <%= command.id %> fed-observability-remote --yes']
 
   static override args = {name: Args.string({description: 'Cluster name (the LKE label).', required: true})}
   static override flags = {

@@ -5,8 +5,7 @@ import {UsageError} from '../../lib/errors.js'
 
 export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
   static override summary = 'Check a federation file.'
-  static override description =
-    'Reports every problem with its file:line:column, the field, what was expected and the valid values. Exit 0 when valid, 2 when not.'
+  static override description = 'Reports every problem with its file:line:column, the field, what was expected and the valid values. Exit 0 when valid, 2 when not.'
 
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> -f examples/fedobs.yaml --json']
 

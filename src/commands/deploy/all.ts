@@ -11,14 +11,23 @@ import {deployEdge, deployHub} from '../../services/hub.js'
 
 export default class DeployAll extends BaseCommand<typeof DeployAll> {
   static override summary = 'Deploy the hub and every edge of the federation, concurrently.'
-  static override description = 'Like `deploy hub` and `deploy edge NAME` for each cluster, all at once in one process. Connected edges stay pointed at their hub (their certificates renewed and their node addresses brought up to date in the gateway firewall); run `fedobs connect` for new ones.'
+  static override description =
+    'Like `deploy hub` and `deploy edge NAME` for each cluster, all at once in one process. Connected edges stay pointed at their hub (their certificates renewed and their node addresses brought up to date in the gateway firewall); run `fedobs connect` for new ones.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dry-run --json']
   static override flags = {...fileFlag, ...kubeFlags, ...applyFlags, ...addressFlags, ...federationFlags}
 
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, overrides: federationOverrides(this.flags)})
     const timeoutMs = timeoutOf(this.flags.timeout)
-    const options = {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, signal: this.abort.signal, clock: this.clock}
+    const options = {
+      dryRun: this.flags['dry-run'],
+      forceConflicts: this.flags['force-conflicts'],
+      prune: this.flags.prune,
+      wait: this.flags.wait,
+      timeoutMs,
+      signal: this.abort.signal,
+      clock: this.clock,
+    }
     let hubKube: Promise<Kube> | undefined
     const hub = (): Promise<Kube> => (hubKube ??= kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}))
     const addresses = await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock)

@@ -20,7 +20,16 @@ export default class DeployHub extends BaseCommand<typeof DeployHub> {
     const kube = await kubeFor(federation.hub, this.flags)
     const timeoutMs = timeoutOf(this.flags.timeout)
     const result = await deployWithProgress(this.output, `hub ${federation.hub.name}`, (report) =>
-      deployHub(kube, federation, {dryRun: this.flags['dry-run'], forceConflicts: this.flags['force-conflicts'], prune: this.flags.prune, wait: this.flags.wait, timeoutMs, report, signal: this.abort.signal, clock: this.clock}),
+      deployHub(kube, federation, {
+        dryRun: this.flags['dry-run'],
+        forceConflicts: this.flags['force-conflicts'],
+        prune: this.flags.prune,
+        wait: this.flags.wait,
+        timeoutMs,
+        report,
+        signal: this.abort.signal,
+        clock: this.clock,
+      }),
     )
     printDeploy(this.output, result)
   }

@@ -13,7 +13,10 @@ export default class RenderEdge extends BaseCommand<typeof RenderEdge> {
 Without -o, prints one multi-document YAML stream (a Kubernetes List with --json). With -o, writes a kustomize-ready directory.`
 
   static override examples = [
-    {description: 'Render an edge of ./fedobs.yaml, shipping to a known gateway', command: '<%= config.bin %> <%= command.id %> fed-observability-remote --hub-endpoint 172.238.181.107:4317 -o out/edge'},
+    {
+      description: 'Render an edge of ./fedobs.yaml, shipping to a known gateway',
+      command: '<%= config.bin %> <%= command.id %> fed-observability-remote --hub-endpoint 172.238.181.107:4317 -o out/edge',
+    },
     {description: 'From flags alone, a GPU edge', command: '<%= config.bin %> <%= command.id %> edge-1 --pool g2-gpu-rtx4000a1-s:1 --hub-endpoint otel.example.com:4317'},
   ]
 

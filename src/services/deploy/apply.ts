@@ -40,10 +40,13 @@ function explainApplyError(error: unknown, key: string): unknown {
   if (error.status === 409) {
     const managers = [...new Set(error.causes.map((c) => /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1]).filter(Boolean))]
     const fields = error.causes.map((c) => c.field).filter(Boolean)
-    return new OperationError(`${key}: fields are managed by ${managers.map((m) => `"${m}"`).join(', ') || 'another field manager'}${fields.length > 0 ? ` (${fields.slice(0, 3).join(', ')}${fields.length > 3 ? ', ...' : ''})` : ''}`, {
-      hint: 'Another tool (e.g. kubectl apply) owns these fields. Re-run with --force-conflicts to let fedobs take them over.',
-      code: 'apply-conflict',
-    })
+    return new OperationError(
+      `${key}: fields are managed by ${managers.map((m) => `"${m}"`).join(', ') || 'another field manager'}${fields.length > 0 ? ` (${fields.slice(0, 3).join(', ')}${fields.length > 3 ? ', ...' : ''})` : ''}`,
+      {
+        hint: 'Another tool (e.g. kubectl apply) owns these fields. Re-run with --force-conflicts to let fedobs take them over.',
+        code: 'apply-conflict',
+      },
+    )
   }
   if (error.status === 422 && /immutable/.test(error.message)) {
     return new OperationError(`${key}: ${error.message.replace(/^applying [^:]+: /, '')}`, {

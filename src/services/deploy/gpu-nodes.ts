@@ -12,7 +12,11 @@ export async function labelGpuNodes(kube: Kube, dryRun: boolean): Promise<string
     const plan = node.metadata?.labels?.['node.kubernetes.io/instance-type'] ?? ''
     if (!(capacity > 0 || isGpuPlan(plan)) || node.metadata?.labels?.[GPU_LABEL] === 'true') continue
     if (!dryRun) {
-      await kube.patch({apiVersion: 'v1', kind: 'Node', metadata: {name: node.metadata!.name!}}, {metadata: {labels: {[GPU_LABEL]: 'true'}}}, {type: 'merge', fieldManager: 'fedobs-gpu-labeler', what: `labelling node ${node.metadata?.name}`})
+      await kube.patch(
+        {apiVersion: 'v1', kind: 'Node', metadata: {name: node.metadata!.name!}},
+        {metadata: {labels: {[GPU_LABEL]: 'true'}}},
+        {type: 'merge', fieldManager: 'fedobs-gpu-labeler', what: `labelling node ${node.metadata?.name}`},
+      )
     }
     labelled.push(node.metadata!.name!)
   }

@@ -45,13 +45,16 @@ export function readiness(object: KubeObject): Readiness {
 /** Why a workload is not ready: pending pods with the scheduler's message, and recent events. */
 export async function diagnose(kube: Kube, object: KubeObject): Promise<string[]> {
   const namespace = object.metadata?.namespace ?? 'default'
-  const selector = Object.entries((object.spec?.selector?.matchLabels ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',')
+  const selector = Object.entries((object.spec?.selector?.matchLabels ?? {}) as Record<string, string>)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')
   const lines: string[] = []
   try {
     type Condition = {type: string; status: string; message?: string}
-    const pods = (await kube.list({apiVersion: 'v1', kind: 'Pod'}, {namespace, labelSelector: selector})) as Array<
-      {metadata?: {name?: string}; status?: {phase?: string; conditions?: Condition[]; containerStatuses?: Array<{state?: {waiting?: {reason?: string}}}>}}
-    >
+    const pods = (await kube.list({apiVersion: 'v1', kind: 'Pod'}, {namespace, labelSelector: selector})) as Array<{
+      metadata?: {name?: string}
+      status?: {phase?: string; conditions?: Condition[]; containerStatuses?: Array<{state?: {waiting?: {reason?: string}}}>}
+    }>
     for (const pod of pods) {
       const phase = pod.status?.phase ?? 'Unknown'
       if (phase === 'Running' && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue
@@ -62,7 +65,9 @@ export async function diagnose(kube: Kube, object: KubeObject): Promise<string[]
     if (pods.length === 0) lines.push('no pods created yet')
     const when = (event: KubeObject): number => new Date((event.lastTimestamp ?? event.eventTime ?? 0) as string | number | Date).getTime() || 0
     const events = (await kube.list({apiVersion: 'v1', kind: 'Event'}, {namespace}))
-      .filter((e) => e.type === 'Warning' && ((e.involvedObject as {name?: string})?.name === object.metadata?.name || pods.some((p) => p.metadata?.name === (e.involvedObject as {name?: string})?.name)))
+      .filter(
+        (e) => e.type === 'Warning' && ((e.involvedObject as {name?: string})?.name === object.metadata?.name || pods.some((p) => p.metadata?.name === (e.involvedObject as {name?: string})?.name)),
+      )
       .sort((a, b) => when(b) - when(a))
       .slice(0, 3)
     for (const event of events) lines.push(`event ${event.reason}: ${event.message}`)
@@ -85,7 +90,7 @@ export async function waitReady(kube: Kube, rendering: Rendering, options: Deplo
     labelled.push(...(await labelGpuNodes(kube, false)))
     const states = await mapLimit(workloads, 8, async (w) => {
       const live = await kube.read(w)
-      return {object: live ?? (w), state: live ? readiness({...live, kind: w.kind}) : {key: objectKey(w), ready: false, summary: 'missing'}}
+      return {object: live ?? w, state: live ? readiness({...live, kind: w.kind}) : {key: objectKey(w), ready: false, summary: 'missing'}}
     })
     for (const {state} of states) {
       if (last.get(state.key) !== state.summary) {

@@ -14,11 +14,15 @@ export async function patchSeedAgent(kube: Kube, dryRun: boolean): Promise<strin
   const env = {name: 'K8S_NODE_IP', valueFrom: {fieldRef: {fieldPath: 'status.hostIP'}}}
   if (!dryRun) {
     // A strategic merge patch adds the variable to the first container (containers and env merge by name).
-    await kube.patch(refOf(existing as KubeObject & {apiVersion: string; kind: string}), {spec: {template: {spec: {containers: [{name: first.name, env: [env]}]}}}}, {
-      type: 'strategic',
-      fieldManager: 'fedobs-seed-agent',
-      what: 'patching K8S_NODE_IP into DaemonSet observability/otel-agent',
-    })
+    await kube.patch(
+      refOf(existing as KubeObject & {apiVersion: string; kind: string}),
+      {spec: {template: {spec: {containers: [{name: first.name, env: [env]}]}}}},
+      {
+        type: 'strategic',
+        fieldManager: 'fedobs-seed-agent',
+        what: 'patching K8S_NODE_IP into DaemonSet observability/otel-agent',
+      },
+    )
   }
   return [`DaemonSet ${NAMESPACES.observability}/otel-agent`]
 }
