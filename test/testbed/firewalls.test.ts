@@ -1,12 +1,12 @@
 import type {V1Service} from '@kubernetes/client-node'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {CLUSTER} from '../fake-linode/http.js'
 import {startFakeLinode, type ApiCluster, type ApiFirewall, type ApiNodeBalancer} from '../fake-linode/server.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {startLinodeTestbed, type LinodeTestbed} from './bridge.js'
 import type {TestCluster} from './cluster.js'
-import {statusOf} from './kube.js'
-import {ERR_INVALID_FW_CONFIG, ERR_TOO_MANY_IPS, firewallOptionsFor, LB_FIREWALL_ACL_ANNOTATION, LB_TAGS_ANNOTATION, parseAcl, ruleChanged} from './load-balancers.js'
+import {ignoreStatus, statusOf} from './kube.js'
+import {ERR_INVALID_FW_CONFIG, ERR_TOO_MANY_IPS, firewallOptionsFor, LB_FIREWALL_ACL_ANNOTATION, LB_TAGS_ANNOTATION, nodeBalancerLabel, parseAcl, ruleChanged} from './load-balancers.js'
 import {waitFor} from './net.js'
 import {TESTBED_BINARIES} from './testbed.js'
 
@@ -101,25 +101,31 @@ describe('the CCM firewall logic, ported (linode-cloud-controller-manager servic
 })
 
 describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-acl annotation on a real API server', () => {
+  // One test-bed cluster for the file (the costly part); each test makes the Services it needs, under
+  // names of its own, and deletes them after (afterEach waits until they are gone), so no test sees
+  // another's Services, firewalls, retries or errors, and they pass in any order or alone.
   const NAMESPACE = 'observability-hub'
   const NAME = 'otel-gateway-external'
+  const ALLOW = '{"allowList":{"ipv4":["203.0.113.7/32"]}}'
   let sandbox: LinodeTestbed
   let lke: ApiCluster
   let cluster: TestCluster
+  /** The Services this test made, deleted by afterEach. */
+  let created: string[] = []
 
   const core = () => cluster.clients().core
-  const read = (name = NAME) => core().readNamespacedService({name, namespace: NAMESPACE})
-  const nodeBalancerOf = async (name = NAME): Promise<ApiNodeBalancer | undefined> => {
+  const read = (name: string) => core().readNamespacedService({name, namespace: NAMESPACE})
+  const nodeBalancerOf = async (name: string): Promise<ApiNodeBalancer | undefined> => {
     const ip = (await read(name)).status?.loadBalancer?.ingress?.[0]?.ip
     return ip ? sandbox.fake.view().nodeBalancers.find((nb) => nb.ipv4 === ip) : undefined
   }
-  const firewallOf = async (name = NAME): Promise<ApiFirewall | undefined> => {
+  const firewallOf = async (name: string): Promise<ApiFirewall | undefined> => {
     const nodeBalancer = await nodeBalancerOf(name)
     return nodeBalancer && sandbox.fake.firewallOf(nodeBalancer.id)
   }
 
   /** Read, change, replace; again on a conflict (the controller writes the same object). */
-  async function update(mutate: (s: V1Service) => void, name = NAME): Promise<void> {
+  async function update(name: string, mutate: (s: V1Service) => void): Promise<void> {
     for (;;) {
       const current = await read(name)
       mutate(current)
@@ -131,56 +137,68 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
       }
     }
   }
-  const setAcl = (acl: string | undefined, name = NAME) =>
-    update((s) => {
-      const annotations = {...s.metadata!.annotations}
-      if (acl === undefined) delete annotations[LB_FIREWALL_ACL_ANNOTATION]
-      else annotations[LB_FIREWALL_ACL_ANNOTATION] = acl
-      s.metadata!.annotations = annotations
-    }, name)
+  const setAcl = (name: string, acl: string | undefined) =>
+    update(name, (s) => {
+      const others = Object.entries(s.metadata!.annotations ?? {}).filter(([key]) => key !== LB_FIREWALL_ACL_ANNOTATION)
+      s.metadata!.annotations = Object.fromEntries(acl === undefined ? others : [...others, [LB_FIREWALL_ACL_ANNOTATION, acl]])
+    })
 
-  async function create(acl: string | undefined, name = NAME): Promise<void> {
+  async function create(name: string, acl: string | undefined, extraPorts: {name: string; port: number}[] = []): Promise<void> {
+    created.push(name)
     await core().createNamespacedService({
       namespace: NAMESPACE,
       body: {
         metadata: {name, annotations: {[LB_TAGS_ANNOTATION]: 'fedobs,fedobs-cluster:firewall-test', ...(acl === undefined ? {} : {[LB_FIREWALL_ACL_ANNOTATION]: acl})}},
-        spec: {
-          type: 'LoadBalancer',
-          selector: {app: 'otel-gateway'},
-          ports: [
-            {name: 'otlp-grpc', port: 4317},
-            {name: 'otlp-http', port: 4318},
-          ],
-        },
+        spec: {type: 'LoadBalancer', selector: {app: 'otel-gateway'}, ports: [{name: 'otlp-grpc', port: 4317}, {name: 'otlp-http', port: 4318}, ...extraPorts]},
       },
     })
   }
 
-  const firewallWhere = (what: string, check: (f: ApiFirewall | undefined) => boolean, name = NAME) =>
+  const firewallWhere = (name: string, what: string, check: (f: ApiFirewall | undefined) => boolean) =>
     waitFor(
       async () => {
         const firewall = await firewallOf(name)
         return check(firewall) ? (firewall ?? true) : undefined
       },
-      {timeoutMs: 20_000, intervalMs: 100, what},
+      {timeoutMs: 20_000, intervalMs: 100, what: `${name}: ${what}`},
     )
 
+  /** A Service of this test's own with its firewall in place (rules version 1). */
+  async function withFirewall(name: string, acl = ALLOW, extraPorts: {name: string; port: number}[] = []): Promise<ApiFirewall> {
+    await create(name, acl, extraPorts)
+    const firewall = (await firewallWhere(name, 'the firewall', (f) => f !== undefined)) as ApiFirewall
+    expect(firewall.rules.version).toBe(1)
+    return firewall
+  }
+
   /** The Warning events the stand-in recorded for a Service, newest last. */
-  async function failures(name = NAME): Promise<string[]> {
+  async function failures(name: string): Promise<string[]> {
     const events = await core().listNamespacedEvent({namespace: NAMESPACE, fieldSelector: `involvedObject.name=${name}`})
     return events.items
       .filter((e) => e.reason === 'SyncLoadBalancerFailed' && e.type === 'Warning')
       .sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')))
       .map((e) => e.message ?? '')
   }
-  const failureMatching = (pattern: RegExp, name = NAME) =>
-    waitFor(async () => (await failures(name)).find((m) => pattern.test(m)), {timeoutMs: 20_000, intervalMs: 100, what: `a SyncLoadBalancerFailed event matching ${pattern}`})
+  const failureMatching = (name: string, pattern: RegExp) =>
+    waitFor(async () => (await failures(name)).find((m) => pattern.test(m)), {timeoutMs: 20_000, intervalMs: 100, what: `a SyncLoadBalancerFailed event on ${name} matching ${pattern}`})
 
   beforeAll(async () => {
     sandbox = await startLinodeTestbed({fake: {timeScale: 0.01}})
     lke = sandbox.fake.addCluster({...CLUSTER, label: 'firewall-test', node_pools: [{type: 'g6-standard-2', count: 2}]}, {ageSeconds: 600})
     cluster = await sandbox.bridge.cluster(lke.id)
     await core().createNamespace({body: {metadata: {name: NAMESPACE}}})
+  })
+
+  afterEach(async () => {
+    const names = created
+    created = []
+    if (names.length === 0 || !cluster) return
+    for (const name of names) await ignoreStatus(core().deleteNamespacedService({name, namespace: NAMESPACE}), 404)
+    // Gone means released: the stand-in deleted the firewall and the NodeBalancer, then the finalizer.
+    await waitFor(async () => !(await core().listNamespacedService({namespace: NAMESPACE})).items.some((s) => names.includes(s.metadata!.name!)), {
+      timeoutMs: 20_000,
+      what: `the Services ${names.join(', ')} to go`,
+    })
   })
 
   afterAll(async () => {
@@ -201,9 +219,9 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
 
   it('creates the firewall with the NodeBalancer: its label and tags, one ACCEPT rule on the service ports, inbound DROP', async () => {
     const before = sandbox.fake.state.requests.length
-    await create('{"allowList":{"ipv4":["203.0.113.7/32"]}}')
-    const firewall = (await firewallWhere('the firewall', (f) => f !== undefined)) as ApiFirewall
-    const nodeBalancer = (await nodeBalancerOf())!
+    await create(NAME, ALLOW)
+    const firewall = (await firewallWhere(NAME, 'the firewall', (f) => f !== undefined)) as ApiFirewall
+    const nodeBalancer = (await nodeBalancerOf(NAME))!
     expect(firewall).toMatchObject({label: nodeBalancer.label, tags: ['fedobs', 'fedobs-cluster:firewall-test'], status: 'enabled'})
     expect(firewall.entities).toEqual([{id: nodeBalancer.id, label: nodeBalancer.label, parent_entity: null, type: 'nodebalancer', url: `/v4/nodebalancers/${nodeBalancer.id}`}])
     expect(firewall.rules).toEqual({
@@ -229,22 +247,26 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
   })
 
   it('replaces the rules when the lists change, and again when the Service ports change', async () => {
-    await setAcl('{"allowList":{"ipv4":["203.0.113.7/32","198.51.100.0/24"],"ipv6":["2001:db8::/64"]}}')
-    let firewall = (await firewallWhere('rules version 2', (f) => f?.rules.version === 2)) as ApiFirewall
+    const name = 'fw-replace'
+    await withFirewall(name)
+    await setAcl(name, '{"allowList":{"ipv4":["203.0.113.7/32","198.51.100.0/24"],"ipv6":["2001:db8::/64"]}}')
+    let firewall = (await firewallWhere(name, 'rules version 2', (f) => f?.rules.version === 2)) as ApiFirewall
     expect(firewall.rules.inbound).toEqual([expect.objectContaining({action: 'ACCEPT', ports: '4317,4318', addresses: {ipv4: ['203.0.113.7/32', '198.51.100.0/24'], ipv6: ['2001:db8::/64']}})])
-    await update((s) => s.spec!.ports!.push({name: 'health', port: 13_133}))
-    firewall = (await firewallWhere('rules version 3', (f) => f?.rules.version === 3)) as ApiFirewall
+    await update(name, (s) => s.spec!.ports!.push({name: 'health', port: 13_133}))
+    firewall = (await firewallWhere(name, 'rules version 3', (f) => f?.rules.version === 3)) as ApiFirewall
     expect(firewall.rules.inbound![0]!.ports).toBe('4317,4318,13133')
   })
 
   it('turns a deny list into a DROP rule with inbound ACCEPT', async () => {
-    await setAcl('{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}')
-    const firewall = (await firewallWhere('a deny list', (f) => f?.rules.inbound_policy === 'ACCEPT')) as ApiFirewall
+    const name = 'fw-deny'
+    await withFirewall(name, ALLOW, [{name: 'health', port: 13_133}])
+    await setAcl(name, '{"denyList":{"ipv4":["0.0.0.0/0"],"ipv6":["::/0"]}}')
+    const firewall = (await firewallWhere(name, 'a deny list', (f) => f?.rules.inbound_policy === 'ACCEPT')) as ApiFirewall
     expect(firewall.rules.inbound).toEqual([
       {
         action: 'DROP',
-        label: `DROP-${NAME}`,
-        description: `Created by linode-ccm: ${firewall.label}, for ${NAME}`,
+        label: `DROP-${name}`,
+        description: `Created by linode-ccm: ${firewall.label}, for ${name}`,
         ports: '4317,4318,13133',
         protocol: 'TCP',
         addresses: {ipv4: ['0.0.0.0/0'], ipv6: ['::/0']},
@@ -253,59 +275,72 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
   })
 
   it('keeps the rules when the API refuses an empty allow list, and says why (event, lastError)', async () => {
-    const kept = (await firewallOf())!.rules
-    await setAcl('{"allowList":{"ipv4":[]}}')
-    const message = await failureMatching(/Must not be an empty list/)
+    const name = 'fw-empty-list'
+    const kept = (await withFirewall(name)).rules
+    const before = sandbox.fake.state.requests.length
+    await setAcl(name, '{"allowList":{"ipv4":[]}}')
+    const message = await failureMatching(name, /Must not be an empty list/)
     expect(message).toBe('Error syncing load balancer: failed to ensure load balancer: [400] [inbound[0].addresses.ipv4] Must not be an empty list')
-    expect(sandbox.bridge.errors()).toContainEqual(expect.stringContaining(`${NAMESPACE}/${NAME}: [400] [inbound[0].addresses.ipv4] Must not be an empty list`))
-    expect((await firewallOf())!.rules).toEqual(kept)
-    const refused = sandbox.fake.state.requests.filter((r) => r.template === '/{apiVersion}/networking/firewalls/{firewallId}/rules' && r.status === 400)
+    expect(sandbox.bridge.errors()).toContainEqual(expect.stringContaining(`${NAMESPACE}/${name}: [400] [inbound[0].addresses.ipv4] Must not be an empty list`))
+    expect((await firewallOf(name))!.rules).toEqual(kept)
+    const refused = sandbox.fake.state.requests.slice(before).filter((r) => r.template === '/{apiVersion}/networking/firewalls/{firewallId}/rules' && r.status === 400)
     expect(refused.length).toBeGreaterThanOrEqual(1)
   })
 
   it('keeps the rules on both lists (the CCM refuses before calling the API); a valid annotation then applies and clears the error', async () => {
-    const kept = (await firewallOf())!.rules
-    await setAcl('{"allowList":{"ipv4":["203.0.113.7/32"]},"denyList":{"ipv4":["0.0.0.0/0"]}}')
-    expect(await failureMatching(/specify either/)).toBe(`Error syncing load balancer: failed to ensure load balancer: ${ERR_INVALID_FW_CONFIG}`)
-    expect((await firewallOf())!.rules).toEqual(kept)
-    await setAcl('{"allowList":{"ipv4":["203.0.113.9/32"]}}')
-    await firewallWhere('the new allow list', (f) => f?.rules.inbound?.[0]?.addresses.ipv4?.[0] === '203.0.113.9/32')
-    await waitFor(() => !sandbox.bridge.errors().some((e) => e.includes(NAME)), {timeoutMs: 10_000, what: 'the error to clear'})
+    const name = 'fw-both-lists'
+    const kept = (await withFirewall(name)).rules
+    await setAcl(name, '{"allowList":{"ipv4":["203.0.113.7/32"]},"denyList":{"ipv4":["0.0.0.0/0"]}}')
+    expect(await failureMatching(name, /specify either/)).toBe(`Error syncing load balancer: failed to ensure load balancer: ${ERR_INVALID_FW_CONFIG}`)
+    expect((await firewallOf(name))!.rules).toEqual(kept)
+    await setAcl(name, '{"allowList":{"ipv4":["203.0.113.9/32"]}}')
+    await firewallWhere(name, 'the new allow list', (f) => f?.rules.inbound?.[0]?.addresses.ipv4?.[0] === '203.0.113.9/32')
+    await waitFor(() => !sandbox.bridge.errors().some((e) => e.includes(name)), {timeoutMs: 10_000, what: 'the error to clear'})
   })
 
   it('detaches and deletes the firewall when the annotation goes; the NodeBalancer stays', async () => {
-    const {id} = (await firewallOf())!
-    const nodeBalancer = (await nodeBalancerOf())!
-    await setAcl(undefined)
+    const name = 'fw-detach'
+    const {id} = await withFirewall(name)
+    const nodeBalancer = (await nodeBalancerOf(name))!
+    await setAcl(name, undefined)
     await waitFor(() => !sandbox.fake.state.firewalls.has(id), {timeoutMs: 20_000, what: 'the firewall to go'})
     expect(sandbox.fake.firewallOf(nodeBalancer.id)).toBeUndefined()
-    expect(await nodeBalancerOf()).toEqual(nodeBalancer)
+    expect(await nodeBalancerOf(name)).toEqual(nodeBalancer)
   })
 
   it('makes no NodeBalancer for a new Service whose annotation is refused (neither list, an empty list), until it is fixed', async () => {
-    await create('{}', 'neither')
-    expect(await failureMatching(/specify either/, 'neither')).toContain(ERR_INVALID_FW_CONFIG)
-    await create('{"allowList":{"ipv4":[]}}', 'empty')
-    expect(await failureMatching(/Must not be an empty list/, 'empty')).toContain('[400] [rules.inbound[0].addresses.ipv4] Must not be an empty list')
-    expect((await read('neither')).status?.loadBalancer?.ingress).toBeUndefined()
-    expect((await read('empty')).status?.loadBalancer?.ingress).toBeUndefined()
-    expect(sandbox.fake.view().nodeBalancers).toHaveLength(1)
-    await setAcl('{"allowList":{"ipv6":["2001:db8::7/128"]}}', 'empty')
-    const firewall = (await firewallWhere('the fixed Service’s firewall', (f) => f !== undefined, 'empty')) as ApiFirewall
+    const nodeBalancers = sandbox.fake.view().nodeBalancers.length
+    await create('neither', '{}')
+    expect(await failureMatching('neither', /specify either/)).toContain(ERR_INVALID_FW_CONFIG)
+    await create('empty', '{"allowList":{"ipv4":[]}}')
+    expect(await failureMatching('empty', /Must not be an empty list/)).toContain('[400] [rules.inbound[0].addresses.ipv4] Must not be an empty list')
+    const neither = await read('neither')
+    const empty = await read('empty')
+    expect(neither.status?.loadBalancer?.ingress).toBeUndefined()
+    expect(empty.status?.loadBalancer?.ingress).toBeUndefined()
+    // None of theirs (labelled by the Service's UID), and no other either.
+    const labels = new Set([nodeBalancerLabel(neither), nodeBalancerLabel(empty)])
+    expect(sandbox.fake.view().nodeBalancers.filter((nb) => labels.has(nb.label))).toEqual([])
+    expect(sandbox.fake.view().nodeBalancers).toHaveLength(nodeBalancers)
+    await setAcl('empty', '{"allowList":{"ipv6":["2001:db8::7/128"]}}')
+    const firewall = (await firewallWhere('empty', 'the fixed Service’s firewall', (f) => f !== undefined)) as ApiFirewall
     expect(firewall.rules.inbound![0]!.addresses).toEqual({ipv6: ['2001:db8::7/128']})
-    await core().deleteNamespacedService({name: 'neither', namespace: NAMESPACE})
   })
 
   it('deletes the firewall, then the NodeBalancer, when the Service goes', async () => {
-    const firewall = (await firewallOf('empty'))!
+    const name = 'fw-goes'
+    const firewall = await withFirewall(name)
+    const nodeBalancer = (await nodeBalancerOf(name))!
+    const nodeBalancers = sandbox.fake.view().nodeBalancers.length
     const before = sandbox.fake.state.requests.length
-    await core().deleteNamespacedService({name: 'empty', namespace: NAMESPACE})
-    await waitFor(async () => !(await core().listNamespacedService({namespace: NAMESPACE})).items.some((s) => s.metadata?.name === 'empty' || s.metadata?.name === 'neither'), {
+    await core().deleteNamespacedService({name, namespace: NAMESPACE})
+    await waitFor(async () => !(await core().listNamespacedService({namespace: NAMESPACE})).items.some((s) => s.metadata?.name === name), {
       timeoutMs: 20_000,
-      what: 'the Services to go',
+      what: 'the Service to go',
     })
     expect(sandbox.fake.state.firewalls.has(firewall.id)).toBe(false)
-    expect(sandbox.fake.view().nodeBalancers).toHaveLength(1)
+    expect(sandbox.fake.view().nodeBalancers.some((nb) => nb.id === nodeBalancer.id)).toBe(false)
+    expect(sandbox.fake.view().nodeBalancers).toHaveLength(nodeBalancers - 1)
     expect(
       sandbox.fake.state.requests
         .slice(before)
