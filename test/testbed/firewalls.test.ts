@@ -133,10 +133,8 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
   }
   const setAcl = (acl: string | undefined, name = NAME) =>
     update((s) => {
-      const annotations = {...s.metadata!.annotations}
-      if (acl === undefined) delete annotations[LB_FIREWALL_ACL_ANNOTATION]
-      else annotations[LB_FIREWALL_ACL_ANNOTATION] = acl
-      s.metadata!.annotations = annotations
+      const {[LB_FIREWALL_ACL_ANNOTATION]: _, ...others} = s.metadata!.annotations ?? {}
+      s.metadata!.annotations = acl === undefined ? others : {...others, [LB_FIREWALL_ACL_ANNOTATION]: acl}
     }, name)
 
   async function create(acl: string | undefined, name = NAME): Promise<void> {
