@@ -22,7 +22,7 @@ export interface PrometheusSample {
 const TIMEOUT_MS = 30_000
 
 /** RequestOptions headers as one object: node also takes them as a flat [name, value, name, value, ...] list. */
-function headerObject(headers: RequestOptions['headers']): OutgoingHttpHeaders {
+export function headerObject(headers: RequestOptions['headers']): OutgoingHttpHeaders {
   // Array.isArray does not narrow a readonly array out of a union, hence the assertions.
   if (!Array.isArray(headers)) return {...(headers as OutgoingHttpHeaders | undefined)}
   const list = headers as readonly string[]
