@@ -52,7 +52,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.output = new Output({
       json: this.argv.includes('--json'),
       verbose: this.argv.includes('--verbose'),
-      color: colorEnabled(this.argv, process.env, Boolean(process.stderr.isTTY)),
+      color: colorEnabled(this.argv, process.env, process.stderr.isTTY ?? false),
     })
     await super.init()
     const {args, flags} = await this.parse({
@@ -66,7 +66,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.output = new Output({
       json: this.flags.json,
       verbose: this.flags.verbose,
-      color: this.flags.color && colorEnabled(this.argv, process.env, Boolean(process.stderr.isTTY)),
+      color: this.flags.color && colorEnabled(this.argv, process.env, process.stderr.isTTY ?? false),
     })
     this.sigintHandler = () => {
       if (this.abort.signal.aborted) process.exit(ExitCode.Interrupted)
@@ -84,7 +84,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** True when it is fine to ask the user a question. */
   protected get interactive(): boolean {
-    return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !this.flags?.json && !process.env.CI
+    return (process.stdin.isTTY ?? false) && (process.stderr.isTTY ?? false) && !this.flags?.json && !process.env.CI
   }
 
   protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {

@@ -329,9 +329,9 @@ function describe(error: ErrorObject, raw: unknown, source: Source, overrides: O
     }
     case 'minimum':
     case 'maximum': {
-      const min = parent?.minimum
-      const max = parent?.maximum
-      const range = min !== undefined && max !== undefined ? `an integer from ${String(min)} to ${String(max)}` : `${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}`
+      const min: unknown = parent?.minimum
+      const max: unknown = parent?.maximum
+      const range = typeof min === 'number' && typeof max === 'number' ? `an integer from ${min} to ${max}` : `${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}`
       return issueAt(source, overrides, fieldPath, `${typeName(error.data)} is out of range`, {expected: range})
     }
     case 'minItems':

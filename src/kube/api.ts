@@ -28,8 +28,8 @@ export interface KubeObject {
     ownerReferences?: Array<{kind: string; name: string}>
     creationTimestamp?: string | Date
   }
-  spec?: any
-  status?: any
+  spec?: unknown
+  status?: unknown
   data?: Record<string, string>
   [key: string]: unknown
 }

@@ -13,7 +13,7 @@ export function toKubeError(error: unknown, what: string): unknown {
   if (typeof e?.code === 'number') {
     let status: {message?: string; reason?: string; details?: {causes?: Array<{message?: string; field?: string}>}} = {}
     try {
-      status = typeof e.body === 'string' ? JSON.parse(e.body) : ((e.body as typeof status) ?? {})
+      status = typeof e.body === 'string' ? (JSON.parse(e.body) as typeof status) : ((e.body as typeof status) ?? {})
     } catch {
       // not a Status document
     }
@@ -126,7 +126,7 @@ class ClientNodeKube implements Kube {
    */
   private typed(object: KubeObject): never {
     // loadYaml reads a document into the model its apiVersion/kind names (JSON is YAML).
-    return this.k8s.loadYaml(JSON.stringify(object)) as never
+    return this.k8s.loadYaml<never>(JSON.stringify(object))
   }
 }
 

@@ -56,5 +56,5 @@ async function ignoreNotFound(promise: Promise<unknown>): Promise<void> {
 function describe(error: unknown): string {
   const e = error as {code?: number | string; cause?: {code?: string}; message?: string}
   if (typeof e?.code === 'number') return `HTTP ${e.code}`
-  return String(e?.cause?.code ?? e?.code ?? 'unreachable')
+  return e?.cause?.code ?? e?.code ?? 'unreachable'
 }

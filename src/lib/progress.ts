@@ -22,7 +22,7 @@ export function progressMode(output: Output, env: NodeJS.ProcessEnv = process.en
  */
 export async function runTasks<T>(output: Output, tasks: TaskSpec<T>[], options: {concurrent: boolean}): Promise<TaskOutcome<T>[]> {
   const mode = progressMode(output)
-  if (mode === 'rich') return runRich(output, tasks, options)
+  if (mode === 'rich') return runRich(tasks, options)
   const run = async (task: TaskSpec<T>): Promise<TaskOutcome<T>> => {
     const report: Report = mode === 'plain' ? (message) => output.info(`${task.title}: ${message}`) : () => undefined
     try {
@@ -37,7 +37,7 @@ export async function runTasks<T>(output: Output, tasks: TaskSpec<T>[], options:
   return outcomes
 }
 
-async function runRich<T>(output: Output, tasks: TaskSpec<T>[], options: {concurrent: boolean}): Promise<TaskOutcome<T>[]> {
+async function runRich<T>(tasks: TaskSpec<T>[], options: {concurrent: boolean}): Promise<TaskOutcome<T>[]> {
   const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
   const outcomes = new Map<string, TaskOutcome<T>>()
   const list = new Listr(
@@ -67,6 +67,5 @@ async function runRich<T>(output: Output, tasks: TaskSpec<T>[], options: {concur
   } catch {
     // outcomes hold each task's error
   }
-  output
   return tasks.map((t) => outcomes.get(t.title) ?? {title: t.title, ok: false, error: new Error('not run')})
 }

@@ -201,7 +201,7 @@ export async function keyMatches(certPem: string, keyPem: string): Promise<boole
   const privateKey = await importKey(keyPem)
   const data = crypto.getRandomValues(new Uint8Array(32))
   const signature = await crypto.subtle.sign(ALGORITHM, privateKey, data)
-  const publicKey = await cert.publicKey.export(ALGORITHM, ['verify'])
+  const publicKey = await crypto.subtle.importKey('spki', cert.publicKey.rawData, ALGORITHM, false, ['verify'])
   return crypto.subtle.verify(ALGORITHM, publicKey, signature, data)
 }
 

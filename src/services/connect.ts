@@ -81,6 +81,12 @@ export async function edgeEndpoint(federation: Federation, edge: Kube): Promise<
   return endpoint ? normalizeEndpoint(endpoint) : undefined
 }
 
+/** The part of a workload's pod template that findLocalStack reads. */
+interface PodTemplate {
+  metadata?: {labels?: Record<string, string>}
+  spec?: {volumes?: Array<{configMap?: {name?: string}}>}
+}
+
 /** The seed's edge-local stack, and what its workloads use (Services selecting them, ConfigMaps they mount). */
 export async function findLocalStack(edge: Kube): Promise<LocalStackPlan> {
   const namespace = NAMESPACES.monitoring
@@ -91,13 +97,14 @@ export async function findLocalStack(edge: Kube): Promise<LocalStackPlan> {
     const live = await edge.read({apiVersion: item.apiVersion, kind: item.kind, metadata: {name: item.name, namespace}})
     if (!live || live.metadata?.labels?.[LABELS.managedBy] === 'fedobs') continue
     remove.push({...item, namespace})
-    podLabels.push(live.spec?.template?.metadata?.labels ?? {})
-    for (const volume of live.spec?.template?.spec?.volumes ?? []) if (volume.configMap?.name) configMaps.add(volume.configMap.name)
+    const template = (live.spec as {template?: PodTemplate} | undefined)?.template
+    podLabels.push(template?.metadata?.labels ?? {})
+    for (const volume of template?.spec?.volumes ?? []) if (volume.configMap?.name) configMaps.add(volume.configMap.name)
   }
   if (remove.length === 0) return {remove}
   const services = await edge.list({apiVersion: 'v1', kind: 'Service'}, {namespace, what: 'listing services in monitoring'})
   for (const service of services) {
-    const selector = (service.spec?.selector ?? {}) as Record<string, string>
+    const selector = (service.spec as {selector?: Record<string, string>} | undefined)?.selector ?? {}
     const selects = Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))
     if (selects && service.metadata?.labels?.[LABELS.managedBy] !== 'fedobs') remove.push({apiVersion: 'v1', kind: 'Service', name: service.metadata!.name!, namespace})
   }

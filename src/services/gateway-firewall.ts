@@ -35,7 +35,7 @@ export async function nodeAddressesFromKube(kube: Kube): Promise<string[]> {
   const nodes = await kube.list({apiVersion: 'v1', kind: 'Node'}, {what: 'listing nodes'})
   const cidrs = new Set<string>()
   for (const node of nodes) {
-    for (const address of (node.status?.addresses ?? []) as Array<{type: string; address: string}>) {
+    for (const address of (node.status as {addresses?: Array<{type: string; address: string}>} | undefined)?.addresses ?? []) {
       if (address.type !== 'ExternalIP') continue
       const family = isIP(address.address)
       if (family === 4) cidrs.add(`${address.address}/32`)

@@ -1,4 +1,4 @@
-import {request as httpRequest} from 'node:http'
+import {request as httpRequest, type OutgoingHttpHeaders} from 'node:http'
 import {request as httpsRequest, type RequestOptions} from 'node:https'
 import {OperationError} from '../lib/errors.js'
 import type {Kube} from '../kube/api.js'
@@ -21,10 +21,20 @@ export interface PrometheusSample {
 
 const TIMEOUT_MS = 30_000
 
+/** RequestOptions headers as one object: node also takes them as a flat [name, value, name, value, ...] list. */
+export function headerObject(headers: RequestOptions['headers']): OutgoingHttpHeaders {
+  // Array.isArray does not narrow a readonly array out of a union, hence the assertions.
+  if (!Array.isArray(headers)) return {...(headers as OutgoingHttpHeaders | undefined)}
+  const list = headers as readonly string[]
+  const object: Record<string, string> = {}
+  for (let i = 0; i + 1 < list.length; i += 2) object[list[i]!] = list[i + 1]!
+  return object
+}
+
 function getJson(url: URL, options: RequestOptions, signal?: AbortSignal): Promise<{status: number; body: string}> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const req = send(url, {...options, method: 'GET', timeout: TIMEOUT_MS, signal, headers: {...options.headers, Accept: 'application/json'}}, (res) => {
+    const req = send(url, {...options, method: 'GET', timeout: TIMEOUT_MS, signal, headers: {...headerObject(options.headers), Accept: 'application/json'}}, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => (body += chunk))

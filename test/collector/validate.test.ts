@@ -39,7 +39,7 @@ const CONFIGS: Array<[string, K8sObject[], string, string, string]> = [
 function validationVariant(config: any, dir: string, mounts: Record<string, string>): any {
   const copy = withMounts(structuredClone(config), mounts)
   if (copy.receivers?.kubelet_stats) copy.receivers.kubelet_stats.auth_type = 'kubeConfig'
-  for (const [name, extension] of Object.entries(copy.extensions ?? {}) as Array<[string, any]>) {
+  for (const [name, extension] of Object.entries<any>(copy.extensions ?? {})) {
     if (!name.startsWith('file_storage')) continue
     extension.directory = path.join(dir, name.replace('/', '-'))
     if (extension.compaction) extension.compaction.directory = extension.directory
@@ -88,7 +88,7 @@ describe.skipIf(!binaries.ok)(`rendered collector configs on the real collector 
       const extraArgs = (workload.spec.template.spec.containers[0].args as string[]).filter((a) => !a.startsWith('--config='))
       const result = await run(otelcol, ['validate', `--config=${file}`, ...extraArgs], {
         env: {...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '10.0.0.1', K8S_NODE_NAME: 'n'},
-      }).catch((error: {stderr?: string; code?: number}) => ({stdout: '', stderr: error.stderr ?? String(error), failed: true}))
+      }).catch((error: unknown) => ({stdout: '', stderr: (error as {stderr?: string}).stderr ?? (error instanceof Error ? error.message : String(error)), failed: true}))
       expect((result as {failed?: boolean}).failed ? result.stderr : '').toBe('')
     })
   }

@@ -17,7 +17,7 @@ export function applyFilter<T extends object>(items: T[], filter: JsonObject | u
   const kept = items.filter((item) => matches(item as unknown as JsonObject, filter, filterable))
   const orderBy = filter['+order_by']
   if (orderBy === undefined) return kept
-  if (typeof orderBy !== 'string' || !filterable.has(orderBy)) throw new FilterError(`Cannot order by ${String(orderBy)}`)
+  if (typeof orderBy !== 'string' || !filterable.has(orderBy)) throw new FilterError(`Cannot order by ${JSON.stringify(orderBy)}`)
   const sign = filter['+order'] === 'desc' ? -1 : 1
   return [...kept].sort((a, b) => sign * compare((a as Record<string, unknown>)[orderBy], (b as Record<string, unknown>)[orderBy]))
 }
@@ -44,8 +44,10 @@ function fieldMatches(value: Json | undefined, condition: Json): boolean {
   switch (op) {
     case '+neq':
       return Array.isArray(value) ? !value.includes(operand) : value !== operand
-    case '+contains':
-      return Array.isArray(value) ? value.some((v) => typeof v === 'string' && v.includes(String(operand))) : typeof value === 'string' && value.includes(String(operand))
+    case '+contains': {
+      const text = typeof operand === 'string' ? operand : JSON.stringify(operand)
+      return Array.isArray(value) ? value.some((v) => typeof v === 'string' && v.includes(text)) : typeof value === 'string' && value.includes(text)
+    }
     default: {
       if (typeof value !== 'number' || typeof operand !== 'number') return false
       return op === '+gt' ? value > operand : op === '+gte' ? value >= operand : op === '+lt' ? value < operand : value <= operand

@@ -30,15 +30,15 @@ export interface Route {
 
 const ok = (body: unknown): Reply => ({status: 200, body})
 
-function list<T extends object>(ctx: RouteContext, route: Route, items: T[]): Reply {
-  let kept: T[]
+function list(ctx: RouteContext, route: Route, items: object[]): Reply {
+  let kept: object[]
   try {
     kept = applyFilter(items, ctx.filter, filterableFields(route.method, route.template))
   } catch (error) {
     if (error instanceof FilterError) throw new ApiFailure(400, [{field: 'X-Filter', reason: error.message}])
     throw error
   }
-  const page: Page<T> = paginate(kept, ctx.query.page as number | undefined, ctx.query.page_size as number | undefined)
+  const page: Page<object> = paginate(kept, ctx.query.page as number | undefined, ctx.query.page_size as number | undefined)
   return ok(page)
 }
 

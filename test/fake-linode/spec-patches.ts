@@ -78,8 +78,8 @@ function optionalInAnswers(schema: JsonObject, names: string[]): void {
     const property = properties[name]
     if (property === undefined) throw new Error(`spec patch: property ${name} not found`)
     pattern[`^${name}$`] = property
-    delete properties[name]
   }
+  schema.properties = Object.fromEntries(Object.entries(properties).filter(([name]) => !names.includes(name)))
   schema.patternProperties = pattern
 }
 

@@ -81,7 +81,7 @@ export function operation(method: string, template: string): Operation {
   const op: Operation = {
     method: method.toUpperCase(),
     template: path,
-    operationId: String(raw.operationId ?? key),
+    operationId: typeof raw.operationId === 'string' ? raw.operationId : key,
     // No `security` on the operation (and none at the top level) means anonymous access is allowed.
     public: raw.security === undefined && spec().security === undefined,
     parameters,

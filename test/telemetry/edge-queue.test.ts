@@ -101,7 +101,7 @@ function highRateLogs(p: Pipeline, perSecond: number): {stop(): Promise<void>; f
     for (let tick = 0; !stopping; tick++) {
       const next = sleep(1000)
       const lines = Array.from({length: perSecond}, (_, i) => `edge-queue high rate ${tick}.${i} ${'x'.repeat(120)}`)
-      await p.edge.sendLogs(lines).catch((error: Error) => failures.push(error.message))
+      await p.edge.sendLogs(lines).catch((error: unknown) => failures.push(error instanceof Error ? error.message : String(error)))
       await next
     }
   })()

@@ -132,7 +132,7 @@ export async function startKubeCluster(testbed: Testbed, options: KubeClusterOpt
     const toLocal = (ip: string): string => (ip.startsWith(network.remote) ? network.local + ip.slice(network.remote.length) : ip)
     const apiCa = readFileSync(path.join(cluster.dir, 'ca.crt'), 'utf8')
     const proxy = await startTranslatingProxy(new URL(cluster.server), apiCa, network.remote, network.local)
-    closers.push(proxy.close)
+    closers.push(() => proxy.close())
     let nodes = 0
     const addNode = async (name: string, spec: NodeSpec): Promise<void> => {
       const body = lkeNode(spec, {name, internalIP: '127.0.0.1', region: 'us-ord', kubeletVersion: version})

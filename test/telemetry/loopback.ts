@@ -70,7 +70,7 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
 
   // 4. Storage: file_storage directories are PVCs or hostPaths under /var/lib/otelcol in a
   //    cluster; here each collector gets its own temp directory (same compaction settings).
-  for (const [name, extension] of Object.entries(copy.extensions ?? {}) as Array<[string, any]>) {
+  for (const [name, extension] of Object.entries<any>(copy.extensions ?? {})) {
     if (!name.startsWith('file_storage')) continue
     extension.directory = `${endpoints.dataDir}/${name.replace('/', '-')}`
     if (extension.compaction) extension.compaction.directory = extension.directory

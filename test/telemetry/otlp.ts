@@ -124,7 +124,7 @@ export function anyValueText(value: AnyValue | undefined): string {
   if (!value) return ''
   if ('stringValue' in value) return value.stringValue
   if ('boolValue' in value) return String(value.boolValue)
-  if ('intValue' in value) return String(value.intValue)
+  if ('intValue' in value) return value.intValue
   if ('doubleValue' in value) return String(value.doubleValue)
   if ('bytesValue' in value) return value.bytesValue
   if ('arrayValue' in value) return JSON.stringify(value.arrayValue.values.map(anyValueText))
@@ -242,10 +242,7 @@ function decodeScope(buf: Buffer): Scope {
  * encodings then decode to equal objects.
  */
 function omitEmpty<T extends object>(message: T): T {
-  for (const [key, value] of Object.entries(message)) {
-    if ((Array.isArray(value) && value.length === 0) || (value === '' && /Id$/.test(key))) delete (message as Record<string, unknown>)[key]
-  }
-  return message
+  return Object.fromEntries(Object.entries(message).filter(([key, value]) => !((Array.isArray(value) && value.length === 0) || (value === '' && /Id$/.test(key))))) as T
 }
 
 /**

@@ -236,7 +236,7 @@ describe.skipIf(!binaries.ok)('PII scrubbing on the real collector', () => {
       )
       return run(otelcol, ['validate', `--config=${file}`, `--feature-gates=${processor.featureGates.join(',')}`]).then(
         () => '',
-        (error: {stderr?: string}) => error.stderr ?? String(error),
+        (error: unknown) => (error as {stderr?: string}).stderr ?? (error instanceof Error ? error.message : String(error)),
       )
     }
     const goodOnes = [...ACCEPTED, ...FLAGGED.map(([pattern]) => pattern)]

@@ -202,7 +202,7 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
       const query = encodeURIComponent(`{cluster_id="${cluster.id}"} |= "${marker}"`)
       const result = await waitFor(`${cluster.role} logs in Loki`, async () => {
         const {body} = await p.lokiApi(`/loki/api/v1/query_range?direction=forward&query=${query}`)
-        return body.data.result.reduce((n: number, r: any) => n + r.values.length, 0) === 3 ? body.data.result : undefined
+        return body.data.result.reduce((n: number, r: {values: unknown[]}) => n + r.values.length, 0) === 3 ? body.data.result : undefined
       })
       const byLine = Object.fromEntries(result.flatMap((r: any) => r.values.map((v: string[]) => [v[1], r.stream])))
       expect(Object.keys(byLine).sort()).toEqual([`${marker} ${cluster.role} pod log line`, `${marker} ${cluster.role} request done`, `${marker} ${cluster.role} request ok`])

@@ -104,7 +104,7 @@ export class VictoriaLogs {
 
   /** Requests VictoriaLogs answered on its OTLP endpoint, from its own /metrics. */
   async otlpRequests(): Promise<number> {
-    const {body} = await getJson<string>(`${this.url}/metrics`)
+    const {body} = await getJson(`${this.url}/metrics`)
     const m = /^vl_http_requests_total\{path="\/insert\/opentelemetry\/v1\/logs",format="protobuf"\} (\d+)/m.exec(String(body))
     return m ? Number(m[1]) : 0
   }

@@ -389,7 +389,7 @@ export function startLoadBalancerController(options: ControllerOptions): LoadBal
     }
     const {name, namespace, uid} = service.metadata as {name: string; namespace: string; uid: string}
     const finalizers = (service.metadata!.finalizers ?? []).filter((f) => f !== LB_FINALIZER)
-    const updated = await ignoreStatus(core.replaceNamespacedService({name, namespace, body: {...service, metadata: {...service.metadata, finalizers}}}), 404)
+    const updated = await ignoreStatus(core.replaceNamespacedService({name, namespace, body: {...service, metadata: {...service.metadata!, finalizers}}}), 404)
     if (updated && service.spec?.type !== 'LoadBalancer' && updated.status?.loadBalancer?.ingress?.length) {
       await core.replaceNamespacedServiceStatus({name, namespace, body: {...updated, status: {...updated.status, loadBalancer: {}}}})
     }
@@ -404,7 +404,7 @@ export function startLoadBalancerController(options: ControllerOptions): LoadBal
     let current = service
     if (!current.metadata!.finalizers?.includes(LB_FINALIZER)) {
       const finalizers = [...(current.metadata!.finalizers ?? []), LB_FINALIZER]
-      current = await core.replaceNamespacedService({name, namespace, body: {...current, metadata: {...current.metadata, finalizers}}})
+      current = await core.replaceNamespacedService({name, namespace, body: {...current, metadata: {...current.metadata!, finalizers}}})
     }
     const key = inputs(current)
     let nodeBalancer = find(current)
@@ -423,7 +423,7 @@ export function startLoadBalancerController(options: ControllerOptions): LoadBal
     }
     if (!nodeBalancer) return
     if (current.status?.loadBalancer?.ingress?.[0]?.ip !== nodeBalancer.ipv4) {
-      await core.replaceNamespacedServiceStatus({name, namespace, body: {...current, status: {...current.status, loadBalancer: {ingress: [{ip: nodeBalancer.ipv4, ipMode: 'VIP'}]}}}})
+      await core.replaceNamespacedServiceStatus({name, namespace, body: {...current, status: {...(current.status ?? {}), loadBalancer: {ingress: [{ip: nodeBalancer.ipv4, ipMode: 'VIP'}]}}}})
     }
   }
 

@@ -29,7 +29,7 @@ export async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3)
     try {
       return await start()
     } catch (error) {
-      if (attempt >= attempts || !String((error as Error)?.message).includes('address already in use')) throw error
+      if (attempt >= attempts || !(error instanceof Error && error.message.includes('address already in use'))) throw error
     }
   }
 }

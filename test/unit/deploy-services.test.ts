@@ -37,7 +37,7 @@ describe('deploy services through the Kube adapter (no cluster, no real time)', 
     ])
     const clock = manualClock()
     const rendering = {cluster: {name: EDGE, role: 'edge'}, objects: [deployment]} as unknown as Rendering
-    const failure = await waitReady(kube, rendering, options(clock), []).catch((error: Error) => error)
+    const failure = await waitReady(kube, rendering, options(clock), []).catch((error: unknown) => error)
     expect(failure).toBeInstanceOf(Error)
     expect((failure as Error).message).toContain('not ready after 10s')
     expect((failure as Error).message).toContain('Deployment/bert-inference/bert: 0/1 available')

@@ -34,7 +34,7 @@ describe('edge collectors queue on disk, within the budget of the federation fil
       expect(config.extensions['file_storage/queue']).toMatchObject({directory: '/var/lib/otelcol/queue', create_directory: true})
       expect(config.service.extensions).toContain('file_storage/queue')
       expect(config.processors.batch).toBeUndefined()
-      for (const pipeline of Object.values(config.service.pipelines) as Array<{processors: string[]}>) expect(pipeline.processors).not.toContain('batch')
+      for (const pipeline of Object.values<{processors: string[]}>(config.service.pipelines)) expect(pipeline.processors).not.toContain('batch')
     }
   })
 

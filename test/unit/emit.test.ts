@@ -103,7 +103,7 @@ describe('YAML emitter', () => {
     for (let i = 0; i < 3000; i++) {
       let text = ''
       const length = Math.floor(random() * 12)
-      for (let j = 0; j < length; j++) text += alphabet[Math.floor(random() * alphabet.length)]
+      for (let j = 0; j < length; j++) text += alphabet.charAt(Math.floor(random() * alphabet.length))
       const value = {k: text, l: [text], m: {n: text}}
       expect(roundTrip(value), JSON.stringify(text)).toEqual(value)
     }

@@ -181,7 +181,7 @@ describe('hub', () => {
       expect(config.processors['resource/hub'].attributes).toContainEqual({key: 'hub.received_at', value: '${env:POD_NAME}', action: 'upsert'})
       const env = containers(gateway)[0]!.env!
       expect(env).toContainEqual({name: 'POD_NAME', valueFrom: {fieldRef: {fieldPath: 'metadata.name'}}})
-      for (const pipeline of Object.values(config.service.pipelines) as Array<{processors: string[]}>) {
+      for (const pipeline of Object.values<{processors: string[]}>(config.service.pipelines)) {
         expect(pipeline.processors).toContain('resource/hub')
         expect(pipeline.processors).not.toContain('batch')
       }
@@ -277,7 +277,7 @@ describe('edge', () => {
       {key: 'cluster.id', value: 'fed-observability-remote', action: 'upsert'},
       {key: 'cluster.role', value: 'edge', action: 'upsert'},
     ])
-    for (const pipeline of Object.values(agentConfig.service.pipelines) as Array<{processors: string[]; exporters: string[]}>) {
+    for (const pipeline of Object.values<{processors: string[]; exporters: string[]}>(agentConfig.service.pipelines)) {
       expect(pipeline.processors).toContain('resource/cluster')
       expect(pipeline.exporters).toEqual(['otlp_grpc/gateway'])
     }

@@ -40,7 +40,7 @@ describe('mTLS by default: the gateway', () => {
       {key: 'cluster.role', action: 'delete'},
       {key: 'cluster.role', from_context: 'auth.claims.role', action: 'upsert'},
     ])
-    for (const pipeline of Object.values(gateway.service.pipelines) as Array<{processors: string[]}>) {
+    for (const pipeline of Object.values<{processors: string[]}>(gateway.service.pipelines)) {
       expect(pipeline.processors.slice(0, 2)).toEqual(['memory_limiter', 'resource/identity'])
     }
   })

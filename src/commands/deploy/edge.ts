@@ -24,8 +24,8 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
     if (!hubEndpoint) this.output.warn(`edge ${name} is not connected yet: run \`fedobs connect ${name} hub\` after this`)
     let hub: Kube | undefined
     if (hubEndpoint) {
-      hub = await kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}).catch((error: Error) => {
-        this.output.warn(`cannot reach the hub (${error.message}): the edge's certificate and its addresses in the gateway firewall are left as they are`)
+      hub = await kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}).catch((error: unknown) => {
+        this.output.warn(`cannot reach the hub (${error instanceof Error ? error.message : String(error)}): the edge's certificate and its addresses in the gateway firewall are left as they are`)
         return undefined
       })
     }

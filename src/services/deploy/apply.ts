@@ -13,8 +13,7 @@ export const WORKLOADS = new Set(['Deployment', 'DaemonSet', 'StatefulSet'])
 
 function comparable(object: KubeObject | undefined): string {
   if (!object) return ''
-  const {metadata, status, ...rest} = object
-  status
+  const {metadata, status: _status, ...rest} = object
   const meta = {labels: metadata?.labels ?? {}, annotations: metadata?.annotations ?? {}}
   return JSON.stringify({...rest, meta})
 }

@@ -8,7 +8,7 @@ export async function labelGpuNodes(kube: Kube, dryRun: boolean): Promise<string
   const nodes = await kube.list({apiVersion: 'v1', kind: 'Node'}, {what: 'listing nodes'})
   const labelled: string[] = []
   for (const node of nodes) {
-    const capacity = Number((node.status?.capacity ?? {})['nvidia.com/gpu'] ?? 0)
+    const capacity = Number((node.status as {capacity?: Record<string, string>} | undefined)?.capacity?.['nvidia.com/gpu'] ?? 0)
     const plan = node.metadata?.labels?.['node.kubernetes.io/instance-type'] ?? ''
     if (!(capacity > 0 || isGpuPlan(plan)) || node.metadata?.labels?.[GPU_LABEL] === 'true') continue
     if (!dryRun) {

@@ -11,6 +11,22 @@ import type {DeployOptions} from './types.js'
 
 const POLL_MS = 2000
 
+/** The fields of a Deployment, StatefulSet or DaemonSet that readiness reads. */
+interface WorkloadSpec {
+  replicas?: number
+  selector?: {matchLabels?: Record<string, string>}
+}
+interface WorkloadStatus {
+  observedGeneration?: number
+  replicas?: number
+  availableReplicas?: number
+  updatedReplicas?: number
+  readyReplicas?: number
+  desiredNumberScheduled?: number
+  numberReady?: number
+  updatedNumberScheduled?: number
+}
+
 interface Readiness {
   key: string
   ready: boolean
@@ -19,16 +35,17 @@ interface Readiness {
 
 export function readiness(object: KubeObject): Readiness {
   const key = objectKey(object)
-  const s = object.status ?? {}
+  const s = (object.status ?? {}) as WorkloadStatus
+  const spec = object.spec as WorkloadSpec | undefined
   const observed = (s.observedGeneration ?? 0) >= (object.metadata?.generation ?? 0)
   switch (object.kind) {
     case 'Deployment': {
-      const want = object.spec?.replicas ?? 1
+      const want = spec?.replicas ?? 1
       const available = s.availableReplicas ?? 0
       return {key, ready: observed && (s.updatedReplicas ?? 0) >= want && available >= want && (s.replicas ?? 0) === want, summary: `${available}/${want} available`}
     }
     case 'StatefulSet': {
-      const want = object.spec?.replicas ?? 1
+      const want = spec?.replicas ?? 1
       const ready = s.readyReplicas ?? 0
       return {key, ready: observed && ready >= want && (s.updatedReplicas ?? 0) >= want, summary: `${ready}/${want} ready`}
     }
@@ -45,7 +62,7 @@ export function readiness(object: KubeObject): Readiness {
 /** Why a workload is not ready: pending pods with the scheduler's message, and recent events. */
 export async function diagnose(kube: Kube, object: KubeObject): Promise<string[]> {
   const namespace = object.metadata?.namespace ?? 'default'
-  const selector = Object.entries((object.spec?.selector?.matchLabels ?? {}) as Record<string, string>)
+  const selector = Object.entries((object.spec as WorkloadSpec | undefined)?.selector?.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
   const lines: string[] = []
@@ -70,7 +87,7 @@ export async function diagnose(kube: Kube, object: KubeObject): Promise<string[]
       )
       .sort((a, b) => when(b) - when(a))
       .slice(0, 3)
-    for (const event of events) lines.push(`event ${event.reason}: ${event.message}`)
+    for (const event of events as Array<{reason?: string; message?: string}>) lines.push(`event ${event.reason}: ${event.message}`)
   } catch (error) {
     lines.push(`(could not inspect pods: ${(error as Error).message})`)
   }

@@ -8,7 +8,7 @@ import {LABELS, NAMESPACES} from '../../render/render.js'
 export async function patchSeedAgent(kube: Kube, dryRun: boolean): Promise<string[]> {
   const existing = await kube.read({apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'otel-agent', namespace: NAMESPACES.observability}})
   if (!existing || existing.metadata?.labels?.[LABELS.managedBy] === 'fedobs') return []
-  const containers = (existing.spec?.template?.spec?.containers ?? []) as Array<{name: string; env?: Array<{name: string}>}>
+  const containers = (existing.spec as {template?: {spec?: {containers?: Array<{name: string; env?: Array<{name: string}>}>}}} | undefined)?.template?.spec?.containers ?? []
   const first = containers[0]
   if (!first || (first.env ?? []).some((e) => e.name === 'K8S_NODE_IP')) return []
   const env = {name: 'K8S_NODE_IP', valueFrom: {fieldRef: {fieldPath: 'status.hostIP'}}}
