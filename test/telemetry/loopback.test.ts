@@ -64,6 +64,8 @@ const SECRETS_OF_CLIENT = [
   'exporters.otlp_grpc/gateway.tls.key_file',
   'extensions.bearertokenauth/gateway.filename',
 ]
+/** The agents' and scrapers' disk queue (a hostPath or PVC in a cluster; a temp directory here). */
+const QUEUE = ['extensions.file_storage/queue.directory', 'extensions.file_storage/queue.compaction.directory']
 const AGENT = [
   'extensions.health_check.endpoint',
   'receivers.otlp.protocols.grpc.endpoint',
@@ -74,8 +76,9 @@ const AGENT = [
   'receivers.file_log.exclude.0',
   'service.telemetry.metrics',
   ...SECRETS_OF_CLIENT,
+  ...QUEUE,
 ]
-const SCRAPER = ['extensions.health_check.endpoint', 'service.telemetry.metrics', ...SECRETS_OF_CLIENT]
+const SCRAPER = ['extensions.health_check.endpoint', 'service.telemetry.metrics', ...SECRETS_OF_CLIENT, ...QUEUE]
 const ALLOWED: Record<string, string[]> = {
   gateway: [
     'extensions.health_check.endpoint',
@@ -146,7 +149,6 @@ describe('loopbackVariant', () => {
       'service.pipelines.logs.processors.1',
       'service.pipelines.logs.processors.2',
       'service.pipelines.logs.processors.3',
-      'service.pipelines.logs.processors.4',
     ])
   })
 
