@@ -7,9 +7,11 @@ import {fedobs, kubeconfigFor} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {renderEdge} from '../../src/render/render.js'
 import {exampleFederation, find} from '../helpers/federation.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
+import {startTestbed, type Testbed} from '../testbed/testbed.js'
+import {startFakeLinode, type FakeLinode} from '../fake-linode/server.js'
+import {startVolumeController} from '../testbed/volumes.js'
 import {freePort, waitFor} from './net.js'
-import {EDGE, startPipeline, type Pipeline} from './pipeline.js'
+import {EDGE, PIPELINE_BINARIES, startPipeline, type Pipeline} from './pipeline.js'
 import {ManagedProcess} from './processes.js'
 
 /**
@@ -17,16 +19,21 @@ import {ManagedProcess} from './processes.js'
  * where `fedobs deploy edge` ran: its kube_* series reach the hub through the rendered edge
  * scraper and the gateway, labelled with the edge's identity.
  */
-const binaries = requireBinaries(['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_KUBE_STATE_METRICS', ...TESTBED_BINARIES])
+const binaries = requireBinaries([...PIPELINE_BINARIES, 'FEDOBS_KUBE_STATE_METRICS'])
 
 describe.skipIf(!binaries.ok)('real kube-state-metrics against a test-bed cluster', () => {
   let testbed: Testbed
   let ksm: ManagedProcess
   let p: Pipeline
+  // The scraper's disk queue is a PVC: the Linode CSI stand-in provisions it, as LKE's driver would.
+  let fake: FakeLinode
+  let volumes: {stop(): Promise<void>} | undefined
 
   beforeAll(async () => {
     testbed = await startTestbed()
+    fake = await startFakeLinode()
     const cluster = await testbed.addCluster({name: 'ksm-edge', lkeId: 566951, region: 'us-ord'})
+    volumes = startVolumeController({cluster, fake, lkeClusterId: 566951})
     await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1001})
     await cluster.addNode({plan: 'g6-standard-2', poolId: 827928, instanceId: 1002})
     await cluster.addNode({plan: 'g2-gpu-rtx4000a1-s', poolId: 827929, instanceId: 1003})
@@ -49,6 +56,7 @@ describe.skipIf(!binaries.ok)('real kube-state-metrics against a test-bed cluste
     p = await startPipeline({
       otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
       prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
+      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
       kubeStateMetrics: {edge: `127.0.0.1:${port}`},
       testbed,
     })
@@ -57,6 +65,8 @@ describe.skipIf(!binaries.ok)('real kube-state-metrics against a test-bed cluste
   afterAll(async () => {
     await p?.stop()
     await ksm?.stop()
+    await volumes?.stop()
+    await fake?.close()
     await testbed?.stop()
   })
 
