@@ -505,8 +505,19 @@ describe.skipIf(!binaries.ok)('fedobs verify when an unknown cluster id reaches 
       ],
     }
     const credentials = await p.pki.issue({name: rogue, role: 'edge'})
-    const response = await postToGateway(`${p.gatewayOtlpHttpUrl}/v1/metrics`, body, credentials)
-    expect(response).toMatchObject({status: 200})
+    // The gateway re-reads its client-CA bundle when the trust Secret changes (client_ca_file_reload),
+    // not at once: until it has, the new cluster's handshake is refused. Post until it is accepted.
+    let last: unknown
+    await waitFor(
+      "the gateway to accept the rogue cluster's credentials",
+      async () => {
+        last = await postToGateway(`${p.gatewayOtlpHttpUrl}/v1/metrics`, body, credentials)
+        return (last as {status?: number}).status === 200 ? true : undefined
+      },
+      {timeoutMs: 60_000, intervalMs: 1000},
+    ).catch((error: unknown) => {
+      throw new Error(`last answer: ${JSON.stringify(last)}`, {cause: error})
+    })
     await waitFor('the rogue series at the hub', async () => (await p.query(`up{cluster_id=${quoteLabelValue(rogue)}}`)).length === 1, {timeoutMs: 30_000})
   })
 
