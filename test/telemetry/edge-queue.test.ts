@@ -11,7 +11,7 @@ import {Accountant, Monitor, round, selfMetricsUrl, Traffic, type ScenarioResult
 import {parseExposition, type Sample} from './sources.js'
 import {sleep, waitFor} from './net.js'
 import {logsRequest, postOtlpJson} from './otlp.js'
-import {EDGE, PIPELINE_BINARIES, startPipeline, type Pipeline} from './pipeline.js'
+import {EDGE, PIPELINE_BINARIES, startPipeline, type Pipeline, pipelineBinaries} from './pipeline.js'
 import {TcpRelay} from './relay-tcp.js'
 
 /**
@@ -63,18 +63,10 @@ function directoryBytes(dir: string): Record<string, number> {
   return Object.fromEntries(readdirSync(dir).map((f) => [f, statSync(path.join(dir, f)).blocks * 512]))
 }
 
-function pipelineBinaries(): {otelcol: string; prometheus: string; victoriaLogs: string} {
-  return {
-    otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
-    prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
-    victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
-  }
-}
-
 /** A pipeline whose edge ships to the gateway through a relay the test can cut. */
 async function partitionablePipeline(extra: {federation?: (f: Federation) => Federation} = {}): Promise<{p: Pipeline; relay: TcpRelay; monitor: Monitor; traffic: Traffic; accounts: Accountant}> {
   let relay: TcpRelay | undefined
-  const p = await startPipeline({...pipelineBinaries(), ...extra, edgeGatewayAddress: async (gateway) => (relay = await new TcpRelay(gateway).start()).address})
+  const p = await startPipeline({...pipelineBinaries(binaries), ...extra, edgeGatewayAddress: async (gateway) => (relay = await new TcpRelay(gateway).start()).address})
   const monitor = new Monitor({gateway: p.gatewayMetricsUrl, 'edge-agent': selfMetricsUrl(p, 'edge-agent'), 'edge-scraper': selfMetricsUrl(p, 'edge-scraper')})
   monitor.start()
   const traffic = new Traffic([p.hub, p.edge])
@@ -369,7 +361,7 @@ describe.skipIf(!binaries.ok)('the edge queue on disk, on the real collector: ou
     let p: Pipeline | undefined
     try {
       expect(federationSchema.definitions.telemetry.properties.scrapeInterval.default).toBe('30s')
-      p = await startPipeline({...pipelineBinaries(), scrapeInterval: federationSchema.definitions.telemetry.properties.scrapeInterval.default})
+      p = await startPipeline({...pipelineBinaries(binaries), scrapeInterval: federationSchema.definitions.telemetry.properties.scrapeInterval.default})
       const scraper = configOf(p.edge.rendering.objects, 'otel-scraper-config', 'config.yaml')
       const agent = configOf(p.edge.rendering.objects, 'otel-agent-config', 'config.yaml')
       expect(new Set(scraper.receivers.prometheus.config.scrape_configs.map((j: {scrape_interval: string}) => j.scrape_interval))).toEqual(new Set(['30s']))

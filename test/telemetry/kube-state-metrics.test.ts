@@ -11,7 +11,7 @@ import {startTestbed, type Testbed} from '../testbed/testbed.js'
 import {startFakeLinode, type FakeLinode} from '../fake-linode/server.js'
 import {startVolumeController} from '../testbed/volumes.js'
 import {freePort, waitFor} from './net.js'
-import {EDGE, PIPELINE_BINARIES, startPipeline, type Pipeline} from './pipeline.js'
+import {EDGE, PIPELINE_BINARIES, startPipeline, type Pipeline, pipelineBinaries} from './pipeline.js'
 import {ManagedProcess} from './processes.js'
 
 /**
@@ -54,9 +54,7 @@ describe.skipIf(!binaries.ok)('real kube-state-metrics against a test-bed cluste
     })
     await ksm.start()
     p = await startPipeline({
-      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
-      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
-      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+      ...pipelineBinaries(binaries),
       kubeStateMetrics: {edge: `127.0.0.1:${port}`},
       testbed,
     })

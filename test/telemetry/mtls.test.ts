@@ -8,7 +8,7 @@ import {postToGateway, probeTls} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, selfMetricsUrl, Traffic} from './accounting.js'
 import {sleep, waitFor} from './net.js'
-import {EDGE, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
+import {EDGE, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES, pipelineBinaries} from './pipeline.js'
 
 /**
  * The secure default on the real collector: the rendered gateway (mTLS, TLS 1.3, identity tokens,
@@ -43,9 +43,7 @@ describe.skipIf(!binaries.ok)('mTLS and cluster identity at the gateway, on the 
 
   beforeAll(async () => {
     p = await startPipeline({
-      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
-      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
-      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+      ...pipelineBinaries(binaries),
     })
     monitor = new Monitor({gateway: p.gatewayMetricsUrl, 'edge-agent': selfMetricsUrl(p, 'edge-agent'), 'edge-scraper': selfMetricsUrl(p, 'edge-scraper')})
     monitor.start()

@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {scrapeJobs} from '../../src/render/render.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {waitFor} from './net.js'
-import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
+import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES, pipelineBinaries} from './pipeline.js'
 
 const binaries = requireBinaries(PIPELINE_BINARIES)
 const HUB = 'fed-observability-test'
@@ -24,9 +24,7 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
 
   beforeAll(async () => {
     p = await startPipeline({
-      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
-      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
-      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+      ...pipelineBinaries(binaries),
     })
     for (const cluster of [p.hub, p.edge]) {
       await cluster.sendLogs([`${marker} ${cluster.role} request ok`, `${marker} ${cluster.role} request done`])

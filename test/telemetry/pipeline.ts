@@ -54,6 +54,12 @@ export const GATEWAY_POD = 'otel-gateway-0'
 /** What requireBinaries() takes for a test that starts a pipeline: collectors, Prometheus and the test bed. */
 export const PIPELINE_BINARIES = ['FEDOBS_OTELCOL', 'FEDOBS_PROMETHEUS', 'FEDOBS_VICTORIALOGS', ...TESTBED_BINARIES]
 
+/** The binaries startPipeline runs, from requireBinaries(PIPELINE_BINARIES); empty when missing (the suite is skipped then, or fails under CI). */
+export function pipelineBinaries(binaries: {ok: true; paths: Record<string, string>} | {ok: false}): {otelcol: string; prometheus: string; victoriaLogs: string} {
+  const path = (name: string): string => (binaries.ok ? (binaries.paths[name] ?? '') : '')
+  return {otelcol: path('FEDOBS_OTELCOL'), prometheus: path('FEDOBS_PROMETHEUS'), victoriaLogs: path('FEDOBS_VICTORIALOGS')}
+}
+
 export interface PipelineOptions {
   /** otelcol and prometheus binaries (scripts/testbed/build.sh --print-env). */
   otelcol: string

@@ -6,7 +6,7 @@ import {configOf} from '../helpers/federation.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, round, selfMetricsUrl, Traffic} from './accounting.js'
 import {sleep, waitFor} from './net.js'
-import {startPipeline, type Pipeline} from './pipeline.js'
+import {startPipeline, type Pipeline, pipelineBinaries} from './pipeline.js'
 import {LOKI_DEFAULT_GRPC_MAX_RECV_MSG_SIZE, lokiPushLimit} from './pushback.js'
 
 /**
@@ -39,9 +39,7 @@ describe.skipIf(!binaries.ok)('Loki and Tempo push back (429 Retry-After, 413) o
 
   beforeAll(async () => {
     p = await startPipeline({
-      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
-      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
-      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+      ...pipelineBinaries(binaries),
     })
     monitor = new Monitor({gateway: p.gatewayMetricsUrl, 'edge-agent': selfMetricsUrl(p, 'edge-agent'), 'hub-agent': selfMetricsUrl(p, 'hub-agent')})
     monitor.start()

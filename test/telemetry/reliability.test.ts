@@ -5,7 +5,7 @@ import {REPO} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, round, selfMetricsUrl, Traffic} from './accounting.js'
 import {sleep, waitFor} from './net.js'
-import {EDGE, startPipeline, type Pipeline, PIPELINE_BINARIES} from './pipeline.js'
+import {EDGE, startPipeline, type Pipeline, PIPELINE_BINARIES, pipelineBinaries} from './pipeline.js'
 import {TcpRelay} from './relay-tcp.js'
 
 /**
@@ -50,10 +50,7 @@ describe.skipIf(!binaries.ok)('reliability on the real collector: zero data poin
 
   beforeAll(async () => {
     p = await startPipeline({
-      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
-      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
-      // Log records are stored and counted in the real log store (accounting.ts).
-      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+      ...pipelineBinaries(binaries),
       edgeGatewayAddress: async (gateway) => (relay = await new TcpRelay(gateway).start()).address,
     })
     monitor = new Monitor({gateway: p.gatewayMetricsUrl, 'edge-agent': selfMetricsUrl(p, 'edge-agent'), 'edge-scraper': selfMetricsUrl(p, 'edge-scraper')})

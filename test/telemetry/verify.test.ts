@@ -14,7 +14,7 @@ import {startCountingProxy, type RecordedRequest} from './counting-proxy.js'
 import {FakeLoki} from './fake-loki.js'
 import {FakeTempo} from './fake-tempo.js'
 import {freePort, getJson, httpOk, LOOPBACK, waitFor} from './net.js'
-import {EDGE, PIPELINE_BINARIES, renderForLoopback, startPipeline, type Pipeline} from './pipeline.js'
+import {EDGE, PIPELINE_BINARIES, renderForLoopback, startPipeline, type Pipeline, pipelineBinaries} from './pipeline.js'
 import {ManagedProcess} from './processes.js'
 
 /**
@@ -342,9 +342,7 @@ function withPipeline(setup?: (p: Pipeline) => Promise<void>): {pipeline: () => 
     // Loki's HTTP API, which VictoriaLogs does not serve, so --loki-url is the LogQL contract fake,
     // holding the copy of every push the LokiFront accepted (victorialogs.ts).
     p = await startPipeline({
-      otelcol: binaries.ok ? binaries.paths.FEDOBS_OTELCOL! : '',
-      prometheus: binaries.ok ? binaries.paths.FEDOBS_PROMETHEUS! : '',
-      victoriaLogs: binaries.ok ? binaries.paths.FEDOBS_VICTORIALOGS! : '',
+      ...pipelineBinaries(binaries),
     })
     dir = mkdtempSync(path.join(tmpdir(), 'fedobs-verify-'))
     await setup?.(p)
