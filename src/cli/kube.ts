@@ -7,7 +7,7 @@ import type {Output} from '../lib/output.js'
 import {UsageError} from '../lib/errors.js'
 import {DURATION_HINT, parseDuration, type Clock} from '../lib/time.js'
 import {runTasks} from '../lib/progress.js'
-import type {DeployResult} from '../services/deploy.js'
+import type {DeployOptions, DeployResult} from '../services/deploy.js'
 import type {EdgeAddresses, EdgeDeployResult, HubDeployResult} from '../services/hub.js'
 import type {LinodeApi} from '../linode/client.js'
 import {resolveToken} from '../linode/token.js'
@@ -25,6 +25,15 @@ export const applyFlags = {
   prune: Flags.boolean({description: 'Delete objects fedobs applied earlier and no longer renders.', allowNo: true, default: true}),
   wait: Flags.boolean({description: 'Wait until every workload is ready.', allowNo: true, default: true}),
   timeout: Flags.string({description: 'How long to wait, e.g. 10m.', default: '10m', helpValue: 'DURATION'}),
+}
+
+/** The applyFlags as deploy options (all but the progress report, which each deploy gets from its task). */
+export function applyOptions(
+  flags: {'dry-run': boolean; 'force-conflicts': boolean; prune: boolean; wait: boolean; timeout: string},
+  signal: AbortSignal,
+  clock: Clock,
+): Pick<DeployOptions, 'dryRun' | 'forceConflicts' | 'prune' | 'wait' | 'timeoutMs' | 'signal' | 'clock'> {
+  return {dryRun: flags['dry-run'], forceConflicts: flags['force-conflicts'], prune: flags.prune, wait: flags.wait, timeoutMs: timeoutOf(flags.timeout), signal, clock}
 }
 
 export function timeoutOf(text: string): number {

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
-import {addressFlags, applyFlags, edgeAddressResolver, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
+import {addressFlags, applyFlags, applyOptions, edgeAddressResolver, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
 import {failTasks} from '../../cli/cloud.js'
 import {federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
@@ -18,16 +18,7 @@ export default class DeployAll extends BaseCommand<typeof DeployAll> {
 
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, overrides: federationOverrides(this.flags)})
-    const timeoutMs = timeoutOf(this.flags.timeout)
-    const options = {
-      dryRun: this.flags['dry-run'],
-      forceConflicts: this.flags['force-conflicts'],
-      prune: this.flags.prune,
-      wait: this.flags.wait,
-      timeoutMs,
-      signal: this.abort.signal,
-      clock: this.clock,
-    }
+    const options = applyOptions(this.flags, this.abort.signal, this.clock)
     let hubKube: Promise<Kube> | undefined
     const hub = (): Promise<Kube> => (hubKube ??= kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig}))
     const addresses = await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock)

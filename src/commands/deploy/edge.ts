@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {addressFlags, applyFlags, deployWithProgress, edgeAddressResolver, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
+import {addressFlags, applyFlags, applyOptions, deployWithProgress, edgeAddressResolver, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
 import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
 import type {Kube} from '../../kube/api.js'
@@ -30,17 +30,11 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
       })
     }
     const addresses = hub ? (await edgeAddressResolver(this.flags, this.output, this.abort.signal, this.clock))(edge) : undefined
-    const timeoutMs = timeoutOf(this.flags.timeout)
+    const options = applyOptions(this.flags, this.abort.signal, this.clock)
     const result = await deployWithProgress(this.output, `edge ${name}`, (report) =>
       deployEdge(kube, federation, edge, {
-        dryRun: this.flags['dry-run'],
-        forceConflicts: this.flags['force-conflicts'],
-        prune: this.flags.prune,
-        wait: this.flags.wait,
-        timeoutMs,
+        ...options,
         report,
-        signal: this.abort.signal,
-        clock: this.clock,
         ...(hubEndpoint ? {endpoint: hubEndpoint} : {}),
         ...(hub ? {hub} : {}),
         ...(addresses ? {addresses} : {}),

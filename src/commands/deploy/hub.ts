@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
-import {applyFlags, deployWithProgress, kubeFor, kubeFlags, printDeploy, timeoutOf} from '../../cli/kube.js'
+import {applyFlags, applyOptions, deployWithProgress, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
 import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
 import {loadFederation} from '../../federation/load.js'
 import {deployHub} from '../../services/hub.js'
@@ -17,18 +17,12 @@ export default class DeployHub extends BaseCommand<typeof DeployHub> {
 
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, overrides: [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'hub'})]})
+    const options = applyOptions(this.flags, this.abort.signal, this.clock)
     const kube = await kubeFor(federation.hub, this.flags)
-    const timeoutMs = timeoutOf(this.flags.timeout)
     const result = await deployWithProgress(this.output, `hub ${federation.hub.name}`, (report) =>
       deployHub(kube, federation, {
-        dryRun: this.flags['dry-run'],
-        forceConflicts: this.flags['force-conflicts'],
-        prune: this.flags.prune,
-        wait: this.flags.wait,
-        timeoutMs,
+        ...options,
         report,
-        signal: this.abort.signal,
-        clock: this.clock,
       }),
     )
     printDeploy(this.output, result)
