@@ -10,7 +10,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {startFakeLinode} from '../test/fake-linode/server.js'
+import {startFakeLinode} from '../src/sandbox/linode/server.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const SCALE = 0.01

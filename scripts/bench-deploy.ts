@@ -8,8 +8,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startCloud} from '../test/helpers/cloud.js'
-import {createLinodeBridge} from '../test/testbed/bridge.js'
-import {startTestbed} from '../test/testbed/testbed.js'
+import {createLinodeBridge} from '../src/sandbox/testbed/bridge.js'
+import {startTestbed} from '../src/sandbox/testbed/testbed.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const EDGES = Number(process.env.BENCH_EDGES ?? 10)

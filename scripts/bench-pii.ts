@@ -19,10 +19,10 @@ import path from 'node:path'
 import {emitYaml} from '../src/lib/emit-yaml.js'
 import {piiProcessor} from '../src/render/pii.js'
 import {requireBinaries} from '../test/helpers/testbed.js'
-import {freePorts, httpOk, LOOPBACK, sleep} from '../test/telemetry/net.js'
+import {freePorts, httpOk, LOOPBACK, sleep} from '../src/sandbox/telemetry/net.js'
 import {PiiCorpus, textOf} from '../test/telemetry/pii-corpus.js'
-import {ManagedProcess} from '../test/telemetry/processes.js'
-import {attributes, encodeLogsRequest} from '../test/telemetry/otlp.js'
+import {ManagedProcess} from '../src/sandbox/telemetry/processes.js'
+import {attributes, encodeLogsRequest} from '../src/sandbox/telemetry/otlp.js'
 
 const SECONDS = Number(process.env.BENCH_PII_SECONDS ?? 8)
 const SENDERS = Number(process.env.BENCH_PII_SENDERS ?? 4)

@@ -11,7 +11,7 @@
 // The gateway throughput with mTLS vs plaintext is in bench-telemetry.ts; the PII processor's cost in
 // bench-pii.ts.
 import {requireBinaries} from '../test/helpers/testbed.js'
-import {sleep} from '../test/telemetry/net.js'
+import {sleep} from '../src/sandbox/telemetry/net.js'
 import {startPipeline} from '../test/telemetry/pipeline.js'
 import {TcpRelay} from '../test/telemetry/relay-tcp.js'
 import {MAX_CONNECTION_AGE} from '../src/render/security.js'

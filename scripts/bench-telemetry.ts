@@ -28,17 +28,17 @@ import {emitYaml} from '../src/lib/emit-yaml.js'
 import type {K8sObject} from '../src/render/render.js'
 import {configOf} from '../test/helpers/federation.js'
 import {requireBinaries} from '../test/helpers/testbed.js'
-import {FakeLoki, indexAttributesOf} from '../test/telemetry/fake-loki.js'
-import {FakeTempo} from '../test/telemetry/fake-tempo.js'
+import {FakeLoki, indexAttributesOf} from '../src/sandbox/telemetry/fake-loki.js'
+import {FakeTempo} from '../src/sandbox/telemetry/fake-tempo.js'
 import {Agent as HttpAgent, createServer, request as httpRequest, type Server} from 'node:http'
 import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 import {TestPki} from '../test/helpers/pki.js'
-import {closeServer, decodeContent, freePorts, getJson, guarded, httpOk, listen, LOOPBACK, readBody, sendText, sleep, waitFor} from '../test/telemetry/net.js'
-import {attributes, encodeMetricsRequest, encodeTracesRequest, logsRequest, randomHex, traceRequest, type Metric, type Span} from '../test/telemetry/otlp.js'
+import {closeServer, decodeContent, freePorts, getJson, guarded, httpOk, listen, LOOPBACK, readBody, sendText, sleep, waitFor} from '../src/sandbox/telemetry/net.js'
+import {attributes, encodeMetricsRequest, encodeTracesRequest, logsRequest, randomHex, traceRequest, type Metric, type Span} from '../src/sandbox/telemetry/otlp.js'
 import {GATEWAY_POD, loopbackVariant, renderForLoopback} from '../test/telemetry/pipeline.js'
-import {ManagedProcess} from '../test/telemetry/processes.js'
-import {f64, lengthDelimited, messages, u64} from '../test/telemetry/protobuf.js'
-import {BertInferenceSource, DcgmExporterSource, KubeStateMetricsSource, parseExposition} from '../test/telemetry/sources.js'
+import {ManagedProcess} from '../src/sandbox/telemetry/processes.js'
+import {f64, lengthDelimited, messages, u64} from '../src/sandbox/telemetry/protobuf.js'
+import {BertInferenceSource, DcgmExporterSource, KubeStateMetricsSource, parseExposition} from '../src/sandbox/telemetry/sources.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 8)
@@ -51,7 +51,7 @@ const SPAN_RATES = [5000, 10_000, 20_000, 40_000, 80_000, 120_000, 160_000, 240_
 const VERIFY_RUNS = Number(process.env.BENCH_RUNS ?? 7)
 const VERIFY_CLUSTERS = 100
 
-// ---------------------------------------------------------------- OTLP requests (the shared toolkit, test/telemetry/otlp.ts)
+// ---------------------------------------------------------------- OTLP requests (the shared toolkit, src/sandbox/telemetry/otlp.ts)
 
 /** One gauge per metric name, its points as given; one resource and scope per entry. */
 function gaugeRequest(

@@ -7,7 +7,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {startLinodeTestbed} from '../test/testbed/bridge.js'
+import {startLinodeTestbed} from '../src/sandbox/testbed/bridge.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const TIME_SCALE = 0.02

@@ -7,7 +7,7 @@ import {describeCertificate, splitPemBundle} from '../../src/pki/x509.js'
 import type {Cloud} from '../helpers/cloud.js'
 import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {TESTBED_BINARIES} from '../testbed/testbed.js'
+import {TESTBED_BINARIES} from '../../src/sandbox/testbed/testbed.js'
 
 /**
  * The certificate lifecycle as a user drives it, on real API servers: `certs status`, `certs rotate`

@@ -10,8 +10,8 @@ import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {describeCertificate, isSignedBy} from '../../src/pki/x509.js'
 import type {PkiState} from '../../src/pki/authority.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {waitFor} from '../testbed/net.js'
-import {TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
+import {waitFor} from '../../src/sandbox/testbed/net.js'
+import {TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
 
 /**
  * The seed's phases 1.4-3 end to end: `fedobs cluster create --all`, `deploy hub`, `deploy edge`,

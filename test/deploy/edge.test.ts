@@ -4,10 +4,10 @@ import {afterAll, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import {BIN, REPO} from '../helpers/cli.js'
 import {fedobs, kubeconfigFor} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {waitFor} from '../testbed/net.js'
-import {startTestbed, TESTBED_BINARIES, type TestCluster, type Testbed} from '../testbed/testbed.js'
-import {startFakeLinode, type FakeLinode} from '../fake-linode/server.js'
-import {startVolumeController} from '../testbed/volumes.js'
+import {waitFor} from '../../src/sandbox/testbed/net.js'
+import {startTestbed, TESTBED_BINARIES, type TestCluster, type Testbed} from '../../src/sandbox/testbed/testbed.js'
+import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
+import {startVolumeController} from '../../src/sandbox/testbed/volumes.js'
 
 /**
  * The seed's edge story against a real kube-apiserver: `fedobs deploy edge` on an LKE-shaped

@@ -12,8 +12,8 @@ import type {Cloud} from '../helpers/cloud.js'
 import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {REPO} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {waitFor} from '../testbed/net.js'
-import {TESTBED_BINARIES} from '../testbed/testbed.js'
+import {waitFor} from '../../src/sandbox/testbed/net.js'
+import {TESTBED_BINARIES} from '../../src/sandbox/testbed/testbed.js'
 
 /**
  * The network policies, judged by a real policy engine: the hub and an edge are deployed with the

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {CLUSTER} from './http.js'
-import {startFakeLinode, type FakeLinode} from './server.js'
+import {CLUSTER} from '../../src/sandbox/linode/http.js'
+import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
 
 interface Page<T> {
   data: T[]

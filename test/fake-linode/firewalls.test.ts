@@ -1,10 +1,10 @@
 import {Ajv} from 'ajv'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {FIREWALL_LIMITS} from './cloud.js'
-import {CLUSTER, client, type Client} from './http.js'
-import {toJsonSchema, type Json, type JsonObject} from './openapi.js'
-import {startFakeLinode, type ApiFirewall, type ApiFirewallDevice, type FakeLinode, type FirewallRule} from './server.js'
-import {readSpecFile, validateRequest, validateResponse} from './spec.js'
+import {FIREWALL_LIMITS} from '../../src/sandbox/linode/cloud.js'
+import {CLUSTER, client, type Client} from '../../src/sandbox/linode/http.js'
+import {toJsonSchema, type Json, type JsonObject} from '../../src/sandbox/linode/openapi.js'
+import {startFakeLinode, type ApiFirewall, type ApiFirewallDevice, type FakeLinode, type FirewallRule} from '../../src/sandbox/linode/server.js'
+import {readSpecFile, validateRequest, validateResponse} from '../../src/sandbox/linode/spec.js'
 
 let fake: FakeLinode
 let api: Client

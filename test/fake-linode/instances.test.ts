@@ -1,7 +1,7 @@
 import {isIPv4, isIPv6} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {CLUSTER, client, type Client} from './http.js'
-import {startFakeLinode, type ApiInstance, type FakeLinode} from './server.js'
+import {CLUSTER, client, type Client} from '../../src/sandbox/linode/http.js'
+import {startFakeLinode, type ApiInstance, type FakeLinode} from '../../src/sandbox/linode/server.js'
 
 interface Page<T> {
   data: T[]

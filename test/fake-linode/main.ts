@@ -4,7 +4,7 @@
  * Prints the URL (use it as LINODE_URL) on stdout; stops on SIGINT/SIGTERM.
  */
 import {parseArgs} from 'node:util'
-import {startFakeLinode} from './server.js'
+import {startFakeLinode} from '../../src/sandbox/linode/server.js'
 
 const {values} = parseArgs({
   options: {

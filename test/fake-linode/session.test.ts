@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {CLUSTER, client, type Client} from './http.js'
-import {startFakeLinode, type FakeLinode} from './server.js'
+import {CLUSTER, client, type Client} from '../../src/sandbox/linode/http.js'
+import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
 
 let fake: FakeLinode
 let api: Client

@@ -3,10 +3,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {toJsonSchema, type JsonObject} from './openapi.js'
-import {SPEC_PATCHES} from './spec-patches.js'
-import {operation, readSpecFile, validateRequest, validateResponse, type RequestInput} from './spec.js'
-import {CLUSTER} from './http.js'
+import {toJsonSchema, type JsonObject} from '../../src/sandbox/linode/openapi.js'
+import {SPEC_PATCHES} from '../../src/sandbox/linode/spec-patches.js'
+import {operation, readSpecFile, validateRequest, validateResponse, type RequestInput} from '../../src/sandbox/linode/spec.js'
+import {CLUSTER} from '../../src/sandbox/linode/http.js'
 
 describe('OpenAPI 3.0 → JSON Schema', () => {
   const doc: JsonObject = {components: {schemas: {Size: {type: 'integer', minimum: 1, 'x-linode-filterable': true}}}}

@@ -4,8 +4,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 import {afterEach, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {CLUSTER, client} from './http.js'
-import {startFakeLinode, type FakeLinode} from './server.js'
+import {CLUSTER, client} from '../../src/sandbox/linode/http.js'
+import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
 
 const fakes: FakeLinode[] = []
 async function start(options: Parameters<typeof startFakeLinode>[0]): Promise<FakeLinode> {

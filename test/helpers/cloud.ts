@@ -3,7 +3,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect, onTestFinished} from 'vitest'
-import {startFakeLinode, type FakeLinode, type FakeLinodeOptions} from '../fake-linode/server.js'
+import {startFakeLinode, type FakeLinode, type FakeLinodeOptions} from '../../src/sandbox/linode/server.js'
 import {BIN, REPO, runCli, type CliResult} from './cli.js'
 import {recheckFailureVerbose} from './verbose.js'
 

@@ -1,14 +1,5 @@
-import {execFileSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {REPO} from './cli.js'
-
-/** Paths of the test-bed binaries (scripts/testbed/build.sh --print-env), with which exist. */
-export function testbedBinaries(): Record<string, string> {
-  const text = execFileSync('bash', [`${REPO}scripts/testbed/build.sh`, '--print-env'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
-  const env: Record<string, string> = {}
-  for (const [, key, value] of text.matchAll(/^export (\w+)=(.*)$/gm)) env[key!] = value!.replace(/^'(.*)'$/, '$1')
-  return env
-}
+import {testbedBinaries} from '../../src/sandbox/binaries.js'
 
 /**
  * A test tier that needs test-bed binaries: skipped on a laptop that has not built them,
@@ -22,3 +13,5 @@ export function requireBinaries(names: string[]): {ok: true; paths: Record<strin
   }
   return missing.length > 0 ? {ok: false, missing} : {ok: true, paths: env}
 }
+
+export {testbedBinaries}

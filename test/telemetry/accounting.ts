@@ -8,9 +8,9 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'yaml'
 import {expect} from 'vitest'
-import {getJson, sleep, waitFor} from './net.js'
+import {getJson, sleep, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {RECEIVER_SERIES_EXCLUDED, type ClusterHandle, type Pipeline} from './pipeline.js'
-import {parseExposition, type Source} from './sources.js'
+import {parseExposition, type Source} from '../../src/sandbox/telemetry/sources.js'
 
 // ---------------------------------------------------------------- self-metrics of the collectors
 

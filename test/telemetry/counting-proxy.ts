@@ -3,7 +3,7 @@
  * it: what a client sent at the wire, counted by the proxy rather than by the client itself.
  */
 import {createServer, request, type Server} from 'node:http'
-import {closeServer, listen, LOOPBACK} from './net.js'
+import {closeServer, listen, LOOPBACK} from '../../src/sandbox/telemetry/net.js'
 
 export interface RecordedRequest {
   method: string

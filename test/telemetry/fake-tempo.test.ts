@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {FakeTempo} from './fake-tempo.js'
-import {getJson, waitFor} from './net.js'
-import {attributes, postOtlpJson, traceRequest} from './otlp.js'
+import {FakeTempo} from '../../src/sandbox/telemetry/fake-tempo.js'
+import {getJson, waitFor} from '../../src/sandbox/telemetry/net.js'
+import {attributes, postOtlpJson, traceRequest} from '../../src/sandbox/telemetry/otlp.js'
 import {startRelay, type Relay} from './relay.js'
 import {requireBinaries} from '../helpers/testbed.js'
 

@@ -7,12 +7,12 @@ import {fedobs, kubeconfigFor} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {renderEdge} from '../../src/render/render.js'
 import {exampleFederation, find} from '../helpers/federation.js'
-import {startTestbed, type Testbed} from '../testbed/testbed.js'
-import {startFakeLinode, type FakeLinode} from '../fake-linode/server.js'
-import {startVolumeController} from '../testbed/volumes.js'
-import {freePort, waitFor} from './net.js'
+import {startTestbed, type Testbed} from '../../src/sandbox/testbed/testbed.js'
+import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
+import {startVolumeController} from '../../src/sandbox/testbed/volumes.js'
+import {freePort, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {EDGE, PIPELINE_BINARIES, startPipeline, type Pipeline, pipelineBinaries} from './pipeline.js'
-import {ManagedProcess} from './processes.js'
+import {ManagedProcess} from '../../src/sandbox/telemetry/processes.js'
 
 /**
  * The real kube-state-metrics, run with the arguments fedobs renders, watching a real API server

@@ -7,12 +7,12 @@ import {emitYaml} from '../../src/lib/emit-yaml.js'
 import {configOf} from '../helpers/federation.js'
 import {TestPki} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
-import {startKubeCluster, Translate, type KubeCluster} from './kube.js'
-import {loopbackVariant} from './loopback.js'
-import {freePorts, waitFor} from './net.js'
+import {startTestbed, TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
+import {startKubeCluster, Translate, type KubeCluster} from '../../src/sandbox/telemetry/kube.js'
+import {loopbackVariant} from '../../src/sandbox/telemetry/loopback.js'
+import {freePorts, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {EDGE, renderForLoopback} from './pipeline.js'
-import {ManagedProcess} from './processes.js'
+import {ManagedProcess} from '../../src/sandbox/telemetry/processes.js'
 
 describe('the address-translating API proxy stream', () => {
   it('rewrites every occurrence, wherever the chunks split, and holds nothing back at the end', async () => {

@@ -10,8 +10,8 @@ import {renderEdge, renderHub} from '../../src/render/render.js'
 import {configOf, exampleFederation} from '../helpers/federation.js'
 import {TestPki} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {asPodCommand, writeServiceAccount} from './kube.js'
-import {loopbackVariant, type LoopbackEndpoints} from './loopback.js'
+import {asPodCommand, writeServiceAccount} from '../../src/sandbox/telemetry/kube.js'
+import {loopbackVariant, type LoopbackEndpoints} from '../../src/sandbox/telemetry/loopback.js'
 
 const federation = exampleFederation()
 const hub = renderHub(federation).objects

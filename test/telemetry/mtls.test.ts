@@ -7,7 +7,7 @@ import {createAuthority, DAY_MS, issueClientCredentials} from '../../src/pki/aut
 import {postToGateway, probeTls} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, selfMetricsUrl, Traffic} from './accounting.js'
-import {sleep, waitFor} from './net.js'
+import {sleep, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {EDGE, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES, pipelineBinaries} from './pipeline.js'
 
 /**

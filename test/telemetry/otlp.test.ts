@@ -4,7 +4,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {emitYaml} from '../../src/lib/emit-yaml.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {freePorts, httpOk, HttpError, LOOPBACK, waitFor} from './net.js'
+import {freePorts, httpOk, HttpError, LOOPBACK, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {
   attributes,
   encodeLogsRequest,
@@ -16,8 +16,8 @@ import {
   type LogsRequest,
   type MetricsRequest,
   type TracesRequest,
-} from './otlp.js'
-import {ManagedProcess} from './processes.js'
+} from '../../src/sandbox/telemetry/otlp.js'
+import {ManagedProcess} from '../../src/sandbox/telemetry/processes.js'
 
 /**
  * The OTLP toolkit the fakes, the harness and the benchmarks share: its protobuf encoder against its

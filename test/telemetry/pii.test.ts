@@ -10,10 +10,10 @@ import {emitYaml} from '../../src/lib/emit-yaml.js'
 import {IDENTITY_KEYS, piiProcessor} from '../../src/render/pii.js'
 import {ACCEPTED, FLAGGED, REJECTED} from '../helpers/re2-patterns.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {freePorts, httpOk, LOOPBACK, waitFor} from './net.js'
-import {anyValueText, attributeMap, attributes, postOtlpJson, randomHex, type AnyValue, type KeyValue, type LogRecord, type Span} from './otlp.js'
+import {freePorts, httpOk, LOOPBACK, waitFor} from '../../src/sandbox/telemetry/net.js'
+import {anyValueText, attributeMap, attributes, postOtlpJson, randomHex, type AnyValue, type KeyValue, type LogRecord, type Span} from '../../src/sandbox/telemetry/otlp.js'
 import {emptyTally, figures, PiiCorpus, scoreValue, textOf, type CorpusRecord, type Tally} from './pii-corpus.js'
-import {ManagedProcess} from './processes.js'
+import {ManagedProcess} from '../../src/sandbox/telemetry/processes.js'
 
 /**
  * PII scrubbing measured on the real collector: the processor piiProcessor renders for the agents,

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {scrapeJobs} from '../../src/render/render.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {waitFor} from './net.js'
+import {waitFor} from '../../src/sandbox/telemetry/net.js'
 import {EDGE, GATEWAY_POD, RECEIVER_SERIES_EXCLUDED, startPipeline, type ClusterHandle, type Pipeline, PIPELINE_BINARIES, pipelineBinaries} from './pipeline.js'
 
 const binaries = requireBinaries(PIPELINE_BINARIES)

@@ -9,7 +9,7 @@
  *   hub:  sources ─ scraper ─┤   (hub.received_at,  └─ fake Tempo (/v1/traces)
  *         kubelet ─ agent ───┘    file_storage queues)
  *
- * Each cluster is also a test-bed API server holding its rendered objects (test/telemetry/kube.ts):
+ * Each cluster is also a test-bed API server holding its rendered objects (src/sandbox/telemetry/kube.ts):
  * the agents and scrapers run as its pods (k8s_attributes, Kubernetes discovery, the rendered
  * ServiceAccounts' RBAC), and the sources listen on the IPs of the pods they play.
  *
@@ -29,20 +29,20 @@ import {emitYaml} from '../../src/lib/emit-yaml.js'
 import {renderEdge, renderHub, type K8sObject, type Rendering} from '../../src/render/render.js'
 import {configOf, EXAMPLE} from '../helpers/federation.js'
 import {TestPki} from '../helpers/pki.js'
-import {FakeLoki, indexAttributesOf} from './fake-loki.js'
-import {FakeTempo} from './fake-tempo.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../testbed/testbed.js'
-import {gaugeRequest, postJsonFrom, startKubeCluster, type KubeCluster, type KubePod} from './kube.js'
-import {loopbackVariant, type LoopbackEndpoints} from './loopback.js'
-import {freePorts, getJson, httpOk, LOOPBACK} from './net.js'
-import {logsRequest, traceRequest} from './otlp.js'
-import {ManagedProcess} from './processes.js'
-import {lokiPushLimit} from './pushback.js'
-import {LokiFront, VictoriaLogs} from './victorialogs.js'
-import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type PodRef, type Source} from './sources.js'
+import {FakeLoki, indexAttributesOf} from '../../src/sandbox/telemetry/fake-loki.js'
+import {FakeTempo} from '../../src/sandbox/telemetry/fake-tempo.js'
+import {startTestbed, TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
+import {gaugeRequest, postJsonFrom, startKubeCluster, type KubeCluster, type KubePod} from '../../src/sandbox/telemetry/kube.js'
+import {loopbackVariant, type LoopbackEndpoints} from '../../src/sandbox/telemetry/loopback.js'
+import {freePorts, getJson, httpOk, LOOPBACK} from '../../src/sandbox/telemetry/net.js'
+import {logsRequest, traceRequest} from '../../src/sandbox/telemetry/otlp.js'
+import {ManagedProcess} from '../../src/sandbox/telemetry/processes.js'
+import {lokiPushLimit} from '../../src/sandbox/telemetry/pushback.js'
+import {LokiFront, VictoriaLogs} from '../../src/sandbox/telemetry/victorialogs.js'
+import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, type NodeShape, type PodRef, type Source} from '../../src/sandbox/telemetry/sources.js'
 
-export {loopbackVariant} from './loopback.js'
-export type {LoopbackEndpoints} from './loopback.js'
+export {loopbackVariant} from '../../src/sandbox/telemetry/loopback.js'
+export type {LoopbackEndpoints} from '../../src/sandbox/telemetry/loopback.js'
 
 export const EDGE = 'fed-observability-remote'
 /**

@@ -5,9 +5,9 @@ import {REPO} from '../helpers/cli.js'
 import {configOf} from '../helpers/federation.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, round, selfMetricsUrl, Traffic} from './accounting.js'
-import {sleep, waitFor} from './net.js'
+import {sleep, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {startPipeline, type Pipeline, pipelineBinaries} from './pipeline.js'
-import {LOKI_DEFAULT_GRPC_MAX_RECV_MSG_SIZE, lokiPushLimit} from './pushback.js'
+import {LOKI_DEFAULT_GRPC_MAX_RECV_MSG_SIZE, lokiPushLimit} from '../../src/sandbox/telemetry/pushback.js'
 
 /**
  * The backends push back, the real collector copes: one reliability run in which the Loki and

@@ -14,7 +14,7 @@
  * the upstream closes or cannot be reached (a killed gateway), the client connection ends too.
  */
 import {createServer, connect, type AddressInfo, type Server, type Socket} from 'node:net'
-import {LOOPBACK} from './net.js'
+import {LOOPBACK} from '../../src/sandbox/telemetry/net.js'
 
 export type CutMode = 'blackhole' | 'reset'
 

@@ -7,8 +7,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {emitYaml} from '../../src/lib/emit-yaml.js'
-import {freePorts, httpOk, LOOPBACK} from './net.js'
-import {ManagedProcess} from './processes.js'
+import {freePorts, httpOk, LOOPBACK} from '../../src/sandbox/telemetry/net.js'
+import {ManagedProcess} from '../../src/sandbox/telemetry/processes.js'
 
 export interface RelayTarget {
   name: string

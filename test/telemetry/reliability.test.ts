@@ -4,7 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {REPO} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {Accountant, Monitor, round, selfMetricsUrl, Traffic} from './accounting.js'
-import {sleep, waitFor} from './net.js'
+import {sleep, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {EDGE, startPipeline, type Pipeline, PIPELINE_BINARIES, pipelineBinaries} from './pipeline.js'
 import {TcpRelay} from './relay-tcp.js'
 

@@ -4,7 +4,7 @@ import {get as httpGet} from 'node:http'
 import {get} from 'node:https'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {requireBinaries} from '../helpers/testbed.js'
-import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, parseExposition, type NodeShape, type Source} from './sources.js'
+import {BertInferenceSource, DcgmExporterSource, KubeletSource, KubeStateMetricsSource, parseExposition, type NodeShape, type Source} from '../../src/sandbox/telemetry/sources.js'
 
 const NODE: NodeShape = {
   node: 'lke1-gpu-a',

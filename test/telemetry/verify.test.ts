@@ -11,11 +11,11 @@ import {configOf, find} from '../helpers/federation.js'
 import {postToGateway} from '../helpers/pki.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {startCountingProxy, type RecordedRequest} from './counting-proxy.js'
-import {FakeLoki} from './fake-loki.js'
-import {FakeTempo} from './fake-tempo.js'
-import {freePort, getJson, httpOk, LOOPBACK, waitFor} from './net.js'
+import {FakeLoki} from '../../src/sandbox/telemetry/fake-loki.js'
+import {FakeTempo} from '../../src/sandbox/telemetry/fake-tempo.js'
+import {freePort, getJson, httpOk, LOOPBACK, waitFor} from '../../src/sandbox/telemetry/net.js'
 import {EDGE, PIPELINE_BINARIES, renderForLoopback, startPipeline, type Pipeline, pipelineBinaries} from './pipeline.js'
-import {ManagedProcess} from './processes.js'
+import {ManagedProcess} from '../../src/sandbox/telemetry/processes.js'
 
 /**
  * `fedobs verify` (the built CLI) against a real Prometheus — empty, fed by hand, or at the end of

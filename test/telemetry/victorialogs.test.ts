@@ -4,9 +4,9 @@ import path from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {requireBinaries} from '../helpers/testbed.js'
-import {FakeLoki} from './fake-loki.js'
-import {fixed64, kv, len, str} from './protobuf.js'
-import {LokiFront, VictoriaLogs} from './victorialogs.js'
+import {FakeLoki} from '../../src/sandbox/telemetry/fake-loki.js'
+import {fixed64, kv, len, str} from '../../src/sandbox/telemetry/protobuf.js'
+import {LokiFront, VictoriaLogs} from '../../src/sandbox/telemetry/victorialogs.js'
 
 /**
  * The real log store of the test bed (VictoriaLogs, built by scripts/testbed/build-logs.sh) and the

@@ -5,9 +5,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {startCloud, type Cloud} from '../helpers/cloud.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {createLinodeBridge, type LinodeBridge} from './bridge.js'
-import {waitFor} from './net.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from './testbed.js'
+import {createLinodeBridge, type LinodeBridge} from '../../src/sandbox/testbed/bridge.js'
+import {waitFor} from '../../src/sandbox/testbed/net.js'
+import {startTestbed, TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
 
 const binaries = requireBinaries(TESTBED_BINARIES)
 const EXAMPLE = 'examples/fedobs.yaml'

@@ -5,10 +5,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {REPO} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import type {TestCluster} from './cluster.js'
-import {waitFor} from './net.js'
-import {GPU_RESOURCE, KWOK_ANNOTATION} from './nodes.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from './testbed.js'
+import type {TestCluster} from '../../src/sandbox/testbed/cluster.js'
+import {waitFor} from '../../src/sandbox/testbed/net.js'
+import {GPU_RESOURCE, KWOK_ANNOTATION} from '../../src/sandbox/testbed/nodes.js'
+import {startTestbed, TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
 
 const binaries = requireBinaries(TESTBED_BINARIES)
 

@@ -1,14 +1,14 @@
 import type {V1Service} from '@kubernetes/client-node'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {CLUSTER} from '../fake-linode/http.js'
-import {startFakeLinode, type ApiCluster, type ApiFirewall, type ApiNodeBalancer} from '../fake-linode/server.js'
+import {CLUSTER} from '../../src/sandbox/linode/http.js'
+import {startFakeLinode, type ApiCluster, type ApiFirewall, type ApiNodeBalancer} from '../../src/sandbox/linode/server.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {startLinodeTestbed, type LinodeTestbed} from './bridge.js'
-import type {TestCluster} from './cluster.js'
-import {ignoreStatus, statusOf} from './kube.js'
-import {ERR_INVALID_FW_CONFIG, ERR_TOO_MANY_IPS, firewallOptionsFor, LB_FIREWALL_ACL_ANNOTATION, LB_TAGS_ANNOTATION, nodeBalancerLabel, parseAcl, ruleChanged} from './load-balancers.js'
-import {waitFor} from './net.js'
-import {TESTBED_BINARIES} from './testbed.js'
+import {startLinodeTestbed, type LinodeTestbed} from '../../src/sandbox/testbed/bridge.js'
+import type {TestCluster} from '../../src/sandbox/testbed/cluster.js'
+import {ignoreStatus, statusOf} from '../../src/sandbox/testbed/kube.js'
+import {ERR_INVALID_FW_CONFIG, ERR_TOO_MANY_IPS, firewallOptionsFor, LB_FIREWALL_ACL_ANNOTATION, LB_TAGS_ANNOTATION, nodeBalancerLabel, parseAcl, ruleChanged} from '../../src/sandbox/testbed/load-balancers.js'
+import {waitFor} from '../../src/sandbox/testbed/net.js'
+import {TESTBED_BINARIES} from '../../src/sandbox/testbed/testbed.js'
 
 const binaries = requireBinaries(TESTBED_BINARIES)
 

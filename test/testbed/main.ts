@@ -5,7 +5,7 @@
  * FEDOBS_TIME_SCALE); stops everything on SIGINT/SIGTERM.
  */
 import {parseArgs} from 'node:util'
-import {startLinodeTestbed} from './bridge.js'
+import {startLinodeTestbed} from '../../src/sandbox/testbed/bridge.js'
 
 const {values} = parseArgs({
   options: {

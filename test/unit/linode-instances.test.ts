@@ -1,8 +1,8 @@
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {createLinodeClient, IDS_PER_FILTER, isPublicIPv4, LinodeApiError, publicCidrs, type LinodeApi} from '../../src/linode/client.js'
 import {scaledClock} from '../../src/lib/time.js'
-import {CLUSTER} from '../fake-linode/http.js'
-import {startFakeLinode, type FakeLinode} from '../fake-linode/server.js'
+import {CLUSTER} from '../../src/sandbox/linode/http.js'
+import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
 
 describe('public addresses of Linodes', () => {
   it('leaves out RFC 1918, CGNAT, loopback and link-local IPv4', () => {

@@ -12,8 +12,8 @@
  *
  * or startLinodeTestbed(), which does exactly that.
  */
-import type {ApiCluster, FakeLinode, FakeLinodeOptions} from '../fake-linode/server.js'
-import {startFakeLinode} from '../fake-linode/server.js'
+import type {ApiCluster, FakeLinode, FakeLinodeOptions} from '../linode/server.js'
+import {startFakeLinode} from '../linode/server.js'
 import type {TestCluster} from './cluster.js'
 import {ignoreStatus, reconcileLoop} from './kube.js'
 import {startLoadBalancerController} from './load-balancers.js'

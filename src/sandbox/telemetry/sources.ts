@@ -7,7 +7,7 @@
 import {createHash} from 'node:crypto'
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
-import {createRootCa, issueLeaf, type KeyMaterial} from '../../src/pki/x509.js'
+import {createRootCa, issueLeaf, type KeyMaterial} from '../../pki/x509.js'
 import {closeServer, guarded, listen, LOOPBACK, sendJson, sendText} from './net.js'
 
 /** One response a source gave: when, and how many samples (or summary entities) it held. */

@@ -6,7 +6,7 @@
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {testbedBinaries} from '../helpers/testbed.js'
+import {testbedBinaries} from '../binaries.js'
 import {startCluster, type Binaries, type ClusterOptions, type TestCluster} from './cluster.js'
 import {startEtcd, type Etcd} from './etcd.js'
 import {retryOnPortClash} from './net.js'

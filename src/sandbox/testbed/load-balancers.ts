@@ -14,7 +14,7 @@
  * back-off, changed ones at once.
  */
 import type {V1Service} from '@kubernetes/client-node'
-import type {ApiFirewall, ApiFirewallDevice, ApiNodeBalancer, FakeLinode, FirewallRule} from '../fake-linode/server.js'
+import type {ApiFirewall, ApiFirewallDevice, ApiNodeBalancer, FakeLinode, FirewallRule} from '../linode/server.js'
 import type {TestCluster} from './cluster.js'
 import {ignoreStatus, reconcileLoop} from './kube.js'
 

@@ -1,7 +1,7 @@
 /** Node objects shaped like LKE's, for kwok to keep alive. */
 import {randomBytes} from 'node:crypto'
 import type {V1Node} from '@kubernetes/client-node'
-import {LINODE_TYPES} from '../fake-linode/fixtures.js'
+import {LINODE_TYPES} from '../linode/fixtures.js'
 
 export const KWOK_ANNOTATION = 'kwok.x-k8s.io/node'
 export const LABEL = {

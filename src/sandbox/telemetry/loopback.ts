@@ -6,7 +6,7 @@
  * queues, retries, Kubernetes discovery and relabelling, auth types) is left exactly as rendered;
  * loopback.test.ts enumerates every path that may differ.
  */
-import {withMounts} from '../helpers/pki.js'
+import {withMounts} from './mounts.js'
 
 export interface LoopbackEndpoints {
   /** Container port → loopback port, for every listener (0.0.0.0:PORT) and the self-metrics port 8888. */
@@ -89,7 +89,7 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
   // 6. Kubelet: the endpoint keeps https and ${env:K8S_NODE_IP} (127.0.0.1 here), only the port
   //    changes to the fake kubelet's (10250 is privileged and shared by every node of the host).
   //    auth_type stays serviceAccount: the harness gives the agent a service-account token
-  //    (test/telemetry/kube.ts), so the receiver reads it from the same path as in a pod.
+  //    (kube.ts), so the receiver reads it from the same path as in a pod.
   const kubelet = copy.receivers?.kubelet_stats
   if (kubelet) {
     if (endpoints.kubeletPort === undefined) throw new Error('loopbackVariant: kubelet_stats needs kubeletPort')
@@ -98,7 +98,7 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
 
   // k8s_attributes and kubernetes_sd_configs stay as rendered: the collectors run as pods of a
   // test-bed API server (in-cluster credentials of the rendered ServiceAccounts, kwok pods whose
-  // IPs are the 127.x addresses the sources bind), see test/telemetry/kube.ts.
+  // IPs are the 127.x addresses the sources bind), see kube.ts.
 
   // 7. Secrets: certificates, keys, trust bundles and identity tokens are Secret volumes mounted
   //    under /etc/otelcol/<name> in a pod; here each is a local directory laid out the same way

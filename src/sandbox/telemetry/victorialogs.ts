@@ -2,7 +2,7 @@
  * The test bed's real log store: VictoriaLogs (Apache-2.0, built by scripts/testbed/build-logs.sh).
  * Loki itself is AGPL and on this machine's not-to-use list, so nothing of it is built; the
  * pipeline's logs are stored and counted in a real store instead, and only Loki's LogQL query API
- * (which VictoriaLogs does not serve) stays a contract fake (test/telemetry/fake-loki.ts).
+ * (which VictoriaLogs does not serve) stays a contract fake (fake-loki.ts).
  *
  * The gateway's rendered `otlp_http/loki` exporter posts to `<loki>/otlp/v1/logs`; VictoriaLogs
  * ingests OTLP at `/insert/opentelemetry/v1/logs`. Rather than rewrite the rendered endpoint (the

@@ -7,7 +7,7 @@
  * deleted; a Retain one stays (it detaches when the LKE cluster is deleted).
  */
 import type {V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass} from '@kubernetes/client-node'
-import type {ApiVolume} from '../fake-linode/server.js'
+import type {ApiVolume} from '../linode/server.js'
 import {ignoreStatus, reconcileLoop} from './kube.js'
 import type {ControllerOptions} from './load-balancers.js'
 

@@ -6,13 +6,13 @@ import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {isIP} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {parse} from 'yaml'
 import {isObject, toJsonSchema, type ConvertOptions, type Json, type JsonObject} from './openapi.js'
 import {applySpecPatches, paginationParameters, xFilterSchema} from './spec-patches.js'
+import {PACKAGE_ROOT} from '../binaries.js'
 
-export const SPEC_FILE = fileURLToPath(new URL('./spec/linode-openapi-v4.189.0.yaml', import.meta.url))
+export const SPEC_FILE = join(PACKAGE_ROOT, 'src/sandbox/linode/spec/linode-openapi-v4.189.0.yaml')
 
 export interface ApiError {
   field?: string
