@@ -68,6 +68,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       verbose: this.flags.verbose,
       color: this.flags.color && colorEnabled(this.argv, process.env, process.stderr.isTTY ?? false),
     })
+    // Pointed at the local sandbox (fedobs sandbox start): every command says so, on stderr.
+    if (process.env.FEDOBS_SANDBOX && !this.id?.startsWith('sandbox')) {
+      process.stderr.write(`${this.output.paint('cyan', 'sandbox:')} LINODE_URL ${process.env.LINODE_URL ?? '(unset)'} is the local sandbox (${process.env.FEDOBS_SANDBOX}), not Linode\n`)
+    }
     this.sigintHandler = () => {
       if (this.abort.signal.aborted) process.exit(ExitCode.Interrupted)
       this.abort.abort(new CancelledError())

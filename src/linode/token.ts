@@ -10,7 +10,8 @@ export interface TokenSource {
 }
 
 /**
- * The Linode token, in this order: --token-file, LINODE_TOKEN, LINODE_CLI_TOKEN, then the
+ * The Linode token, in this order: --token-file, LINODE_TOKEN, LINODE_TOKEN_FILE (a file holding it,
+ * as the sandbox exports), LINODE_CLI_TOKEN, then the
  * linode-cli config file ([DEFAULT] default-user = NAME, [NAME] token = ...).
  */
 export function resolveToken(options: {tokenFile?: string; env?: NodeJS.ProcessEnv; home?: string} = {}): TokenSource {
@@ -27,6 +28,7 @@ export function resolveToken(options: {tokenFile?: string; env?: NodeJS.ProcessE
     return {token, source: `--token-file ${options.tokenFile}`}
   }
   if (env.LINODE_TOKEN?.trim()) return {token: env.LINODE_TOKEN.trim(), source: 'LINODE_TOKEN'}
+  if (env.LINODE_TOKEN_FILE?.trim()) return resolveToken({...options, env, tokenFile: env.LINODE_TOKEN_FILE.trim()})
   if (env.LINODE_CLI_TOKEN?.trim()) return {token: env.LINODE_CLI_TOKEN.trim(), source: 'LINODE_CLI_TOKEN'}
   const home = options.home ?? homedir()
   const configHome = env.XDG_CONFIG_HOME || path.join(home, '.config')

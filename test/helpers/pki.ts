@@ -4,7 +4,6 @@
  * directory laid out the way the kubelet projects a Secret volume (files are symlinks through
  * `..data`, and an update swaps `..data` atomically), so reloads are tested as they happen in a pod.
  */
-import {mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {request as httpsRequest} from 'node:https'
 import {connect as tlsConnect} from 'node:tls'
 import path from 'node:path'
@@ -22,36 +21,8 @@ import {
 } from '../../src/pki/authority.js'
 import {MOUNTS} from '../../src/render/security.js'
 
-/** A Secret volume as the kubelet writes it (atomic writer). */
-export class SecretVolume {
-  private generation = 0
-  constructor(readonly dir: string) {
-    mkdirSync(dir, {recursive: true})
-  }
-
-  /** Replace the whole content: a new timestamped directory, then `..data` swapped to it. */
-  write(files: Record<string, string>): void {
-    const name = `..${Date.now()}_${++this.generation}`
-    const target = path.join(this.dir, name)
-    mkdirSync(target)
-    for (const [key, value] of Object.entries(files)) writeFileSync(path.join(target, key), value, {mode: 0o440})
-    const tmp = path.join(this.dir, '..data_tmp')
-    rmSync(tmp, {force: true})
-    symlinkSync(name, tmp)
-    renameSync(tmp, path.join(this.dir, '..data'))
-    for (const key of Object.keys(files)) {
-      const link = path.join(this.dir, key)
-      try {
-        symlinkSync(path.join('..data', key), link)
-      } catch {
-        // already a link through ..data
-      }
-    }
-    for (const entry of readdirSync(this.dir)) {
-      if (entry.startsWith('..') && entry !== '..data' && entry !== name) rmSync(path.join(this.dir, entry), {recursive: true, force: true})
-    }
-  }
-}
+export {SecretVolume} from '../../src/sandbox/telemetry/mounts.js'
+import {SecretVolume} from '../../src/sandbox/telemetry/mounts.js'
 
 export interface ClusterIdentity {
   name: string

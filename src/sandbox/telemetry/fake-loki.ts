@@ -105,6 +105,11 @@ export class FakeLoki {
     return `http://${LOOPBACK}:${this.port}`
   }
 
+  /** Index these resource attributes too (a Loki whose configuration is read after the start). */
+  index(attributes: string[]): void {
+    for (const a of attributes) this.indexed.add(a)
+  }
+
   /** The OTLP logs endpoint, as the gateway's otlp_http/loki exporter is configured. */
   get otlpLogsUrl(): string {
     return `${this.url}/otlp/v1/logs`

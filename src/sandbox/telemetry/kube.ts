@@ -104,7 +104,13 @@ function forTestbed(object: K8sObject): KubernetesObject {
  * "10.<A>." and "127.<B>." have the same length. B and C are random, so concurrent test runs
  * get different local addresses (other test beds use 127.<1..250>.{0,127,128+}.x, hence C < 127).
  */
-function podNetwork(): {cidr: (node: number) => string; remote: string; local: string} {
+export interface PodNetwork {
+  cidr: (node: number) => string
+  remote: string
+  local: string
+}
+
+export function podNetwork(): PodNetwork {
   const [a, b, c] = [randomInt(100, 256), randomInt(10, 100), randomInt(1, 126)]
   return {cidr: (node) => `10.${a}.${c + node}.0/24`, remote: `10.${a}.`, local: `127.${b}.`}
 }
@@ -123,16 +129,13 @@ export interface KubeClusterOptions {
 export async function startKubeCluster(testbed: Testbed, options: KubeClusterOptions): Promise<KubeCluster> {
   const cluster = await testbed.addCluster({name: options.name, region: 'us-ord'})
   const {core, config} = cluster.clients()
-  const forwarders: Server[] = []
   const closers: Array<() => Promise<void>> = []
-  const sockets = new Set<Socket>()
   try {
     const version = cluster.version
     const network = podNetwork()
-    const toLocal = (ip: string): string => (ip.startsWith(network.remote) ? network.local + ip.slice(network.remote.length) : ip)
-    const apiCa = readFileSync(path.join(cluster.dir, 'ca.crt'), 'utf8')
-    const proxy = await startTranslatingProxy(new URL(cluster.server), apiCa, network.remote, network.local)
-    closers.push(() => proxy.close())
+    const attached = await attachKube(cluster, network, options.dir)
+    closers.push(() => attached.close())
+    const toLocal = attached.toLocal
     let nodes = 0
     const addNode = async (name: string, spec: NodeSpec): Promise<void> => {
       const body = lkeNode(spec, {name, internalIP: '127.0.0.1', region: 'us-ord', kubeletVersion: version})
@@ -204,73 +207,115 @@ export async function startKubeCluster(testbed: Testbed, options: KubeClusterOpt
     const gpuNode = shapeOf(gpu, [podOf('bert-inference', 'bert-inference-', gpu), podOf(dcgmNamespace, 'dcgm-exporter-', gpu), podOf('observability', 'otel-agent-', gpu)])
     const otherNode = shapeOf(options.otherNode, [])
 
-    const apiPort = String(proxy.port)
-    let accounts = 0
-
     const kube: KubeCluster = {
       cluster,
       gpuNode,
       otherNode,
       pods: byName,
       pod: podOf,
-      apiRequests: proxy.requests,
-      async endpoints(namespace, service, portName) {
-        return waitFor(
-          `${options.name}: endpoints of ${namespace}/${service}:${portName}`,
-          async () => {
-            const endpoints: V1Endpoints | undefined = await ignoreStatus(core.readNamespacedEndpoints({namespace, name: service}), 404)
-            const found = (endpoints?.subsets ?? []).flatMap((s) => {
-              const port = s.ports?.find((p) => p.name === portName)?.port
-              return port === undefined ? [] : (s.addresses ?? []).map((a) => `${toLocal(a.ip)}:${port}`)
-            })
-            return found.length > 0 ? found : undefined
-          },
-          {timeoutMs: 60_000, intervalMs: 250},
-        )
-      },
-      async asPod(serviceAccount, command, args) {
-        const [namespace, name] = serviceAccount.split('/') as [string, string]
-        const {status} = await core.createNamespacedServiceAccountToken({namespace, name, body: {spec: {expirationSeconds: 24 * 3600}}})
-        if (!status?.token) throw new Error(`${options.name}: no token minted for ${serviceAccount}`)
-        const run = writeServiceAccount(path.join(options.dir, `run-${++accounts}-${name}`), {token: status.token, ca: proxy.ca, namespace})
-        return {...asPodCommand(run, command, args), env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: apiPort, KUBERNETES_SERVICE_PORT_HTTPS: apiPort}}
-      },
-      async forward(listen, upstream) {
-        const [host, port] = splitHostPort(listen)
-        const [upHost, upPort] = splitHostPort(upstream)
-        const server = createServer((client: Socket) => {
-          const up = connect(upPort, upHost)
-          sockets.add(client).add(up)
-          client.pipe(up).pipe(client)
-          const destroy = (): void => {
-            client.destroy()
-            up.destroy()
-            sockets.delete(client)
-            sockets.delete(up)
-          }
-          client.on('error', destroy).on('close', destroy)
-          up.on('error', destroy).on('close', destroy)
-        })
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject)
-          server.listen(port, host, () => resolve())
-        })
-        forwarders.push(server)
-      },
+      apiRequests: attached.apiRequests,
+      endpoints: attached.endpoints,
+      asPod: attached.asPod,
+      forward: attached.forward,
       async close() {
-        const closed = forwarders.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))
-        for (const socket of sockets) socket.destroy()
-        await Promise.all(closed)
         await Promise.all(closers.map((close) => close()))
         await testbed.removeCluster(options.name)
       },
     }
     return kube
   } catch (error) {
-    for (const s of forwarders) s.close()
     await Promise.all(closers.map((close) => close()))
     await testbed.removeCluster(options.name)
     throw error
+  }
+}
+
+/** What a process needs to run "inside" a test-bed cluster: API access as a pod, its Services' endpoints, pod-IP listeners. */
+export interface AttachedKube {
+  /** Map a pod IP the API lists (10.A.x.y) to the local address standing in for it (127.B.x.y). */
+  toLocal(ip: string): string
+  /** Ready endpoint addresses of a Service port: local ip:port, as the endpoints controller published them. */
+  endpoints(namespace: string, service: string, portName: string, timeoutMs?: number): Promise<string[]>
+  asPod(serviceAccount: string, command: string, args: string[]): Promise<{command: string; args: string[]; env: Record<string, string>}>
+  forward(listen: string, upstream: string): Promise<void>
+  /** Stop listening on an address forward() opened. */
+  unforward(listen: string): Promise<void>
+  apiRequests: ApiRequest[]
+  close(): Promise<void>
+}
+
+/**
+ * Attach to a test-bed cluster whose nodes carry podCIDRs of `network`: the translating API proxy
+ * the collectors talk to, service-account credentials, and forwarders on pod IPs.
+ */
+export async function attachKube(cluster: TestCluster, network: PodNetwork, dir: string): Promise<AttachedKube> {
+  const {core} = cluster.clients()
+  const toLocal = (ip: string): string => (ip.startsWith(network.remote) ? network.local + ip.slice(network.remote.length) : ip)
+  const apiCa = readFileSync(path.join(cluster.dir, 'ca.crt'), 'utf8')
+  const proxy = await startTranslatingProxy(new URL(cluster.server), apiCa, network.remote, network.local)
+  const forwarders = new Map<string, Server>()
+  const sockets = new Set<Socket>()
+  const apiPort = String(proxy.port)
+  let accounts = 0
+  const closeServer = (server: Server): Promise<void> => new Promise<void>((resolve) => server.close(() => resolve()))
+  return {
+    toLocal,
+    apiRequests: proxy.requests,
+    async endpoints(namespace, service, portName, timeoutMs = 60_000) {
+      return waitFor(
+        `${cluster.name}: endpoints of ${namespace}/${service}:${portName}`,
+        async () => {
+          const endpoints: V1Endpoints | undefined = await ignoreStatus(core.readNamespacedEndpoints({namespace, name: service}), 404)
+          const found = (endpoints?.subsets ?? []).flatMap((s) => {
+            const port = s.ports?.find((p) => p.name === portName)?.port
+            return port === undefined ? [] : (s.addresses ?? []).map((a) => `${toLocal(a.ip)}:${port}`)
+          })
+          return found.length > 0 ? found : undefined
+        },
+        {timeoutMs, intervalMs: 250},
+      )
+    },
+    async asPod(serviceAccount, command, args) {
+      const [namespace, name] = serviceAccount.split('/') as [string, string]
+      const {status} = await core.createNamespacedServiceAccountToken({namespace, name, body: {spec: {expirationSeconds: 24 * 3600}}})
+      if (!status?.token) throw new Error(`${cluster.name}: no token minted for ${serviceAccount}`)
+      const run = writeServiceAccount(path.join(dir, `run-${++accounts}-${name}`), {token: status.token, ca: proxy.ca, namespace})
+      return {...asPodCommand(run, command, args), env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: apiPort, KUBERNETES_SERVICE_PORT_HTTPS: apiPort}}
+    },
+    async forward(listen, upstream) {
+      const [host, port] = splitHostPort(listen)
+      const [upHost, upPort] = splitHostPort(upstream)
+      const server = createServer((client: Socket) => {
+        const up = connect(upPort, upHost)
+        sockets.add(client).add(up)
+        client.pipe(up).pipe(client)
+        const destroy = (): void => {
+          client.destroy()
+          up.destroy()
+          sockets.delete(client)
+          sockets.delete(up)
+        }
+        client.on('error', destroy).on('close', destroy)
+        up.on('error', destroy).on('close', destroy)
+      })
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => resolve())
+      })
+      forwarders.set(listen, server)
+    },
+    async unforward(listen) {
+      const server = forwarders.get(listen)
+      forwarders.delete(listen)
+      if (server) await closeServer(server)
+    },
+    async close() {
+      const closed = [...forwarders.values()].map(closeServer)
+      forwarders.clear()
+      for (const socket of sockets) socket.destroy()
+      await Promise.all(closed)
+      await proxy.close()
+    },
   }
 }
 

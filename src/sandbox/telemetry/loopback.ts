@@ -21,6 +21,14 @@ export interface LoopbackEndpoints {
   kubeletPort?: number
   /** Secret mount path (e.g. /etc/otelcol/tls) → local directory holding the same files. */
   mounts?: Record<string, string>
+  /** Exporter endpoints outside the cluster ("203.0.113.7:4317", a LoadBalancer's address) → "127.0.0.1:port". */
+  external?: Record<string, string>
+  /**
+   * Keep the name each exporter verifies the server certificate for: a rewritten endpoint gets
+   * tls.server_name_override = the host it had (the sandbox, whose gateway certificate is the one
+   * `fedobs deploy hub` issued for the cluster's names and addresses, not for 127.0.0.1).
+   */
+  keepServerName?: boolean
 }
 
 const LISTENER = /^0\.0\.0\.0:([0-9]+)$/
@@ -60,13 +68,27 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
   // 3. Exporters: Kubernetes Service names (otel-gateway.observability-hub.svc..., prometheus.
   //    monitoring.svc...) do not resolve here; each becomes the loopback address of the process
   //    or fake that stands in for the Service. An unmapped one is an error, never left to fail later.
-  rewriteStrings(copy.exporters, (value) =>
-    value.replace(CLUSTER_DNS, (host) => {
-      const mapped = endpoints.services?.[host]
-      if (!mapped) throw new Error(`loopbackVariant: no loopback address for ${host}`)
-      return mapped
-    }),
-  )
+  for (const exporter of Object.values<any>(copy.exporters ?? {})) {
+    if (!exporter || typeof exporter !== 'object') continue
+    let original: string | undefined
+    rewriteStrings(exporter, (value) => {
+      const external = endpoints.external?.[value]
+      if (external) {
+        original = value
+        return external
+      }
+      return value.replace(CLUSTER_DNS, (host) => {
+        const mapped = endpoints.services?.[host]
+        if (!mapped) throw new Error(`loopbackVariant: no loopback address for ${host}`)
+        original = host
+        return mapped
+      })
+    })
+    if (endpoints.keepServerName && original && exporter.tls && !exporter.tls.insecure) {
+      const host = original.replace(/^[a-z]+:\/\//, '').replace(/:[0-9]+(\/.*)?$/, '').replace(/^\[(.*)\]$/, '$1')
+      exporter.tls.server_name_override ??= host
+    }
+  }
 
   // 4. Storage: file_storage directories are PVCs or hostPaths under /var/lib/otelcol in a
   //    cluster; here each collector gets its own temp directory (same compaction settings).

@@ -1,3 +1,37 @@
+import {mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+/** A Secret volume as the kubelet writes it (atomic writer). */
+export class SecretVolume {
+  private generation = 0
+  constructor(readonly dir: string) {
+    mkdirSync(dir, {recursive: true})
+  }
+
+  /** Replace the whole content: a new timestamped directory, then `..data` swapped to it. */
+  write(files: Record<string, string>): void {
+    const name = `..${Date.now()}_${++this.generation}`
+    const target = path.join(this.dir, name)
+    mkdirSync(target)
+    for (const [key, value] of Object.entries(files)) writeFileSync(path.join(target, key), value, {mode: 0o440})
+    const tmp = path.join(this.dir, '..data_tmp')
+    rmSync(tmp, {force: true})
+    symlinkSync(name, tmp)
+    renameSync(tmp, path.join(this.dir, '..data'))
+    for (const key of Object.keys(files)) {
+      const link = path.join(this.dir, key)
+      try {
+        symlinkSync(path.join('..data', key), link)
+      } catch {
+        // already a link through ..data
+      }
+    }
+    for (const entry of readdirSync(this.dir)) {
+      if (entry.startsWith('..') && entry !== '..data' && entry !== name) rmSync(path.join(this.dir, entry), {recursive: true, force: true})
+    }
+  }
+}
+
 const SECRET_MOUNTS = '/etc/otelcol/'
 
 /**

@@ -28,6 +28,8 @@ export interface LinodeBridge {
   connect(fake: FakeLinode): void
   /** The test-bed cluster of an LKE cluster, once started (waits for it to exist in the fake and start). */
   cluster(lkeId: number, timeoutMs?: number): Promise<TestCluster>
+  /** The test-bed clusters running now, by LKE cluster id. */
+  running(): Array<{lkeId: number; cluster: TestCluster}>
   /** Errors of the last round of each loop (cluster start-up failures stay here too). */
   errors(): string[]
   stop(): Promise<void>
@@ -52,6 +54,8 @@ export interface BridgeOptions {
   intervalMs?: number
   /** How often the load-balancer and volume stand-ins reconcile each cluster (default 250 ms). */
   controllerIntervalMs?: number
+  /** Each new cluster's node podCIDRs (the sandbox gives every cluster a pod network of its own). */
+  podCidrFor?: (lkeId: number) => ((node: number) => string) | undefined
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
@@ -66,7 +70,8 @@ export function createLinodeBridge(testbed: Testbed, options: BridgeOptions = {}
     const record = connected.state.clusters.get(lkeId)
     if (!record) throw new Error(`linode bridge: the fake has no LKE cluster ${lkeId}`)
     // The fake's kubeconfig token is the apiserver's admin token, so leak checks cover it.
-    const cluster = await testbed.addCluster({name: `lke${lkeId}`, lkeId, region: record.region, token: record.kubeToken})
+    const podCidr = options.podCidrFor?.(lkeId)
+    const cluster = await testbed.addCluster({name: `lke${lkeId}`, lkeId, region: record.region, token: record.kubeToken, ...(podCidr ? {podCidr} : {})})
     const controllerOptions = {cluster, fake: connected, lkeClusterId: lkeId, ...(options.controllerIntervalMs ? {intervalMs: options.controllerIntervalMs} : {})}
     return {cluster, controllers: [startLoadBalancerController(controllerOptions), startVolumeController(controllerOptions)]}
   }
@@ -149,6 +154,9 @@ export function createLinodeBridge(testbed: Testbed, options: BridgeOptions = {}
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       return (await bound.get(lkeId)!.started).cluster
+    },
+    running() {
+      return [...bound.values()].flatMap((b) => (b.running ? [{lkeId: b.lkeId, cluster: b.running.cluster}] : []))
     },
     errors() {
       const all = [loop?.lastError(), ...[...bound.values()].flatMap((b) => [b.error, ...(b.running?.controllers ?? []).map((c) => c.lastError())])]

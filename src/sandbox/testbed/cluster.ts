@@ -28,6 +28,8 @@ export interface ClusterOptions {
   region?: string
   /** The admin bearer token (e.g. the fake Linode's kubeToken of the LKE cluster); random when left out. */
   token?: string
+  /** The podCIDR of the n-th node added (kwok gives pods IPs from it); none when left out. */
+  podCidr?: (node: number) => string
 }
 
 export interface TestCluster {
@@ -218,6 +220,7 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
         const host = nextHost++
         const internalIP = `127.${index}.${Math.floor(host / 250)}.${(host % 250) + 1}`
         const body = lkeNode(spec, {name, internalIP, region: spec.region ?? region, kubeletVersion: version})
+        if (options.podCidr) body.spec = {...body.spec, podCIDR: options.podCidr(host - 1)}
         const {core} = (clients ??= clientsFor(kubeconfig))
         const created = await core.createNode({body})
         // Status sent with a create is kept for nodes (the kubelet registers that way); make sure.
