@@ -83,7 +83,7 @@ function writeStatus(): void {
     at: new Date().toISOString(),
     clusters: view.clusters.map((c) => ({lkeId: c.id, label: c.label, status: c.status, nodes: view.nodes.filter((n) => n.clusterId === c.id && n.status === 'ready').length, server: servers.get(c.id) ?? ''})),
     processes: telemetry.processes(),
-    errors: [...new Set([...sandbox.bridge.errors(), ...telemetry.errors.slice(-10)])],
+    errors: [...new Set([...sandbox.bridge.errors(), ...telemetry.errors])],
   }
   writeJsonAtomic(statusFile(dir), status)
 }

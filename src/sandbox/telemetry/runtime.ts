@@ -134,7 +134,8 @@ export class SandboxTelemetry {
   private traffic: NodeJS.Timeout | undefined
   private round: Promise<void> = Promise.resolve()
   private stopped = false
-  readonly errors: string[] = []
+  /** Problems of the last round (a cluster whose workloads could not be run as deployed), one per cluster. */
+  errors: string[] = []
   prometheusPort = 0
 
   constructor(readonly options: SandboxTelemetryOptions) {}
@@ -211,6 +212,7 @@ export class SandboxTelemetry {
       })),
     )
     ordered.sort((a, b) => Number(Boolean(b.hub)) - Number(Boolean(a.hub)))
+    const errors: string[] = []
     for (const {c} of ordered) {
       try {
         let runtime = this.runtimes.get(c.lkeId)
@@ -222,11 +224,11 @@ export class SandboxTelemetry {
         await this.reconcileCluster(runtime)
       } catch (error) {
         const message = `lke${c.lkeId}: ${error instanceof Error ? error.message : String(error)}`
-        if (this.errors.at(-1) !== message) this.note(message)
-        this.errors.push(message)
-        if (this.errors.length > 50) this.errors.splice(0, this.errors.length - 50)
+        if (!this.errors.includes(message)) this.note(message)
+        errors.push(message)
       }
     }
+    this.errors = errors
   }
 
   private async dropCluster(runtime: ClusterRuntime): Promise<void> {
