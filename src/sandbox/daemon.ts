@@ -109,6 +109,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       rmSync(stateFile(dir), {force: true})
       rmSync(statusFile(dir), {force: true})
       rmSync(tokenFile, {force: true})
+      rmSync(path.join(dir, 'telemetry'), {recursive: true, force: true})
       log('sandbox stopped')
       process.exit(0)
     })()

@@ -379,11 +379,17 @@ export class SandboxTelemetry {
         keepServerName: true,
       })
       const container = agent.spec.containers[0]!
-      const launch = await this.asPod(runtime, 'observability', agent.spec, [`--config=${file}`, ...collectorArgs(container)])
       await this.process(
         runtime,
         'otel-agent',
-        {files: {[file]: emitYaml(variant)}, ...launch, env: {...envOf(container, pod, runtime.kube), ...launch.env}, ready: () => httpOk(`http://${LOOPBACK}:${slot.ports[13133]}/`)},
+        {
+          files: {[file]: emitYaml(variant)},
+          command: this.options.binaries.otelcol,
+          args: [`--config=${file}`, ...collectorArgs(container)],
+          env: envOf(container, pod, runtime.kube),
+          serviceAccount: serviceAccountOf('observability', agent.spec),
+          ready: () => httpOk(`http://${LOOPBACK}:${slot.ports[13133]}/`),
+        },
         wanted,
       )
       runtime.agentHttp = `http://${LOOPBACK}:${slot.ports[4318]}`
@@ -398,11 +404,17 @@ export class SandboxTelemetry {
       const file = path.join(slot.dir, 'config.yaml')
       const variant = loopbackVariant(config, {ports: slot.ports, services: this.services, external: this.external, dataDir: slot.dir, mounts, keepServerName: true})
       const container = scraper.spec.containers[0]!
-      const launch = await this.asPod(runtime, 'observability', scraper.spec, [`--config=${file}`, ...collectorArgs(container)])
       await this.process(
         runtime,
         'otel-scraper',
-        {files: {[file]: emitYaml(variant)}, ...launch, env: {...envOf(container, pod, runtime.kube), ...launch.env}, ready: () => httpOk(`http://${LOOPBACK}:${slot.ports[13133]}/`)},
+        {
+          files: {[file]: emitYaml(variant)},
+          command: this.options.binaries.otelcol,
+          args: [`--config=${file}`, ...collectorArgs(container)],
+          env: envOf(container, pod, runtime.kube),
+          serviceAccount: serviceAccountOf('observability', scraper.spec),
+          ready: () => httpOk(`http://${LOOPBACK}:${slot.ports[13133]}/`),
+        },
         wanted,
       )
     }
@@ -410,8 +422,18 @@ export class SandboxTelemetry {
       const slot = await runtime.slot('kube-state-metrics', [8080, 8081])
       const container = ksm.spec.containers[0]!
       const args = (container.args ?? []).map((a) => a.replace(/^--port=\d+$/, `--port=${slot.ports[8080]}`).replace(/^--telemetry-port=\d+$/, `--telemetry-port=${slot.ports[8081]}`))
-      const launch = await this.asPod(runtime, 'observability', ksm.spec, [...args, `--host=${LOOPBACK}`, `--telemetry-host=${LOOPBACK}`])
-      await this.process(runtime, 'kube-state-metrics', {files: {}, ...launch, ready: async () => (await fetch(`http://${LOOPBACK}:${slot.ports[8081]}/readyz`).catch(() => undefined))?.status === 200}, wanted)
+      await this.process(
+        runtime,
+        'kube-state-metrics',
+        {
+          files: {},
+          command: this.options.binaries.kubeStateMetrics,
+          args: [...args, `--host=${LOOPBACK}`, `--telemetry-host=${LOOPBACK}`],
+          serviceAccount: serviceAccountOf('observability', ksm.spec),
+          ready: async () => (await fetch(`http://${LOOPBACK}:${slot.ports[8081]}/readyz`).catch(() => undefined))?.status === 200,
+        },
+        wanted,
+      )
       for (const pod of ksm.pods) await this.forward(runtime, `${podRef(pod, runtime.kube).ip}:8080`, `${LOOPBACK}:${slot.ports[8080]}`, wanted)
     }
     if (!runtime.label) runtime.label = await clusterLabel(runtime)
@@ -487,24 +509,16 @@ export class SandboxTelemetry {
     return mounts
   }
 
-  private async asPod(runtime: ClusterRuntime, namespace: string, spec: V1PodSpec, args: string[]): Promise<{command: string; args: string[]; env: Record<string, string>}> {
-    const account = `${namespace}/${spec.serviceAccountName ?? 'default'}`
-    const command = spec.containers[0]!.image?.includes('kube-state-metrics') ? this.options.binaries.kubeStateMetrics : this.options.binaries.otelcol
-    return runtime.kube.asPod(account, command, args)
-  }
-
   /** Start, or restart when what it runs with changed, one process. */
   private async process(
     runtime: ClusterRuntime,
     name: string,
-    spec: {files: Record<string, string>; command: string; args: string[]; env?: Record<string, string>; ready: () => Promise<boolean>},
+    spec: {files: Record<string, string>; command: string; args: string[]; env?: Record<string, string>; serviceAccount?: string; ready: () => Promise<boolean>},
     wanted: Set<string>,
   ): Promise<void> {
     wanted.add(`process:${name}`)
-    // The minted token's directory changes at every asPod; it is not part of what the pod runs.
-    const stableArgs = spec.args.map((a) => a.replace(/run-\d+-/, 'run-'))
     const hash = createHash('sha256')
-      .update(JSON.stringify([spec.files, spec.command, stableArgs, {...spec.env, KUBERNETES_SERVICE_PORT: '', KUBERNETES_SERVICE_PORT_HTTPS: ''}]))
+      .update(JSON.stringify([spec.files, spec.command, spec.args, spec.env, spec.serviceAccount]))
       .digest('hex')
     const current = runtime.processes.get(name)
     if (current?.hash === hash) {
@@ -519,11 +533,13 @@ export class SandboxTelemetry {
       await current.process.stop(10_000)
     }
     for (const [file, content] of Object.entries(spec.files)) writeFile(file, content)
+    // As a pod of the cluster: credentials minted for its ServiceAccount (once per start).
+    const launch = spec.serviceAccount ? await runtime.kube.asPod(spec.serviceAccount, spec.command, spec.args) : {command: spec.command, args: spec.args, env: {}}
     const process = new ManagedProcess({
       name,
-      command: spec.command,
-      args: spec.args,
-      env: {...spec.env},
+      command: launch.command,
+      args: launch.args,
+      env: {...spec.env, ...launch.env},
       logFile: path.join(runtime.dir, `${name}.log`),
       ready: spec.ready,
       readyTimeoutMs: 60_000,
@@ -568,6 +584,10 @@ function podRef(pod: V1Pod, kube: AttachedKube): PodRef & {ip: string; node: str
     ip: kube.toLocal(pod.status!.podIP!),
     node: pod.spec!.nodeName!,
   }
+}
+
+function serviceAccountOf(namespace: string, spec: V1PodSpec): string {
+  return `${namespace}/${spec.serviceAccountName ?? 'default'}`
 }
 
 /** The container's arguments besides --config (feature gates ...). */
