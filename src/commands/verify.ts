@@ -7,7 +7,7 @@ import {loadFederation} from '../federation/load.js'
 import {allClusters} from '../federation/model.js'
 import {ExitCode, UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
-import {DURATION_HINT, parseDuration} from '../lib/time.js'
+import {DURATION_HINT, parseDuration, realClock} from '../lib/time.js'
 import type {Kube} from '../kube/api.js'
 import {certificateFacts, verifyBackends, verifyUntilPassing} from '../services/verify.js'
 import {formatReport, junitReport} from '../verify/report.js'
@@ -79,7 +79,8 @@ export default class Verify extends BaseCommand<typeof Verify> {
       signalWindowMs: windowMs,
       signal: this.abort.signal,
       ...(waitMs !== undefined ? {waitMs} : {}),
-      clock: this.clock,
+      // The data verify waits for arrives in real time, also against a simulated cloud (FEDOBS_TIME_SCALE).
+      clock: realClock,
       onRetry: (failing, attempt) => this.output.info(`${failing.summary.fail} check(s) failing; checking again in 10s (attempt ${attempt})`),
     })
     if (this.flags.junit) writeFileSync(this.flags.junit, junitReport(report))

@@ -13,9 +13,10 @@ export default class SandboxEnv extends BaseCommand<typeof SandboxEnv> {
     const running = findSandbox(sandboxDir())
     if (!running) {
       this.output.info('no sandbox running (start one: eval "$(fedobs sandbox start)")')
-      this.exit(ExitCode.Failure)
+      process.exitCode = ExitCode.Failure
+      return
     }
-    if (this.output.json) this.output.document({env: sandboxEnv(running!.state)})
-    else this.output.result(exportLines(running!.state))
+    if (this.output.json) this.output.document({env: sandboxEnv(running.state)})
+    else this.output.result(exportLines(running.state))
   }
 }

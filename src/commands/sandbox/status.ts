@@ -17,14 +17,15 @@ export default class SandboxStatus extends BaseCommand<typeof SandboxStatus> {
           ? {running: true, pid: running.state.pid, startedAt: running.state.startedAt, linodeUrl: running.state.linodeUrl, clusters: running.status?.clusters ?? [], processes: running.status?.processes ?? [], errors: running.status?.errors ?? []}
           : {running: false, clusters: [], processes: [], errors: []},
       )
-      if (!running) this.exit(ExitCode.Failure)
+      if (!running) process.exitCode = ExitCode.Failure
       return
     }
     if (!running) {
       this.output.info('no sandbox running (start one: eval "$(fedobs sandbox start)")')
-      this.exit(ExitCode.Failure)
+      process.exitCode = ExitCode.Failure
+      return
     }
-    const {state, status} = running!
+    const {state, status} = running
     this.output.result(`sandbox running (pid ${state.pid}, since ${state.startedAt}); Linode API ${state.linodeUrl}; log ${state.logFile}`)
     const clusters = status?.clusters ?? []
     this.output.result(clusters.length === 0 ? 'no clusters' : table([['LKE ID', 'LABEL', 'STATUS', 'NODES READY', 'API SERVER'], ...clusters.map((c) => [String(c.lkeId), c.label, c.status, String(c.nodes), c.server || '-'])]))
