@@ -64,6 +64,8 @@ export interface StartOptions {
   dir: string
   timeScale: number
   port: number
+  /** Run the telemetry of what is deployed (default true). */
+  telemetry?: boolean
   timeoutMs: number
   signal?: AbortSignal
 }
@@ -79,7 +81,7 @@ export async function startSandbox(options: StartOptions): Promise<SandboxState>
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', out, out],
-    env: {...process.env, FEDOBS_SANDBOX_TIME_SCALE: String(options.timeScale), FEDOBS_SANDBOX_PORT: String(options.port)},
+    env: {...process.env, FEDOBS_SANDBOX_TIME_SCALE: String(options.timeScale), FEDOBS_SANDBOX_PORT: String(options.port), FEDOBS_SANDBOX_TELEMETRY: options.telemetry === false ? '0' : '1'},
   })
   closeSync(out)
   let exited: number | null | undefined

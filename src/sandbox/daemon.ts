@@ -48,7 +48,7 @@ const sandbox = await startLinodeTestbed({
   testbed: {tmpRoot: dir},
   bridge: {podCidrFor: (lkeId) => networkOf(lkeId).cidr},
 })
-const telemetry = await new SandboxTelemetry({
+const telemetry = new SandboxTelemetry({
   binaries: {
     otelcol: binaries.FEDOBS_OTELCOL!,
     prometheus: binaries.FEDOBS_PROMETHEUS!,
@@ -56,9 +56,10 @@ const telemetry = await new SandboxTelemetry({
     ...(binaries.FEDOBS_VICTORIALOGS && existsSync(binaries.FEDOBS_VICTORIALOGS) ? {victoriaLogs: binaries.FEDOBS_VICTORIALOGS} : {}),
   },
   dir: path.join(dir, 'telemetry'),
-  clusters: () => sandbox.bridge.running().map((c) => ({...c, network: networkOf(c.lkeId)})),
+  clusters: () => (process.env.FEDOBS_SANDBOX_TELEMETRY === '0' ? [] : sandbox.bridge.running().map((c) => ({...c, network: networkOf(c.lkeId)}))),
   log,
-}).start()
+})
+await telemetry.start()
 
 const tokenFile = path.join(dir, 'token')
 writeFileSync(tokenFile, `${token}\n`, {mode: 0o600})

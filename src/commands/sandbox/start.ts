@@ -22,6 +22,7 @@ It runs in the background until \`fedobs sandbox stop\`. stdout is the environme
   static override flags = {
     'time-scale': Flags.string({description: 'Real seconds per simulated second of the fake cloud (provisioning waits).', default: '0.02', helpValue: 'FACTOR'}),
     port: Flags.integer({description: 'Port of the fake Linode API (0: any free port).', default: 0, min: 0, max: 65535}),
+    telemetry: Flags.boolean({description: 'Run the telemetry of what is deployed (--no-telemetry: the cloud and API servers only, e.g. for benchmarks).', default: true, allowNo: true}),
     build: Flags.boolean({description: 'Build missing binaries (Go) before starting.', default: true, allowNo: true}),
     timeout: Flags.integer({description: 'Seconds to wait for the sandbox to serve.', default: 180, min: 1}),
   }
@@ -49,7 +50,7 @@ It runs in the background until \`fedobs sandbox stop\`. stdout is the environme
       }
       this.output.info('starting the sandbox (fake Linode API, test-bed control planes, telemetry)')
       try {
-        state = await startSandbox({dir, timeScale, port: this.flags.port, timeoutMs: this.flags.timeout * 1000, signal: this.abort.signal})
+        state = await startSandbox({dir, timeScale, port: this.flags.port, telemetry: this.flags.telemetry, timeoutMs: this.flags.timeout * 1000, signal: this.abort.signal})
       } catch (error) {
         throw new OperationError(`the sandbox did not start: ${(error as Error).message}`, {hint: `Its directory: ${dir}`})
       }
