@@ -55,7 +55,9 @@ try {
   }
 } finally {
   if (keep && !failed) {
-    process.stderr.write(`\nThe sandbox and the federation keep running. In another shell:\n  export FEDOBS_SANDBOX_DIR=${env.FEDOBS_SANDBOX_DIR}\n  eval "$(npx fedobs sandbox env)"\n  npx fedobs status -f examples/fedobs.yaml\nStop it all: npx fedobs down -f examples/fedobs.yaml --yes && npx fedobs sandbox stop\n`)
+    process.stderr.write(
+      `\nThe sandbox and the federation keep running. In another shell:\n  export FEDOBS_SANDBOX_DIR=${env.FEDOBS_SANDBOX_DIR}\n  eval "$(npx fedobs sandbox env)"\n  npx fedobs status -f examples/fedobs.yaml\nStop it all: npx fedobs down -f examples/fedobs.yaml --yes && npx fedobs sandbox stop\n`,
+    )
   } else await fedobs(['sandbox', 'stop'])
 }
 process.stderr.write(failed ? `\ndemo failed after ${Math.round((Date.now() - started) / 1000)} s\n` : `\ndemo done in ${Math.round((Date.now() - started) / 1000)} s: every step succeeded\n`)

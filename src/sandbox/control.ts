@@ -3,11 +3,11 @@
  * `fedobs sandbox start`); other commands find it through its state file.
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {PACKAGE_ROOT, testbedBinaries} from './binaries.js'
-import {isAlive, readJson, stateFile, statusFile, type SandboxState, type SandboxStatus} from './state.js'
+import {isAlive, readState, readStatus, stateFile, statusFile, type SandboxState, type SandboxStatus} from './state.js'
 
 /** The binaries the sandbox runs (the test bed's, the collector, Prometheus, kube-state-metrics). */
 export const SANDBOX_BINARIES = [
@@ -51,13 +51,13 @@ export interface Running {
 
 /** The sandbox of `dir` if its process is alive; a stale state file (killed process) is removed. */
 export function findSandbox(dir: string): Running | undefined {
-  const state = readJson<SandboxState>(stateFile(dir))
+  const state = readState(dir)
   if (!state) return undefined
   if (!isAlive(state.pid)) {
     rmSync(stateFile(dir), {force: true})
     return undefined
   }
-  return {state, status: readJson<SandboxStatus>(statusFile(dir))}
+  return {state, status: readStatus(dir)}
 }
 
 export interface StartOptions {
@@ -73,6 +73,8 @@ export interface StartOptions {
 /** Start the sandbox process and wait until it serves; its log is <dir>/sandbox.log. */
 export async function startSandbox(options: StartOptions): Promise<SandboxState> {
   mkdirSync(options.dir, {recursive: true, mode: 0o700})
+  // A sandbox that was killed left its processes (ports, CPU): gone before a new one starts.
+  sweepOrphans(options.dir)
   const logFile = path.join(options.dir, 'sandbox.log')
   const out = openSync(logFile, 'a', 0o600)
   const daemon = fileURLToPath(new URL('./daemon.js', import.meta.url))
@@ -89,7 +91,7 @@ export async function startSandbox(options: StartOptions): Promise<SandboxState>
   child.unref()
   const deadline = Date.now() + options.timeoutMs
   for (;;) {
-    const state = readJson<SandboxState>(stateFile(options.dir))
+    const state = readState(options.dir)
     if (state && state.pid === child.pid) return state
     if (exited !== undefined) throw new Error(`the sandbox process exited (code ${exited}); its log:\n${logTail(logFile)}`)
     if (options.signal?.aborted || Date.now() > deadline) {
@@ -100,15 +102,52 @@ export async function startSandbox(options: StartOptions): Promise<SandboxState>
   }
 }
 
-/** Stop the sandbox (SIGTERM, then SIGKILL after the grace time); true if one was running. */
+/**
+ * Processes the sandbox of `dir` started that outlived it (its process was SIGKILLed: nothing could
+ * stop its children). Every one of them has a path under `dir` on its command line (configs, data).
+ */
+export function orphans(dir: string): number[] {
+  const marker = `${path.resolve(dir)}/`
+  const found: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    try {
+      if (
+        readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+          .split('\0')
+          .some((arg) => arg.includes(marker))
+      )
+        found.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found
+}
+
+/** SIGKILL what a dead sandbox left running; how many. */
+export function sweepOrphans(dir: string): number {
+  const pids = orphans(dir)
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids.length
+}
+
+/** Stop the sandbox (SIGTERM, then SIGKILL after the grace time); true if one was running (or had left processes behind). */
 export async function stopSandbox(dir: string, graceMs = 60_000): Promise<boolean> {
   const running = findSandbox(dir)
-  if (!running) return false
+  if (!running) return sweepOrphans(dir) > 0
   const {pid} = running.state
   killGroup(pid, 'SIGTERM')
   const deadline = Date.now() + graceMs
   while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
   if (isAlive(pid)) killGroup(pid, 'SIGKILL')
+  sweepOrphans(dir)
   rmSync(stateFile(dir), {force: true})
   rmSync(statusFile(dir), {force: true})
   return true

@@ -8,7 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {testbedBinaries} from './binaries.js'
-import {isAlive, readJson, stateFile, statusFile, writeJsonAtomic, type SandboxState, type SandboxStatus} from './state.js'
+import {isAlive, readState, stateFile, statusFile, writeJsonAtomic, type SandboxState, type SandboxStatus} from './state.js'
 import {podNetwork, type PodNetwork} from './telemetry/kube.js'
 import {SandboxTelemetry} from './telemetry/runtime.js'
 import {startLinodeTestbed} from './testbed/bridge.js'
@@ -20,7 +20,7 @@ if (!process.argv[2]) {
 }
 const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`)
 
-const previous = readJson<SandboxState>(stateFile(dir))
+const previous = readState(dir)
 if (previous && previous.pid !== process.pid && isAlive(previous.pid)) {
   log(`a sandbox already runs here (pid ${previous.pid})`)
   process.exit(3)
@@ -82,7 +82,13 @@ function writeStatus(): void {
   const servers = new Map(sandbox.bridge.running().map((c) => [c.lkeId, c.cluster.server]))
   const status: SandboxStatus = {
     at: new Date().toISOString(),
-    clusters: view.clusters.map((c) => ({lkeId: c.id, label: c.label, status: c.status, nodes: view.nodes.filter((n) => n.clusterId === c.id && n.status === 'ready').length, server: servers.get(c.id) ?? ''})),
+    clusters: view.clusters.map((c) => ({
+      lkeId: c.id,
+      label: c.label,
+      status: c.status,
+      nodes: view.nodes.filter((n) => n.clusterId === c.id && n.status === 'ready').length,
+      server: servers.get(c.id) ?? '',
+    })),
     processes: telemetry.processes(),
     errors: [...new Set([...sandbox.bridge.errors(), ...telemetry.errors])],
   }

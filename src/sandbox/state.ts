@@ -33,13 +33,16 @@ export function sandboxDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FEDOBS_SANDBOX_DIR?.trim() || path.join(homedir(), '.fedobs', 'sandbox')
 }
 
-export function readJson<T>(file: string): T | undefined {
+function readJson(file: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T
+    return JSON.parse(readFileSync(file, 'utf8'))
   } catch {
     return undefined
   }
 }
+
+export const readState = (dir: string): SandboxState | undefined => readJson(stateFile(dir)) as SandboxState | undefined
+export const readStatus = (dir: string): SandboxStatus | undefined => readJson(statusFile(dir)) as SandboxStatus | undefined
 
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
   mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})

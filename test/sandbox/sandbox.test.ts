@@ -2,7 +2,7 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {SANDBOX_BINARIES} from '../../src/sandbox/control.js'
+import {orphans, SANDBOX_BINARIES} from '../../src/sandbox/control.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
 
@@ -40,7 +40,16 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     const started = await runCli(['sandbox', 'start', '--no-build'], {env: base})
     expect(started.code, started.stderr).toBe(0)
     const exported = Object.fromEntries([...started.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]))
-    expect(Object.keys(exported).sort()).toEqual(['FEDOBS_LOKI_URL', 'FEDOBS_PROMETHEUS_URL', 'FEDOBS_SANDBOX', 'FEDOBS_TEMPO_URL', 'FEDOBS_TIME_SCALE', 'KUBECONFIG', 'LINODE_TOKEN_FILE', 'LINODE_URL'])
+    expect(Object.keys(exported).sort()).toEqual([
+      'FEDOBS_LOKI_URL',
+      'FEDOBS_PROMETHEUS_URL',
+      'FEDOBS_SANDBOX',
+      'FEDOBS_TEMPO_URL',
+      'FEDOBS_TIME_SCALE',
+      'KUBECONFIG',
+      'LINODE_TOKEN_FILE',
+      'LINODE_URL',
+    ])
     token = readFileSync(exported.LINODE_TOKEN_FILE!, 'utf8').trim()
     expect(statSync(exported.LINODE_TOKEN_FILE!).mode & 0o777).toBe(0o600)
     // The token is never printed: it is in a file the environment names.
@@ -133,4 +142,34 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     expect(gone.code).toBe(1)
     expect(JSON.parse(gone.stdout).running).toBe(false)
   }, 300_000)
+})
+
+describe.skipIf(!binaries.ok)('fedobs sandbox after its process was SIGKILLed', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'fedobs-sandbox-kill-'))
+  const testbedDir = process.env.FEDOBS_TESTBED_DIR ?? path.join(homedir(), '.cache/fedobs/testbed')
+  const env = {HOME: path.join(root, 'home'), FEDOBS_TESTBED_DIR: testbedDir, FEDOBS_SANDBOX_DIR: path.join(root, 'sandbox')}
+  afterAll(async () => {
+    await runCli(['sandbox', 'stop'], {env})
+    rmSync(root, {recursive: true, force: true})
+  })
+
+  it('status says it is gone; stop kills what it left running; a new start works', async () => {
+    const started = await runCli(['sandbox', 'start', '--no-build', '--json'], {env})
+    expect(started.code, started.stderr).toBe(0)
+    const {pid} = JSON.parse(started.stdout)
+    expect(orphans(env.FEDOBS_SANDBOX_DIR).length).toBeGreaterThan(0) // etcd, the log store: its children
+    process.kill(pid, 'SIGKILL')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const status = await runCli(['sandbox', 'status', '--json'], {env})
+    expect(status.code).toBe(1)
+    expect(JSON.parse(status.stdout).running).toBe(false)
+    expect(orphans(env.FEDOBS_SANDBOX_DIR).length).toBeGreaterThan(0)
+    const stop = await runCli(['sandbox', 'stop', '--json'], {env})
+    expect(JSON.parse(stop.stdout).stopped).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(orphans(env.FEDOBS_SANDBOX_DIR)).toEqual([])
+    const again = await runCli(['sandbox', 'start', '--no-build', '--json'], {env})
+    expect(again.code, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout).pid).not.toBe(pid)
+  }, 120_000)
 })

@@ -17,7 +17,11 @@ export default class SandboxStart extends BaseCommand<typeof SandboxStart> {
 
 It runs in the background until \`fedobs sandbox stop\`. stdout is the environment that points fedobs at it: eval "$(fedobs sandbox start)". The first start builds its binaries with Go (about 28 minutes on two cores; cached by version, seconds afterwards).`
 
-  static override examples = ['eval "$(<%= config.bin %> <%= command.id %>)"', '<%= config.bin %> <%= command.id %> --time-scale 1   # cloud waits in real time', '<%= config.bin %> <%= command.id %> --json | jq .env']
+  static override examples = [
+    'eval "$(<%= config.bin %> <%= command.id %>)"',
+    '<%= config.bin %> <%= command.id %> --time-scale 1   # cloud waits in real time',
+    '<%= config.bin %> <%= command.id %> --json | jq .env',
+  ]
 
   static override flags = {
     'time-scale': Flags.string({description: 'Real seconds per simulated second of the fake cloud (provisioning waits).', default: '0.02', helpValue: 'FACTOR'}),

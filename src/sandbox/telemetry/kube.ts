@@ -233,15 +233,15 @@ export async function startKubeCluster(testbed: Testbed, options: KubeClusterOpt
 /** What a process needs to run "inside" a test-bed cluster: API access as a pod, its Services' endpoints, pod-IP listeners. */
 export interface AttachedKube {
   /** Map a pod IP the API lists (10.A.x.y) to the local address standing in for it (127.B.x.y). */
-  toLocal(ip: string): string
+  toLocal: (ip: string) => string
   /** Ready endpoint addresses of a Service port: local ip:port, as the endpoints controller published them. */
-  endpoints(namespace: string, service: string, portName: string, timeoutMs?: number): Promise<string[]>
-  asPod(serviceAccount: string, command: string, args: string[]): Promise<{command: string; args: string[]; env: Record<string, string>}>
-  forward(listen: string, upstream: string): Promise<void>
+  endpoints: (namespace: string, service: string, portName: string, timeoutMs?: number) => Promise<string[]>
+  asPod: (serviceAccount: string, command: string, args: string[]) => Promise<{command: string; args: string[]; env: Record<string, string>}>
+  forward: (listen: string, upstream: string) => Promise<void>
   /** Stop listening on an address forward() opened. */
-  unforward(listen: string): Promise<void>
+  unforward: (listen: string) => Promise<void>
   apiRequests: ApiRequest[]
-  close(): Promise<void>
+  close: () => Promise<void>
 }
 
 /**

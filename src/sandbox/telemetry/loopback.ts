@@ -85,7 +85,10 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
       })
     })
     if (endpoints.keepServerName && original && exporter.tls && !exporter.tls.insecure) {
-      const host = original.replace(/^[a-z]+:\/\//, '').replace(/:[0-9]+(\/.*)?$/, '').replace(/^\[(.*)\]$/, '$1')
+      const host = original
+        .replace(/^[a-z]+:\/\//, '')
+        .replace(/:[0-9]+(\/.*)?$/, '')
+        .replace(/^\[(.*)\]$/, '$1')
       exporter.tls.server_name_override ??= host
     }
   }

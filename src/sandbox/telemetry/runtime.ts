@@ -127,7 +127,7 @@ export class SandboxTelemetry {
   private lokiFront: LokiFront | undefined
   private readonly runtimes = new Map<number, ClusterRuntime>()
   /** Addresses outside any cluster that exporters use (the gateway LoadBalancer) → the local gateway. */
-  private readonly external: Record<string, string> = {}
+  private external: Record<string, string> = {}
   /** Cluster Service addresses of the hub's backends → local addresses. */
   private readonly services: Record<string, string> = {}
   private timer: NodeJS.Timeout | undefined
@@ -177,7 +177,9 @@ export class SandboxTelemetry {
 
   /** Every process the sandbox runs for the clusters, for status. */
   processes(): RuntimeProcess[] {
-    return [...this.runtimes.values()].flatMap((r) => [...r.processes.entries()].map(([name, p]) => ({cluster: r.label || `lke${r.id.lkeId}`, name, running: p.process.running, starts: p.process.starts})))
+    return [...this.runtimes.values()].flatMap((r) =>
+      [...r.processes.entries()].map(([name, p]) => ({cluster: r.label || `lke${r.id.lkeId}`, name, running: p.process.running, starts: p.process.starts})),
+    )
   }
 
   async stop(): Promise<void> {
@@ -256,8 +258,8 @@ export class SandboxTelemetry {
       running
         .filter((p) => p.metadata?.namespace === namespace && Object.entries(selector ?? {}).every(([k, v]) => p.metadata?.labels?.[k] === v))
         .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
-    const workload = <T extends {metadata?: {namespace?: string; name?: string}; spec?: {selector?: {matchLabels?: Record<string, string>}; template?: {spec?: V1PodSpec}}}>(
-      list: T[],
+    const workload = (
+      list: Array<{metadata?: {namespace?: string; name?: string}; spec?: {selector?: {matchLabels?: Record<string, string>}; template?: {spec?: V1PodSpec}}}>,
       namespace: string,
       name: string,
     ): {spec: V1PodSpec; pods: V1Pod[]} | undefined => {
@@ -307,7 +309,18 @@ export class SandboxTelemetry {
         arg.startsWith('--config.file=') ? `--config.file=${file}` : arg.startsWith('--storage.tsdb.path=') ? `--storage.tsdb.path=${dataDir}` : arg,
       )
       const url = this.prometheusUrl
-      await this.process(runtime, 'prometheus', {files: {[file]: config['prometheus.yml'] ?? ''}, command: this.options.binaries.prometheus, args: [...args, `--web.listen-address=${LOOPBACK}:${this.prometheusPort}`], env: {}, ready: () => httpOk(`${url}/-/ready`)}, wanted)
+      await this.process(
+        runtime,
+        'prometheus',
+        {
+          files: {[file]: config['prometheus.yml'] ?? ''},
+          command: this.options.binaries.prometheus,
+          args: [...args, `--web.listen-address=${LOOPBACK}:${this.prometheusPort}`],
+          env: {},
+          ready: () => httpOk(`${url}/-/ready`),
+        },
+        wanted,
+      )
       for (const pod of prometheus.pods) await this.forward(runtime, `${podRef(pod, runtime.kube).ip}:9090`, `${LOOPBACK}:${this.prometheusPort}`, wanted)
     }
     const lokiConfig = await ignoreStatus(core.readNamespacedConfigMap({namespace: 'monitoring', name: 'loki-config'}), 404)
@@ -455,7 +468,7 @@ export class SandboxTelemetry {
       runtime.forwards.delete(listen)
       await runtime.kube.unforward(listen)
     }
-    if (runtime.hub && !gateway) for (const key of Object.keys(this.external)) delete this.external[key]
+    if (runtime.hub && !gateway) this.external = {}
     runtime.hub = Boolean(gateway)
   }
 

@@ -220,7 +220,7 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
         const host = nextHost++
         const internalIP = `127.${index}.${Math.floor(host / 250)}.${(host % 250) + 1}`
         const body = lkeNode(spec, {name, internalIP, region: spec.region ?? region, kubeletVersion: version})
-        if (options.podCidr) body.spec = {...body.spec, podCIDR: options.podCidr(host - 1)}
+        if (options.podCidr) (body.spec ??= {}).podCIDR = options.podCidr(host - 1)
         const {core} = (clients ??= clientsFor(kubeconfig))
         const created = await core.createNode({body})
         // Status sent with a create is kept for nodes (the kubelet registers that way); make sure.
