@@ -6,7 +6,16 @@ import {requireBinaries} from '../helpers/testbed.js'
 import {startLinodeTestbed, type LinodeTestbed} from '../../src/sandbox/testbed/bridge.js'
 import type {TestCluster} from '../../src/sandbox/testbed/cluster.js'
 import {ignoreStatus, statusOf} from '../../src/sandbox/testbed/kube.js'
-import {ERR_INVALID_FW_CONFIG, ERR_TOO_MANY_IPS, firewallOptionsFor, LB_FIREWALL_ACL_ANNOTATION, LB_TAGS_ANNOTATION, nodeBalancerLabel, parseAcl, ruleChanged} from '../../src/sandbox/testbed/load-balancers.js'
+import {
+  ERR_INVALID_FW_CONFIG,
+  ERR_TOO_MANY_IPS,
+  firewallOptionsFor,
+  LB_FIREWALL_ACL_ANNOTATION,
+  LB_TAGS_ANNOTATION,
+  nodeBalancerLabel,
+  parseAcl,
+  ruleChanged,
+} from '../../src/sandbox/testbed/load-balancers.js'
 import {waitFor} from '../../src/sandbox/testbed/net.js'
 import {TESTBED_BINARIES} from '../../src/sandbox/testbed/testbed.js'
 
