@@ -1,5 +1,5 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {CancelledError, ConfigError, ExitCode, FedobsError, UsageError, formatIssue} from './lib/errors.js'
+import {CancelledError, ConfigError, ExitCode, FedobsError, UsageError, formatIssue, fsError, isFsError} from './lib/errors.js'
 import {Output, colorEnabled} from './lib/output.js'
 import {scaledClock, timeScaleFromEnv, type Clock} from './lib/time.js'
 
@@ -120,6 +120,8 @@ export function normalizeError(error: Error & {oclif?: {exit?: number}; exitCode
     return new UsageError(stripAnsi(error.message).split('\n')[0] ?? error.message, {hint: 'See --help for usage.'})
   }
   if (error.oclif?.exit === 0) return new FedobsError(error.message, ExitCode.Ok)
+  // A file-system error that no step mapped with its own words: still the path, the problem and what to do.
+  if (isFsError(error)) return fsError(error)
   return new FedobsError(error.message, ExitCode.Failure, {code: 'error', cause: error})
 }
 

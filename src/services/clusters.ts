@@ -153,7 +153,7 @@ export interface CreatedCluster {
   waited: boolean
 }
 
-async function findByLabel(api: LinodeApi, label: string): Promise<ApiCluster | undefined> {
+export async function findByLabel(api: LinodeApi, label: string): Promise<ApiCluster | undefined> {
   const found = (await api.clustersByLabel(label)).filter((c) => c.label === label)
   if (found.length > 1) {
     throw new OperationError(`${found.length} LKE clusters are labelled ${label} (ids ${found.map((c) => c.id).join(', ')}); fedobs will not guess which is the one`, {
@@ -270,7 +270,7 @@ async function waitForNodes(ctx: ClusterContext, id: number, deadline: number, r
 
 export async function refreshKubeconfig(ctx: ClusterContext, name: string, options: {timeoutMs: number; setContext: boolean; report: Report}): Promise<MergeResult & {file: string; id: number}> {
   const found = await findByLabel(ctx.api, name)
-  if (!found) throw new UsageError(`no LKE cluster labelled ${name}`, {hint: `Create it with \`fedobs cluster create ${name}\`.`, code: 'unknown-cluster'})
+  if (!found) throw new UsageError(`no LKE cluster labelled ${name}`, {hint: 'See the clusters with `fedobs cluster list`.', code: 'unknown-cluster'})
   const merged = await waitForKubeconfig(ctx, name, found.id, ctx.clock.now() + options.timeoutMs, {...options, wait: true})
   return {...merged, id: found.id}
 }

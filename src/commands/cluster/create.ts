@@ -3,6 +3,7 @@ import {BaseCommand} from '../../base-command.js'
 import {clusterContext, cloudFlags, errorJson, failTasks} from '../../cli/cloud.js'
 import {loadForClusters} from '../../cli/select.js'
 import {clusterCloudFlags, clusterShapeFlags, federationFlags, fileFlag} from '../../federation/flags.js'
+import {assertWritableKubeconfig} from '../../kube/kubeconfig.js'
 import {UsageError} from '../../lib/errors.js'
 import {runTasks} from '../../lib/progress.js'
 import {DURATION_HINT, parseDuration} from '../../lib/time.js'
@@ -47,6 +48,8 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
     }
 
     const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
+    // The kubeconfig is written after the clusters exist: a read-only one is refused before anything is created.
+    if (this.flags.wait) assertWritableKubeconfig(ctx.kubeconfig)
     await checkAgainstApi(ctx.api, federation, clusters)
     const outcomes = await runTasks(
       this.output,
