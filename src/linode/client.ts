@@ -19,13 +19,14 @@ export class LinodeApiError extends FedobsError {
   readonly retryAfterMs?: number
   readonly maintenance: boolean
 
-  constructor(init: {status?: number; errors: ApiErrorItem[]; method: string; path: string; retryAfterMs?: number; maintenance?: boolean; network?: string}) {
+  constructor(init: {status?: number; errors: ApiErrorItem[]; method: string; path: string; retryAfterMs?: number; maintenance?: boolean; network?: string; explained?: {message: string; hint: string; code: string}}) {
     const detail = init.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join('; ')
     const what = init.status ? `${init.status}` : (init.network ?? 'network error')
     // 400: the request itself was wrong and nothing was created; 401/403: the token is the problem.
     const usage = init.status === 400 || init.status === 401 || init.status === 403
-    super(`Linode API ${init.method} ${init.path}: ${what}${detail ? ` ${detail}` : ''}`, usage ? ExitCode.Usage : ExitCode.Failure, {
-      code: init.status ? `linode-${init.status}` : 'linode-network',
+    super(init.explained?.message ?? `Linode API ${init.method} ${init.path}: ${what}${detail ? ` ${detail}` : ''}`, usage ? ExitCode.Usage : ExitCode.Failure, {
+      code: init.explained?.code ?? (init.status ? `linode-${init.status}` : 'linode-network'),
+      ...(init.explained ? {hint: init.explained.hint} : {}),
       ...(init.status === 401 || init.status === 403
         ? {hint: 'Check the token (LINODE_TOKEN, LINODE_CLI_TOKEN, --token-file, linode-cli config): it needs lke, linodes, nodebalancers and volumes read/write scopes.'}
         : {}),
@@ -41,6 +42,32 @@ export class LinodeApiError extends FedobsError {
   override toJSON(): Record<string, unknown> {
     return {...super.toJSON(), status: this.status, errors: this.errors}
   }
+}
+
+/** Errors that say the API's host cannot be reached at all: one retry, then a clear error (no 35 s of retries). */
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved (DNS failure)',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'the network is unreachable',
+}
+const UNREACHABLE_RETRY_MS = 1000
+
+/** host:port of an origin, with the scheme's default port spelled out. */
+export function hostPort(origin: string): string {
+  const url = new URL(origin)
+  return `${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`
+}
+
+/** The Linode API cannot be reached at all: names the host:port and what to check. */
+export function unreachableError(init: {code: string; origin: string; method: string; path: string; linodeUrl: string | undefined}): LinodeApiError {
+  const configured = init.linodeUrl !== undefined && init.linodeUrl.trim() !== ''
+  const message = `cannot reach the Linode API at ${hostPort(init.origin)} (${UNREACHABLE[init.code] ?? init.code}; ${init.method} ${init.path})`
+  const hint = configured
+    ? `Is LINODE_URL right? It is ${init.linodeUrl!.trim()}. For the local sandbox, start it with \`fedobs sandbox start\` and export the LINODE_URL it prints; for Linode itself, unset LINODE_URL.`
+    : 'Check the network and DNS of this machine (the Linode API is https://api.linode.com); to use the local sandbox instead, run `fedobs sandbox start` and export the LINODE_URL it prints.'
+  return new LinodeApiError({errors: [], method: init.method, path: init.path, network: init.code, explained: {message, hint, code: 'linode-unreachable'}})
 }
 
 export interface LinodeClientOptions {
@@ -254,7 +281,7 @@ function toRawFailure(error: unknown): RawFailure {
 }
 
 export async function createLinodeClient(options: LinodeClientOptions): Promise<LinodeApi> {
-  const {api} = await loadApi(options)
+  const {api, state} = await loadApi(options)
   const log = options.log ?? (() => undefined)
   const deadline = options.retryDeadlineMs ?? 10 * 60_000
   const clock = options.clock ?? realClock
@@ -284,6 +311,13 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
           maintenance,
           ...(failure.network ? {network: failure.network} : {}),
         })
+        if (failure.network !== undefined && failure.network in UNREACHABLE) {
+          // Nothing listens there, or the name does not resolve: one quick retry (a blip), then say so.
+          if (attempt >= 1) throw unreachableError({code: failure.network, origin: state.origin, method, path, linodeUrl: options.baseUrl})
+          log(`${method} ${path}: ${failure.network}, retrying once in ${UNREACHABLE_RETRY_MS / 1000}s`)
+          await clock.sleep(UNREACHABLE_RETRY_MS, options.signal)
+          continue
+        }
         const retryable =
           failure.status === 429 ||
           (policy.idempotent && failure.network !== undefined) ||
@@ -351,6 +385,9 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
       } catch (error) {
         const failure = toRawFailure(error)
         if (failure.aborted || options.signal?.aborted) throw options.signal?.reason ?? error
+        if (failure.network !== undefined && failure.network in UNREACHABLE) {
+          throw unreachableError({code: failure.network, origin: state.origin, method: 'GET', path: `/lke/clusters/${id}/kubeconfig`, linodeUrl: options.baseUrl})
+        }
         const retryAfter = failure.headers?.['retry-after']
         if (failure.status === 503 && failure.headers?.['x-maintenance-mode'] === undefined) {
           return {ready: false, ...(retryAfter !== undefined ? {retryAfterMs: Number(retryAfter) * 1000} : {})}
