@@ -75,10 +75,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       setTimeout(() => process.exit(ExitCode.Interrupted), 5000).unref()
     }
     process.on('SIGINT', this.sigintHandler)
+    // A terminal closing or a supervisor stopping fedobs: the same orderly stop as Ctrl-C.
+    process.on('SIGTERM', this.sigintHandler)
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
-    if (this.sigintHandler) process.off('SIGINT', this.sigintHandler)
+    if (this.sigintHandler) {
+      process.off('SIGINT', this.sigintHandler)
+      process.off('SIGTERM', this.sigintHandler)
+    }
     await super.finally(error)
   }
 

@@ -134,6 +134,19 @@ export interface CreateOptions {
   timeoutMs: number
   setContext: boolean
   report: Report
+  /** Told what this run knows about the cluster as it learns it (for the summary after an interrupt). */
+  track?: (event: TrackedCluster) => void
+}
+
+/** What one run of `cluster create` knows about a cluster of the federation. */
+export interface TrackedCluster {
+  name: string
+  /** A create request was sent: the cluster may exist even without an answer. */
+  posted: boolean
+  id?: number
+  status?: string
+  /** This run created it (it did not exist when the run looked). */
+  createdByThisRun: boolean
 }
 
 export interface PoolProgress {
@@ -174,11 +187,14 @@ export async function createCluster(ctx: ClusterContext, federation: Federation,
   let found = await findByLabel(api, cluster.name)
   let reused = Boolean(found)
   if (found) {
+    options.track?.({name: cluster.name, posted: false, id: found.id, status: found.status, createdByThisRun: false})
     options.report(`exists (id ${found.id}, ${found.status}): reusing it`)
     if (!found.tags.includes(FEDOBS_TAG)) options.report(`warning: cluster ${cluster.name} was not created by fedobs (no "${FEDOBS_TAG}" tag)`)
   } else {
     options.report(`creating in ${payload.region} (Kubernetes ${payload.k8s_version})`)
+    options.track?.({name: cluster.name, posted: true, createdByThisRun: true})
     found = await createOnce(ctx, payload, options.report)
+    options.track?.({name: cluster.name, posted: true, id: found.id, status: found.status, createdByThisRun: true})
     reused = false
   }
   const result: CreatedCluster = {name: cluster.name, id: found.id, reused, status: found.status, region: found.region, pools: [], waited: options.wait}
@@ -264,6 +280,28 @@ async function waitForNodes(ctx: ClusterContext, id: number, deadline: number, r
     }
     await ctx.clock.sleep(NODE_POLL_MS, ctx.signal)
   }
+}
+
+/**
+ * After an interrupted create: each cluster as it is now. What the run tracked is re-read from the
+ * API where it can be (status moves on; a create request in flight may have landed), within a short
+ * budget: the user is waiting to get their prompt back.
+ */
+export async function interruptedState(api: LinodeApi | undefined, names: string[], tracked: Map<string, TrackedCluster>): Promise<Array<TrackedCluster & {exists: boolean | 'unknown'}>> {
+  return Promise.all(
+    names.map(async (name) => {
+      const known = tracked.get(name) ?? {name, posted: false, createdByThisRun: false}
+      let found: ApiCluster | undefined
+      try {
+        if (!api) throw new Error('no client')
+        found = await findByLabel(api, name)
+      } catch {
+        return {...known, exists: known.id !== undefined ? true : known.posted ? ('unknown' as const) : false}
+      }
+      if (!found) return {...known, exists: false}
+      return {...known, id: found.id, status: found.status, createdByThisRun: known.posted, exists: true}
+    }),
+  )
 }
 
 // ---------------------------------------------------------------- kubeconfig

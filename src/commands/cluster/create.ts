@@ -1,13 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {clusterContext, cloudFlags, errorJson, failTasks} from '../../cli/cloud.js'
-import {loadForClusters} from '../../cli/select.js'
+import {clusterContext, cloudFlags, errorJson, failTasks, InterruptedCreateError, lookupClient} from '../../cli/cloud.js'
+import {loadForClusters, shellWord} from '../../cli/select.js'
 import {clusterCloudFlags, clusterShapeFlags, federationFlags, fileFlag} from '../../federation/flags.js'
 import {assertWritableKubeconfig} from '../../kube/kubeconfig.js'
 import {UsageError} from '../../lib/errors.js'
 import {runTasks} from '../../lib/progress.js'
 import {DURATION_HINT, parseDuration} from '../../lib/time.js'
-import {checkAgainstApi, createCluster, planCreate, type CreatedCluster} from '../../services/clusters.js'
+import {checkAgainstApi, createCluster, interruptedState, planCreate, type CreatedCluster, type TrackedCluster} from '../../services/clusters.js'
 
 export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
   static override summary = 'Create LKE clusters, wait for them, and merge their kubeconfig.'
@@ -51,14 +51,26 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
     // The kubeconfig is written after the clusters exist: a read-only one is refused before anything is created.
     if (this.flags.wait) assertWritableKubeconfig(ctx.kubeconfig)
     await checkAgainstApi(ctx.api, federation, clusters)
+    const tracked = new Map<string, TrackedCluster>()
     const outcomes = await runTasks(
       this.output,
       clusters.map((cluster) => ({
         title: `${cluster.role} ${cluster.name}`,
-        run: (report) => createCluster(ctx, federation, cluster, {wait: this.flags.wait, timeoutMs, setContext: this.flags['set-context'] && clusters.length === 1, report}),
+        run: (report) =>
+          createCluster(ctx, federation, cluster, {
+            wait: this.flags.wait,
+            timeoutMs,
+            setContext: this.flags['set-context'] && clusters.length === 1,
+            report,
+            track: (event) => tracked.set(event.name, event),
+          }),
       })),
       {concurrent: true},
     )
+    if (this.abort.signal.aborted) {
+      const now = await interruptedState(await lookupClient(this.flags, this.clock), clusters.map((c) => c.name), tracked)
+      throw new InterruptedCreateError(now, [this.config.bin, ...this.id!.split(':'), ...this.argv].map(shellWord).join(' '))
+    }
     const created = outcomes.filter((o) => o.ok).map((o) => (o as {value: CreatedCluster}).value)
     const failed = outcomes.filter((o) => !o.ok) as Array<{title: string; error: unknown}>
     if (this.output.json) {
