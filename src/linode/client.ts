@@ -1,7 +1,7 @@
 import {isIP} from 'node:net'
 import {ExitCode, FedobsError, UsageError} from '../lib/errors.js'
 import {realClock, type Clock} from '../lib/time.js'
-import type {ApiCluster, ApiInstance, ApiKubeconfig, ApiNodeBalancer, ApiPool, ApiRegion, ApiType, ApiVolume, ClusterPayload} from './types.js'
+import type {ApiCluster, ApiInstance, ApiKubeconfig, ApiNodeBalancer, ApiPool, ApiRegion, ApiType, ApiVolume, ClusterPayload, PoolPayload} from './types.js'
 
 const OFFICIAL = 'https://api.linode.com'
 
@@ -101,6 +101,12 @@ export interface LinodeApi {
   deleteCluster(id: number): Promise<boolean>
   kubeconfig(id: number): Promise<{ready: true; yaml: string} | {ready: false; retryAfterMs?: number}>
   pools(id: number): Promise<ApiPool[]>
+  /** Add a node pool to a cluster (POST, not repeated on a network failure: the caller re-reads the pools). */
+  createPool(clusterId: number, payload: PoolPayload): Promise<ApiPool>
+  /** Resize a pool or change its autoscaler (PUT: safe to repeat). */
+  updatePool(clusterId: number, poolId: number, change: {count?: number; autoscaler?: {enabled: boolean; min?: number; max?: number}}): Promise<ApiPool>
+  /** Replace a cluster's tags (PUT /lke/clusters/{id}). */
+  updateClusterTags(clusterId: number, tags: string[]): Promise<ApiCluster>
   /** The Linodes with these ids (ids that do not exist are left out): one request per 500 ids. */
   instancesByIds(ids: number[]): Promise<ApiInstance[]>
   /**
@@ -206,6 +212,9 @@ interface Api {
   deleteKubernetesCluster(id: number): Promise<unknown>
   getKubeConfig(id: number): Promise<ApiKubeconfig>
   getNodePools(id: number, params: PageParams): Promise<Page<ApiPool>>
+  createNodePool(clusterId: number, data: PoolPayload): Promise<ApiPool>
+  updateNodePool(clusterId: number, poolId: number, data: {count?: number; autoscaler?: {enabled: boolean; min?: number; max?: number}}): Promise<ApiPool>
+  updateKubernetesCluster(clusterId: number, data: {tags?: string[]}): Promise<ApiCluster>
   getLinodes(params: PageParams, filter: Record<string, unknown>): Promise<Page<ApiInstance>>
   getNodeBalancers(params: PageParams): Promise<Page<ApiNodeBalancer>>
   deleteNodeBalancer(id: number): Promise<unknown>
@@ -405,6 +414,9 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
       }
     },
     pools,
+    createPool: (clusterId, payload) => call('POST', `/lke/clusters/${clusterId}/pools`, () => api.createNodePool(clusterId, payload), {idempotent: false}),
+    updatePool: (clusterId, poolId, change) => call('PUT', `/lke/clusters/${clusterId}/pools/${poolId}`, () => api.updateNodePool(clusterId, poolId, change), {idempotent: true}),
+    updateClusterTags: (clusterId, tags) => call('PUT', `/lke/clusters/${clusterId}`, () => api.updateKubernetesCluster(clusterId, {tags}), {idempotent: true}),
     instancesByIds,
     nodeAddresses: async (clusterId) => {
       const ids = (await pools(clusterId)).flatMap((pool) => pool.nodes.map((node) => node.instance_id)).filter((id): id is number => id !== null)

@@ -8,6 +8,7 @@ import {ConfigError, OperationError, UsageError, type ConfigIssue} from '../lib/
 import {closest} from '../lib/suggest.js'
 import {formatDuration, type Clock} from '../lib/time.js'
 import {LinodeApiError, retryDelayMs, type LinodeApi} from '../linode/client.js'
+import {applyPoolDrift, clusterDrift, describeDrift, hasDrift, type AppliedDrift, type ClusterDrift} from './drift.js'
 import type {ApiCluster, ApiNodeBalancer, ApiPool, ApiVolume, ClusterPayload} from '../linode/types.js'
 
 export interface ClusterContext {
@@ -136,6 +137,8 @@ export interface CreateOptions {
   report: Report
   /** Told what this run knows about the cluster as it learns it (for the summary after an interrupt). */
   track?: (event: TrackedCluster) => void
+  /** An existing cluster whose pools differ from the file: apply the differences (else only report them). */
+  updatePools?: boolean
 }
 
 /** What one run of `cluster create` knows about a cluster of the federation. */
@@ -164,6 +167,10 @@ export interface CreatedCluster {
   kubeconfig?: MergeResult & {file: string}
   pools: PoolProgress[]
   waited: boolean
+  /** An existing cluster that differs from the file (pools, version, tags). */
+  drift?: ClusterDrift
+  /** What --update-pools changed. */
+  applied?: AppliedDrift
 }
 
 export async function findByLabel(api: LinodeApi, label: string): Promise<ApiCluster | undefined> {
@@ -197,7 +204,27 @@ export async function createCluster(ctx: ClusterContext, federation: Federation,
     options.track?.({name: cluster.name, posted: true, id: found.id, status: found.status, createdByThisRun: true})
     reused = false
   }
-  const result: CreatedCluster = {name: cluster.name, id: found.id, reused, status: found.status, region: found.region, pools: [], waited: options.wait}
+  let drift: ClusterDrift | undefined
+  let applied: AppliedDrift | undefined
+  if (reused) {
+    const compared = clusterDrift(cluster, found, await api.pools(found.id), payload.tags)
+    if (hasDrift(compared)) {
+      drift = compared
+      options.report(`differs from the file: ${describeDrift(compared).join('; ')}`)
+      if (options.updatePools) applied = await applyPoolDrift(api, compared, options.report, found.tags)
+    }
+  }
+  const result: CreatedCluster = {
+    name: cluster.name,
+    id: found.id,
+    reused,
+    status: found.status,
+    region: found.region,
+    pools: [],
+    waited: options.wait,
+    ...(drift ? {drift} : {}),
+    ...(applied ? {applied} : {}),
+  }
   if (!options.wait) return result
   const deadline = ctx.clock.now() + options.timeoutMs
   const [kubeconfig, pools] = await Promise.all([waitForKubeconfig(ctx, cluster.name, found.id, deadline, options), waitForNodes(ctx, found.id, deadline, options.report)])
