@@ -70,9 +70,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
       {prometheusUrl: this.flags['prometheus-url'], lokiUrl: this.flags['loki-url'], tempoUrl: this.flags['tempo-url'], skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']},
       hubKube,
     )
-    const certificates = this.flags['skip-certificates']
-      ? undefined
-      : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), selected)
+    const certificates = this.flags['skip-certificates'] ? undefined : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), selected)
     const {report, attempts} = await verifyUntilPassing(federation, backends, {
       ...(selected ? {clusters: selected} : {}),
       ...(certificates ? {certificates} : {}),

@@ -132,12 +132,20 @@ export interface FsOperation {
 }
 
 const FS_PROBLEMS: Record<string, {problem: string; exitCode: ExitCode; fix: (path: string, elsewhere?: string) => string}> = {
-  EACCES: {problem: 'permission denied', exitCode: ExitCode.Usage, fix: (p, e) => `Make it writable for you (\`chmod u+w ${p}\`, or fix the owner of its directory)${e ? `, or choose another place with ${e}` : ''}.`},
+  EACCES: {
+    problem: 'permission denied',
+    exitCode: ExitCode.Usage,
+    fix: (p, e) => `Make it writable for you (\`chmod u+w ${p}\`, or fix the owner of its directory)${e ? `, or choose another place with ${e}` : ''}.`,
+  },
   EPERM: {problem: 'operation not permitted', exitCode: ExitCode.Usage, fix: (p, e) => `Check the file's owner and attributes (\`ls -l ${p}\`)${e ? `, or choose another place with ${e}` : ''}.`},
   EROFS: {problem: 'the file system is read-only', exitCode: ExitCode.Usage, fix: (_, e) => `Use a path on a writable file system${e ? ` (${e})` : ''}.`},
   ENOSPC: {problem: 'no space left on the device', exitCode: ExitCode.Failure, fix: (_, e) => `Free some space and run again${e ? `, or choose another place with ${e}` : ''}; nothing was replaced.`},
   EDQUOT: {problem: 'disk quota exceeded', exitCode: ExitCode.Failure, fix: (_, e) => `Free some space and run again${e ? `, or choose another place with ${e}` : ''}.`},
-  ENOTDIR: {problem: 'a part of the path is a file, not a directory', exitCode: ExitCode.Usage, fix: (_, e) => `Check the path: every part before the last must be a directory${e ? `, or choose another place with ${e}` : ''}.`},
+  ENOTDIR: {
+    problem: 'a part of the path is a file, not a directory',
+    exitCode: ExitCode.Usage,
+    fix: (_, e) => `Check the path: every part before the last must be a directory${e ? `, or choose another place with ${e}` : ''}.`,
+  },
   EISDIR: {problem: 'it is a directory, where a file is needed', exitCode: ExitCode.Usage, fix: (_, e) => `Name a file, not a directory${e ? ` (${e})` : ''}.`},
   EEXIST: {problem: 'it already exists', exitCode: ExitCode.Usage, fix: (p) => `Remove or rename ${p} if nothing else uses it, then run again.`},
   ENOENT: {problem: 'no such file or directory', exitCode: ExitCode.Usage, fix: () => 'Check the path.'},

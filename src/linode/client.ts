@@ -19,7 +19,16 @@ export class LinodeApiError extends FedobsError {
   readonly retryAfterMs?: number
   readonly maintenance: boolean
 
-  constructor(init: {status?: number; errors: ApiErrorItem[]; method: string; path: string; retryAfterMs?: number; maintenance?: boolean; network?: string; explained?: {message: string; hint: string; code: string}}) {
+  constructor(init: {
+    status?: number
+    errors: ApiErrorItem[]
+    method: string
+    path: string
+    retryAfterMs?: number
+    maintenance?: boolean
+    network?: string
+    explained?: {message: string; hint: string; code: string}
+  }) {
     const detail = init.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join('; ')
     const what = init.status ? `${init.status}` : (init.network ?? 'network error')
     // 400: the request itself was wrong and nothing was created; 401/403: the token is the problem.

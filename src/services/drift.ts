@@ -50,7 +50,11 @@ export function poolDrift(spec: ClusterSpec, pools: ApiPool[]): PoolChange[] {
     const have = byType.get(want.type)?.shift()
     const autoscaler = fileAutoscaler(want)
     if (!have) {
-      changes.push({kind: 'add', type: want.type, to: {type: want.type, count: want.count, ...(want.autoscaler ? {autoscaler: {enabled: true, min: want.autoscaler.min, max: want.autoscaler.max}} : {})}})
+      changes.push({
+        kind: 'add',
+        type: want.type,
+        to: {type: want.type, count: want.count, ...(want.autoscaler ? {autoscaler: {enabled: true, min: want.autoscaler.min, max: want.autoscaler.max}} : {})},
+      })
       continue
     }
     const countOk = want.autoscaler ? have.count >= want.autoscaler.min && have.count <= want.autoscaler.max : have.count === want.count
@@ -96,10 +100,13 @@ export function describeDrift(drift: ClusterDrift): string[] {
   const lines: string[] = []
   for (const change of drift.pools) {
     if (change.kind === 'add') {
-      lines.push(`pool ${change.type}: in the file (count ${change.to.count}${change.to.autoscaler ? `, autoscaler ${change.to.autoscaler.min}-${change.to.autoscaler.max}` : ''}), missing in the cluster`)
+      lines.push(
+        `pool ${change.type}: in the file (count ${change.to.count}${change.to.autoscaler ? `, autoscaler ${change.to.autoscaler.min}-${change.to.autoscaler.max}` : ''}), missing in the cluster`,
+      )
     } else if (change.kind === 'update') {
       const parts: string[] = []
-      if (change.to.count !== undefined) parts.push(`count ${change.from.count} → ${change.to.count}${change.to.count < change.from.count ? ` (removes ${change.from.count - change.to.count} node(s))` : ''}`)
+      if (change.to.count !== undefined)
+        parts.push(`count ${change.from.count} → ${change.to.count}${change.to.count < change.from.count ? ` (removes ${change.from.count - change.to.count} node(s))` : ''}`)
       if (change.to.autoscaler) parts.push(`${describeAutoscaler(change.from.autoscaler)} → ${describeAutoscaler(change.to.autoscaler)}`)
       lines.push(`pool ${change.type} (${change.poolId}): ${parts.join(', ')} (cluster → file)`)
     } else {

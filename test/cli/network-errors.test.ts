@@ -57,7 +57,9 @@ describe('an unreachable Linode API fails fast and says where it looked', () => 
   })
 
   it('a name that does not resolve names the host and port too', async () => {
-    const result = await runCli(['cluster', 'list'], {env: {LINODE_URL: 'http://fedobs-no-such-host.invalid:8080', LINODE_TOKEN: 'test-token', FEDOBS_TIME_SCALE: undefined, CI: 'true', HOME: tmpdir()}})
+    const result = await runCli(['cluster', 'list'], {
+      env: {LINODE_URL: 'http://fedobs-no-such-host.invalid:8080', LINODE_TOKEN: 'test-token', FEDOBS_TIME_SCALE: undefined, CI: 'true', HOME: tmpdir()},
+    })
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/cannot reach the Linode API at fedobs-no-such-host\.invalid:8080 \(the host name (does not resolve|could not be resolved)/)
   })

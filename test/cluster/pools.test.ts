@@ -59,7 +59,11 @@ describe('cluster create on an existing cluster whose pools differ from the file
       {type: 'g2-gpu-rtx4000a1-s', count: 1, autoscaler: {enabled: true, min: 1, max: 3}},
       {type: 'g6-standard-4', count: 1, autoscaler: {enabled: false, min: 1, max: 1}},
     ])
-    expect(poolWrites(cloud).map((r) => `${r.method} ${r.status}`).sort()).toEqual(['POST 200', 'PUT 200', 'PUT 200'])
+    expect(
+      poolWrites(cloud)
+        .map((r) => `${r.method} ${r.status}`)
+        .sort(),
+    ).toEqual(['POST 200', 'PUT 200', 'PUT 200'])
     // It waited for the new nodes too: every pool ready at the end.
     const [cluster] = JSON.parse(result.stdout).clusters
     expect(cluster.applied.added).toEqual([expect.objectContaining({type: 'g6-standard-4', count: 1})])

@@ -35,7 +35,7 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
     'dry-run': Flags.boolean({description: 'Print the exact API payloads and create nothing.'}),
     'update-pools': Flags.boolean({
       description:
-        "An existing cluster whose node pools differ from the file: resize pools, set their autoscaler, add missing pools and tags through the Linode API. Never deletes a pool, never upgrades Kubernetes (it says how).",
+        'An existing cluster whose node pools differ from the file: resize pools, set their autoscaler, add missing pools and tags through the Linode API. Never deletes a pool, never upgrades Kubernetes (it says how).',
     }),
     federation: federationFlags.federation,
   }
@@ -74,7 +74,11 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
       {concurrent: true},
     )
     if (this.abort.signal.aborted) {
-      const now = await interruptedState(await lookupClient(this.flags, this.clock), clusters.map((c) => c.name), tracked)
+      const now = await interruptedState(
+        await lookupClient(this.flags, this.clock),
+        clusters.map((c) => c.name),
+        tracked,
+      )
       throw new InterruptedCreateError(now, [this.config.bin, ...this.id!.split(':'), ...this.argv].map(shellWord).join(' '))
     }
     const created = outcomes.filter((o) => o.ok).map((o) => (o as {value: CreatedCluster}).value)
@@ -88,7 +92,17 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
           status: c.status,
           region: c.region,
           pools: c.pools,
-          ...(c.drift ? {drift: {differences: describeDrift(c.drift), pools: c.drift.pools, ...(c.drift.version ? {version: c.drift.version} : {}), missingTags: c.drift.missingTags, manual: manualSteps(c.drift)}} : {}),
+          ...(c.drift
+            ? {
+                drift: {
+                  differences: describeDrift(c.drift),
+                  pools: c.drift.pools,
+                  ...(c.drift.version ? {version: c.drift.version} : {}),
+                  missingTags: c.drift.missingTags,
+                  manual: manualSteps(c.drift),
+                },
+              }
+            : {}),
           ...(c.applied ? {applied: c.applied} : {}),
           ...(c.kubeconfig ? {context: c.kubeconfig.alias, lkeContext: c.kubeconfig.context, kubeconfigFile: c.kubeconfig.file} : {}),
         })),
