@@ -1,4 +1,5 @@
 import {assertWritableKubeconfig, contextAlias, contextExists} from '../kube/kubeconfig.js'
+import type {Federation} from '../federation/model.js'
 import {UsageError} from '../lib/errors.js'
 import type {Output} from '../lib/output.js'
 import {runTasks} from '../lib/progress.js'
@@ -14,6 +15,8 @@ export interface DeleteFlags {
   file?: string
   /** Names that are known to exist or to have existed (the federation file's): gone means "already gone". */
   known?: string[]
+  /** The federation file's clusters, for suggestions. */
+  fileFederation?: Federation
 }
 
 /** Nothing anywhere says this name ever was a cluster: not in the file, the cloud, the kubeconfig, or on a tagged volume. */
@@ -39,7 +42,7 @@ export async function deleteClusters(ctx: ClusterContext, output: Output, names:
   const planned = await Promise.all(names.map((name) => planDelete(ctx, name, {force: flags.force})))
   const unknown = planned.filter((plan) => nothingKnown(plan, flags.known ?? []))
   if (unknown.length > 0 && !flags['ignore-not-found']) {
-    const error = unknownClusterError(unknown[0]!.name, {flags, cloudLabels: await managedLabels(ctx.api)})
+    const error = unknownClusterError(unknown[0]!.name, {flags, ...(flags.fileFederation ? {federation: flags.fileFederation} : {}), cloudLabels: await managedLabels(ctx.api)})
     throw new UsageError(`${error.message}: nothing to delete`, {
       suggestions: error.suggestions,
       hint: `${error.hint ?? ''} Pass --ignore-not-found to treat a name that is not found as success.`.trim(),

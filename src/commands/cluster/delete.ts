@@ -27,6 +27,12 @@ export default class ClusterDelete extends BaseCommand<typeof ClusterDelete> {
   async run(): Promise<void> {
     const resolved = resolveClusterName(this.flags, this.args.name)
     const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
-    await deleteClusters(ctx, this.output, [resolved.label], {...this.flags, known: resolved.spec ? [resolved.label] : []}, this.interactive)
+    await deleteClusters(
+      ctx,
+      this.output,
+      [resolved.label],
+      {...this.flags, known: resolved.spec ? [resolved.label] : [], ...(resolved.federation ? {fileFederation: resolved.federation} : {})},
+      this.interactive,
+    )
   }
 }
