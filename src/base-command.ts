@@ -1,5 +1,5 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {CancelledError, ConfigError, ExitCode, FedobsError, UsageError, formatIssue} from './lib/errors.js'
+import {CancelledError, ConfigError, ExitCode, FedobsError, UsageError, formatIssue, fsError, isFsError} from './lib/errors.js'
 import {Output, colorEnabled} from './lib/output.js'
 import {scaledClock, timeScaleFromEnv, type Clock} from './lib/time.js'
 
@@ -79,10 +79,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       setTimeout(() => process.exit(ExitCode.Interrupted), 5000).unref()
     }
     process.on('SIGINT', this.sigintHandler)
+    // A terminal closing or a supervisor stopping fedobs: the same orderly stop as Ctrl-C.
+    process.on('SIGTERM', this.sigintHandler)
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
-    if (this.sigintHandler) process.off('SIGINT', this.sigintHandler)
+    if (this.sigintHandler) {
+      process.off('SIGINT', this.sigintHandler)
+      process.off('SIGTERM', this.sigintHandler)
+    }
     await super.finally(error)
   }
 
@@ -124,6 +129,8 @@ export function normalizeError(error: Error & {oclif?: {exit?: number}; exitCode
     return new UsageError(stripAnsi(error.message).split('\n')[0] ?? error.message, {hint: 'See --help for usage.'})
   }
   if (error.oclif?.exit === 0) return new FedobsError(error.message, ExitCode.Ok)
+  // A file-system error that no step mapped with its own words: still the path, the problem and what to do.
+  if (isFsError(error)) return fsError(error)
   return new FedobsError(error.message, ExitCode.Failure, {code: 'error', cause: error})
 }
 

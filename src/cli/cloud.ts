@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
 import {resolveKubeconfigTarget} from '../kube/kubeconfig.js'
-import {ExitCode, FedobsError, OperationError} from '../lib/errors.js'
+import {CancelledError, ExitCode, FedobsError, OperationError} from '../lib/errors.js'
 import type {Output} from '../lib/output.js'
 import type {Clock} from '../lib/time.js'
-import {createLinodeClient} from '../linode/client.js'
+import {createLinodeClient, type LinodeApi} from '../linode/client.js'
 import {resolveToken} from '../linode/token.js'
-import type {ClusterContext} from '../services/clusters.js'
+import type {ClusterContext, TrackedCluster} from '../services/clusters.js'
 
 export const cloudFlags = {
   'token-file': Flags.string({
@@ -71,4 +71,51 @@ export function failTasks(output: Output, failed: Array<{title: string; error: u
   const first = failed[0]!.error
   if (failed.length === 1 && first instanceof Error) throw first
   throw new OperationError(`${failed.length} of ${total} clusters failed: ${failed.map((f) => `${f.title}: ${(f.error as Error).message}`).join('; ')}`)
+}
+
+/**
+ * A client for a last look after Ctrl-C: the command's own client is tied to the aborted signal.
+ * Short timeouts, no long retries; undefined when none can be had.
+ */
+export async function lookupClient(flags: {'token-file'?: string}, clock: Clock): Promise<LinodeApi | undefined> {
+  try {
+    const {token} = resolveToken({...(flags['token-file'] ? {tokenFile: flags['token-file']} : {})})
+    return await createLinodeClient({token, baseUrl: process.env.LINODE_URL, clock, requestTimeoutMs: 3000, retryDeadlineMs: 2000})
+  } catch {
+    return undefined
+  }
+}
+
+/** Ctrl-C (or SIGTERM) during `cluster create`: what exists now, and the command that resumes. */
+export class InterruptedCreateError extends CancelledError {
+  constructor(
+    readonly clusters: Array<TrackedCluster & {exists: boolean | 'unknown'}>,
+    readonly resume: string,
+  ) {
+    const width = Math.max(...clusters.map((c) => c.name.length))
+    const lines = clusters.map((c) => {
+      const state =
+        c.exists === true
+          ? `id ${c.id}  ${c.status ?? 'status unknown'}  ${c.createdByThisRun ? 'created by this run' : 'existed before this run'}`
+          : c.exists === 'unknown'
+            ? 'may exist: its create request was in flight (the resume finds it; never a duplicate)'
+            : 'not created'
+      return `  ${c.name.padEnd(width)}  ${state}`
+    })
+    super(`interrupted; the clusters now:\n${lines.join('\n')}`, {hint: `Resume with (existing clusters are reused, never duplicated):\n  ${resume}`})
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      clusters: this.clusters.map((c) => ({
+        name: c.name,
+        exists: c.exists,
+        ...(c.id !== undefined ? {id: c.id} : {}),
+        ...(c.status ? {status: c.status} : {}),
+        createdByThisRun: c.createdByThisRun,
+      })),
+      resume: this.resume,
+    }
+  }
 }

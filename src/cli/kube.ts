@@ -44,7 +44,7 @@ export function timeoutOf(text: string): number {
 
 /** Connect to a cluster of the federation through its kubeconfig context. */
 export function kubeFor(cluster: ClusterSpec, flags: {kubeconfig?: string; context?: string}): Promise<Kube> {
-  return connectKube(resolveKubeconfigTarget(flags.kubeconfig), flags.context ?? cluster.context ?? contextAlias(cluster.name))
+  return connectKube(resolveKubeconfigTarget(flags.kubeconfig), flags.context ?? cluster.context ?? contextAlias(cluster.name), cluster.name)
 }
 
 export interface ApplyFlags {

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {confirm} from '../cli/cloud.js'
 import {addressFlags, edgeAddressResolver, kubeFor, timeoutOf} from '../cli/kube.js'
+import {fileArgument, refuseHubAsEdge} from '../cli/select.js'
 import {fileFlag} from '../federation/flags.js'
 import {loadFederation} from '../federation/load.js'
 import {findCluster} from '../federation/model.js'
@@ -31,6 +32,7 @@ export default class Connect extends BaseCommand<typeof Connect> {
 
   async run(): Promise<void> {
     const federation = loadFederation({file: this.flags.file, fallbackEdges: [this.args.edge]})
+    refuseHubAsEdge(federation, this.args.edge, `fedobs deploy hub${fileArgument(this.flags)}`)
     const edge = federation.edges.find((e) => e.name === this.args.edge)
     if (!edge) {
       throw new UsageError(`no edge named "${this.args.edge}"`, {
@@ -42,7 +44,13 @@ export default class Connect extends BaseCommand<typeof Connect> {
       })
     }
     const hub = findCluster(federation, this.args.hub)
-    if (!hub || hub.role !== 'hub') throw new UsageError(`"${this.args.hub}" is not the hub of this federation (the hub is ${federation.hub.name})`, {code: 'unknown-cluster'})
+    if (!hub || hub.role !== 'hub') {
+      throw new UsageError(`"${this.args.hub}" is not the hub of this federation (the hub is ${federation.hub.name})`, {
+        suggestions: ['hub', federation.hub.name],
+        hint: `\`fedobs connect ${this.args.edge} hub${fileArgument(this.flags)}\``,
+        code: 'unknown-cluster',
+      })
+    }
     const [edgeKube, hubKube] = await Promise.all([
       kubeFor(edge, {kubeconfig: this.flags.kubeconfig, context: this.flags['edge-context']}),
       kubeFor(hub, {kubeconfig: this.flags.kubeconfig, context: this.flags['hub-context']}),

@@ -37,6 +37,7 @@ export default class Teardown extends BaseCommand<typeof Teardown> {
       else this.output.info('nothing to tear down')
       return
     }
-    await deleteClusters(ctx, this.output, names, this.flags, this.interactive)
+    // Every name comes from the file or the cloud: one that is gone is "already gone", never unknown.
+    await deleteClusters(ctx, this.output, names, {...this.flags, known: names}, this.interactive)
   }
 }

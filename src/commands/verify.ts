@@ -55,8 +55,10 @@ export default class Verify extends BaseCommand<typeof Verify> {
     const federation = loadFederation({file: this.flags.file})
     const names = allClusters(federation).map((c) => c.name)
     for (const name of this.flags.cluster ?? []) {
-      if (!names.includes(name)) throw new UsageError(`no cluster named "${name}" in the federation`, {suggestions: closest(name, names), code: 'unknown-cluster'})
+      if (!names.includes(name) && name !== 'hub') throw new UsageError(`no cluster named "${name}" in the federation`, {suggestions: closest(name, ['hub', ...names]), code: 'unknown-cluster'})
     }
+    // "hub" names the hub here as on every cluster command.
+    const selected = this.flags.cluster?.map((name) => (name === 'hub' ? federation.hub.name : name))
     for (const flag of ['prometheus-url', 'loki-url', 'tempo-url'] as const) {
       const value = this.flags[flag]
       if (value !== undefined && !/^https?:\/\/[^\s]+$/.test(value)) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not an http(s) URL`)
@@ -68,11 +70,9 @@ export default class Verify extends BaseCommand<typeof Verify> {
       {prometheusUrl: this.flags['prometheus-url'], lokiUrl: this.flags['loki-url'], tempoUrl: this.flags['tempo-url'], skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']},
       hubKube,
     )
-    const certificates = this.flags['skip-certificates']
-      ? undefined
-      : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), this.flags.cluster)
+    const certificates = this.flags['skip-certificates'] ? undefined : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), selected)
     const {report, attempts} = await verifyUntilPassing(federation, backends, {
-      ...(this.flags.cluster ? {clusters: this.flags.cluster} : {}),
+      ...(selected ? {clusters: selected} : {}),
       ...(certificates ? {certificates} : {}),
       freshnessMs,
       queueWarn: 0.8,

@@ -1,8 +1,9 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import type {RequestOptions} from 'node:https'
-import {OperationError, UsageError} from '../lib/errors.js'
+import {UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
+import {connectionProblem, KubeConnectionError, namingFailures, plainHttpRefused} from './errors.js'
 import {KubeApiError, objectKey, pollUntil, type ApplyOptions, type Kube, type KubeObject, type ListOptions, type ObjectRef, type TypeRef, type WaitOptions} from './api.js'
 
 type K8s = typeof import('@kubernetes/client-node')
@@ -19,8 +20,8 @@ export function toKubeError(error: unknown, what: string): unknown {
     }
     return new KubeApiError(e.code, `${what}: ${status.message ?? `HTTP ${e.code}`}`, status.reason, status.details?.causes ?? [])
   }
-  const network = e?.cause?.code ?? (e as {code?: string})?.code
-  if (typeof network === 'string') return new OperationError(`${what}: cannot reach the Kubernetes API server (${network})`, {code: 'kube-unreachable'})
+  const connection = connectionProblem(error)
+  if (connection) return new KubeConnectionError(what, connection.problem, connection.tls)
   return error
 }
 
@@ -134,7 +135,7 @@ class ClientNodeKube implements Kube {
  * A client for one context of one kubeconfig. Loads @kubernetes/client-node only when a command
  * talks to a cluster.
  */
-export async function connectKube(kubeconfigFile: string, context: string): Promise<Kube> {
+export async function connectKube(kubeconfigFile: string, context: string, cluster?: string): Promise<Kube> {
   if (!existsSync(kubeconfigFile)) {
     throw new UsageError(`kubeconfig ${kubeconfigFile} does not exist`, {hint: 'Run `fedobs cluster create` or `fedobs cluster kubeconfig NAME` first, or pass --kubeconfig.', code: 'no-kubeconfig'})
   }
@@ -154,5 +155,23 @@ export async function connectKube(kubeconfigFile: string, context: string): Prom
     })
   }
   config.setCurrentContext(context)
-  return new ClientNodeKube(k8s, config, context, config.getCurrentCluster()?.server ?? '')
+  const server = config.getCurrentCluster()?.server ?? ''
+  const where = {...(cluster ? {cluster} : {}), kubeconfig: kubeconfigFile, context, server}
+  if (server.startsWith('http:')) {
+    // Like kubectl, talk plain HTTP to a server on this machine (a local API server, the sandbox):
+    // there is no TLS to verify, which is what client-node's skipTLSVerify gate is about. Elsewhere, refuse.
+    if (!isLoopbackUrl(server)) throw plainHttpRefused(where)
+    const name = config.getCurrentCluster()!.name
+    config.clusters = config.clusters.map((c) => (c.name === name ? {...c, skipTLSVerify: true} : c))
+  }
+  return namingFailures(new ClientNodeKube(k8s, config, context, server), where)
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
+    return host === 'localhost' || host === '::1' || /^127\./.test(host)
+  } catch {
+    return false
+  }
 }

@@ -4,7 +4,7 @@ import {homedir, hostname} from 'node:os'
 import path from 'node:path'
 import {parseDocument} from 'yaml'
 import {emitYaml} from '../lib/emit-yaml.js'
-import {OperationError, UsageError} from '../lib/errors.js'
+import {OperationError, UsageError, fsError, isFsError, onFs} from '../lib/errors.js'
 
 /**
  * kubeconfig files hold credentials: they are written 0600, atomically (temp file + rename),
@@ -99,6 +99,7 @@ export async function mergeKubeconfig(target: string, incomingText: string, opti
   const lkeContext = incoming.contexts[0]
   if (!lkeContext) throw new OperationError(`the kubeconfig of ${options.cluster} has no context`)
   const alias = contextAlias(options.cluster)
+  assertWritableKubeconfig(target)
   return withFileLock(target, () => {
     const existingText = existsSync(target) ? readFileSync(target, 'utf8') : ''
     const config = parseKubeconfig(existingText, target)
@@ -123,6 +124,7 @@ export interface RemovalResult {
 /** Remove the entries fedobs added for a cluster: its alias context and what that context points at. */
 export async function removeClusterEntries(target: string, cluster: string, extraContexts: string[] = []): Promise<RemovalResult> {
   if (!existsSync(target)) return {removed: {clusters: [], users: [], contexts: []}}
+  assertWritableKubeconfig(target)
   return withFileLock(target, () => {
     const text = readFileSync(target, 'utf8')
     const config = parseKubeconfig(text, target)
@@ -187,7 +189,37 @@ function backupOf(target: string): string {
   return `${target}${BACKUP_SUFFIX}`
 }
 
+const ELSEWHERE = '--kubeconfig FILE (or KUBECONFIG)'
+
+/**
+ * Refuse, before anything changes, to replace a kubeconfig its owner made read-only (a rename would
+ * silently replace a 0444 file, and root ignores the mode), or a path that cannot be a file.
+ */
+export function assertWritableKubeconfig(file: string): void {
+  let mode: number
+  try {
+    const stat = statSync(file)
+    if (stat.isDirectory()) throw Object.assign(new Error('EISDIR'), {code: 'EISDIR', path: file, syscall: 'open'})
+    mode = stat.mode
+  } catch (error) {
+    if (isFsError(error) && error.code === 'ENOENT') return
+    if (isFsError(error)) throw fsError(error, {operation: 'write', what: 'kubeconfig', path: file, elsewhere: ELSEWHERE})
+    throw error
+  }
+  if ((mode & 0o200) === 0) {
+    throw new UsageError(`the kubeconfig ${file} is read-only (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); fedobs will not replace it, and changed nothing`, {
+      hint: `Make it writable (\`chmod u+w ${file}\`) and run again, or merge into another file with ${ELSEWHERE}.`,
+      code: 'read-only-kubeconfig',
+    })
+  }
+}
+
 function atomicWrite(file: string, text: string, backup?: string): void {
+  assertWritableKubeconfig(file)
+  onFs({operation: 'write', what: 'kubeconfig', path: file, elsewhere: ELSEWHERE}, () => atomicWriteRaw(file, text, backup))
+}
+
+function atomicWriteRaw(file: string, text: string, backup?: string): void {
   mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
   if (backup && existsSync(file)) {
     copyFileSync(file, backup)
@@ -229,12 +261,12 @@ export interface LockHooks {
  * the same path, so a holder never unlinks a successor's lock either.
  */
 export async function withFileLock<T>(target: string, fn: () => T | Promise<T>, hooks: LockHooks = {}): Promise<T> {
-  mkdirSync(path.dirname(target), {recursive: true, mode: 0o700})
   const lock = `${target}.lock`
+  onFs({operation: 'create the directory of', path: target}, () => mkdirSync(path.dirname(target), {recursive: true, mode: 0o700}))
   const token = `${process.pid} ${hostname()} ${randomBytes(8).toString('hex')}`
   const started = Date.now()
   for (;;) {
-    if (createLock(lock, token)) break
+    if (onFs({operation: 'create the lock file', path: lock}, () => createLock(lock, token))) break
     const owner = readOwner(lock)
     if (owner === undefined) continue // released meanwhile: try again at once
     if (isStale(lock, owner)) {

@@ -116,3 +116,86 @@ export function formatIssue(issue: ConfigIssue): string {
   if (issue.suggestion) lines.push(`  did you mean: ${issue.suggestion}`)
   return lines.join('\n')
 }
+
+// ---------------------------------------------------------------- file-system errors
+
+/** What fedobs was doing with a path, for the message: "write the kubeconfig", "create the lock". */
+export interface FsOperation {
+  /** e.g. "write", "read", "create the directory", "lock" */
+  operation: string
+  /** What the path is to the user, e.g. "kubeconfig", "output directory". */
+  what?: string
+  /** The path fedobs was working on (else the error's own). */
+  path?: string
+  /** A flag that picks another place for it, e.g. "--kubeconfig FILE". */
+  elsewhere?: string
+}
+
+const FS_PROBLEMS: Record<string, {problem: string; exitCode: ExitCode; fix: (path: string, elsewhere?: string) => string}> = {
+  EACCES: {
+    problem: 'permission denied',
+    exitCode: ExitCode.Usage,
+    fix: (p, e) => `Make it writable for you (\`chmod u+w ${p}\`, or fix the owner of its directory)${e ? `, or choose another place with ${e}` : ''}.`,
+  },
+  EPERM: {problem: 'operation not permitted', exitCode: ExitCode.Usage, fix: (p, e) => `Check the file's owner and attributes (\`ls -l ${p}\`)${e ? `, or choose another place with ${e}` : ''}.`},
+  EROFS: {problem: 'the file system is read-only', exitCode: ExitCode.Usage, fix: (_, e) => `Use a path on a writable file system${e ? ` (${e})` : ''}.`},
+  ENOSPC: {problem: 'no space left on the device', exitCode: ExitCode.Failure, fix: (_, e) => `Free some space and run again${e ? `, or choose another place with ${e}` : ''}; nothing was replaced.`},
+  EDQUOT: {problem: 'disk quota exceeded', exitCode: ExitCode.Failure, fix: (_, e) => `Free some space and run again${e ? `, or choose another place with ${e}` : ''}.`},
+  ENOTDIR: {
+    problem: 'a part of the path is a file, not a directory',
+    exitCode: ExitCode.Usage,
+    fix: (_, e) => `Check the path: every part before the last must be a directory${e ? `, or choose another place with ${e}` : ''}.`,
+  },
+  EISDIR: {problem: 'it is a directory, where a file is needed', exitCode: ExitCode.Usage, fix: (_, e) => `Name a file, not a directory${e ? ` (${e})` : ''}.`},
+  EEXIST: {problem: 'it already exists', exitCode: ExitCode.Usage, fix: (p) => `Remove or rename ${p} if nothing else uses it, then run again.`},
+  ENOENT: {problem: 'no such file or directory', exitCode: ExitCode.Usage, fix: () => 'Check the path.'},
+  ENAMETOOLONG: {problem: 'the name is too long', exitCode: ExitCode.Usage, fix: () => 'Use a shorter path.'},
+  EMFILE: {problem: 'too many open files', exitCode: ExitCode.Failure, fix: () => 'Raise the open-file limit (`ulimit -n`) and run again.'},
+  EBUSY: {problem: 'the file is busy', exitCode: ExitCode.Failure, fix: () => 'Run again once whatever holds it is done.'},
+}
+
+const SYSCALL_VERBS: Record<string, string> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  rename: 'replace',
+  mkdir: 'create the directory',
+  rmdir: 'remove the directory',
+  unlink: 'remove',
+  link: 'create',
+  copyfile: 'copy',
+  chmod: 'change the mode of',
+  scandir: 'list',
+  stat: 'inspect',
+  lstat: 'inspect',
+  access: 'access',
+}
+
+/** A Node.js file-system error (it carries a code and usually a syscall and a path). */
+export function isFsError(error: unknown): error is NodeJS.ErrnoException & {code: string} {
+  const e = error as NodeJS.ErrnoException | undefined
+  return e instanceof Error && typeof e.code === 'string' && e.code in FS_PROBLEMS && (typeof e.syscall === 'string' || typeof e.path === 'string')
+}
+
+/**
+ * The one mapping of file-system errors: the path, what fedobs was doing, the problem in words and
+ * what to do, with an exit code from the table (2 when the path or its permissions must change, 1
+ * when the machine ran out of something). Never the raw `EACCES: permission denied, open '…'`.
+ */
+export function fsError(error: NodeJS.ErrnoException, context: FsOperation = {operation: ''}): FedobsError {
+  const known = FS_PROBLEMS[error.code ?? ''] ?? {problem: error.code ?? 'file-system error', exitCode: ExitCode.Failure, fix: () => 'Check the path and run again.'}
+  const where = context.path ?? error.path ?? (error as {dest?: string}).dest ?? '(unknown path)'
+  const operation = context.operation || SYSCALL_VERBS[error.syscall ?? ''] || 'use'
+  const message = `cannot ${operation} ${context.what ? `the ${context.what} ` : ''}${where}: ${known.problem} (${error.code})`
+  return new FedobsError(message, known.exitCode, {code: `fs-${(error.code ?? 'error').toLowerCase()}`, hint: known.fix(where, context.elsewhere), cause: error})
+}
+
+/** Run a file-system step, turning its errors into fsError(...) with this context. */
+export function onFs<T>(context: FsOperation, fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    if (isFsError(error)) throw fsError(error, context)
+    throw error
+  }
+}

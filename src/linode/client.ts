@@ -1,7 +1,7 @@
 import {isIP} from 'node:net'
 import {ExitCode, FedobsError, UsageError} from '../lib/errors.js'
 import {realClock, type Clock} from '../lib/time.js'
-import type {ApiCluster, ApiInstance, ApiKubeconfig, ApiNodeBalancer, ApiPool, ApiRegion, ApiType, ApiVolume, ClusterPayload} from './types.js'
+import type {ApiCluster, ApiInstance, ApiKubeconfig, ApiNodeBalancer, ApiPool, ApiRegion, ApiType, ApiVolume, ClusterPayload, PoolPayload} from './types.js'
 
 const OFFICIAL = 'https://api.linode.com'
 
@@ -19,13 +19,23 @@ export class LinodeApiError extends FedobsError {
   readonly retryAfterMs?: number
   readonly maintenance: boolean
 
-  constructor(init: {status?: number; errors: ApiErrorItem[]; method: string; path: string; retryAfterMs?: number; maintenance?: boolean; network?: string}) {
+  constructor(init: {
+    status?: number
+    errors: ApiErrorItem[]
+    method: string
+    path: string
+    retryAfterMs?: number
+    maintenance?: boolean
+    network?: string
+    explained?: {message: string; hint: string; code: string}
+  }) {
     const detail = init.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join('; ')
     const what = init.status ? `${init.status}` : (init.network ?? 'network error')
     // 400: the request itself was wrong and nothing was created; 401/403: the token is the problem.
     const usage = init.status === 400 || init.status === 401 || init.status === 403
-    super(`Linode API ${init.method} ${init.path}: ${what}${detail ? ` ${detail}` : ''}`, usage ? ExitCode.Usage : ExitCode.Failure, {
-      code: init.status ? `linode-${init.status}` : 'linode-network',
+    super(init.explained?.message ?? `Linode API ${init.method} ${init.path}: ${what}${detail ? ` ${detail}` : ''}`, usage ? ExitCode.Usage : ExitCode.Failure, {
+      code: init.explained?.code ?? (init.status ? `linode-${init.status}` : 'linode-network'),
+      ...(init.explained ? {hint: init.explained.hint} : {}),
       ...(init.status === 401 || init.status === 403
         ? {hint: 'Check the token (LINODE_TOKEN, LINODE_CLI_TOKEN, --token-file, linode-cli config): it needs lke, linodes, nodebalancers and volumes read/write scopes.'}
         : {}),
@@ -41,6 +51,32 @@ export class LinodeApiError extends FedobsError {
   override toJSON(): Record<string, unknown> {
     return {...super.toJSON(), status: this.status, errors: this.errors}
   }
+}
+
+/** Errors that say the API's host cannot be reached at all: one retry, then a clear error (no 35 s of retries). */
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved (DNS failure)',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'the network is unreachable',
+}
+const UNREACHABLE_RETRY_MS = 1000
+
+/** host:port of an origin, with the scheme's default port spelled out. */
+export function hostPort(origin: string): string {
+  const url = new URL(origin)
+  return `${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`
+}
+
+/** The Linode API cannot be reached at all: names the host:port and what to check. */
+export function unreachableError(init: {code: string; origin: string; method: string; path: string; linodeUrl: string | undefined}): LinodeApiError {
+  const configured = init.linodeUrl !== undefined && init.linodeUrl.trim() !== ''
+  const message = `cannot reach the Linode API at ${hostPort(init.origin)} (${UNREACHABLE[init.code] ?? init.code}; ${init.method} ${init.path})`
+  const hint = configured
+    ? `Is LINODE_URL right? It is ${init.linodeUrl!.trim()}. For the local sandbox, start it with \`fedobs sandbox start\` and export the LINODE_URL it prints; for Linode itself, unset LINODE_URL.`
+    : 'Check the network and DNS of this machine (the Linode API is https://api.linode.com); to use the local sandbox instead, run `fedobs sandbox start` and export the LINODE_URL it prints.'
+  return new LinodeApiError({errors: [], method: init.method, path: init.path, network: init.code, explained: {message, hint, code: 'linode-unreachable'}})
 }
 
 export interface LinodeClientOptions {
@@ -74,6 +110,12 @@ export interface LinodeApi {
   deleteCluster(id: number): Promise<boolean>
   kubeconfig(id: number): Promise<{ready: true; yaml: string} | {ready: false; retryAfterMs?: number}>
   pools(id: number): Promise<ApiPool[]>
+  /** Add a node pool to a cluster (POST, not repeated on a network failure: the caller re-reads the pools). */
+  createPool(clusterId: number, payload: PoolPayload): Promise<ApiPool>
+  /** Resize a pool or change its autoscaler (PUT: safe to repeat). */
+  updatePool(clusterId: number, poolId: number, change: {count?: number; autoscaler?: {enabled: boolean; min?: number; max?: number}}): Promise<ApiPool>
+  /** Replace a cluster's tags (PUT /lke/clusters/{id}). */
+  updateClusterTags(clusterId: number, tags: string[]): Promise<ApiCluster>
   /** The Linodes with these ids (ids that do not exist are left out): one request per 500 ids. */
   instancesByIds(ids: number[]): Promise<ApiInstance[]>
   /**
@@ -179,6 +221,9 @@ interface Api {
   deleteKubernetesCluster(id: number): Promise<unknown>
   getKubeConfig(id: number): Promise<ApiKubeconfig>
   getNodePools(id: number, params: PageParams): Promise<Page<ApiPool>>
+  createNodePool(clusterId: number, data: PoolPayload): Promise<ApiPool>
+  updateNodePool(clusterId: number, poolId: number, data: {count?: number; autoscaler?: {enabled: boolean; min?: number; max?: number}}): Promise<ApiPool>
+  updateKubernetesCluster(clusterId: number, data: {tags?: string[]}): Promise<ApiCluster>
   getLinodes(params: PageParams, filter: Record<string, unknown>): Promise<Page<ApiInstance>>
   getNodeBalancers(params: PageParams): Promise<Page<ApiNodeBalancer>>
   deleteNodeBalancer(id: number): Promise<unknown>
@@ -254,7 +299,7 @@ function toRawFailure(error: unknown): RawFailure {
 }
 
 export async function createLinodeClient(options: LinodeClientOptions): Promise<LinodeApi> {
-  const {api} = await loadApi(options)
+  const {api, state} = await loadApi(options)
   const log = options.log ?? (() => undefined)
   const deadline = options.retryDeadlineMs ?? 10 * 60_000
   const clock = options.clock ?? realClock
@@ -284,6 +329,13 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
           maintenance,
           ...(failure.network ? {network: failure.network} : {}),
         })
+        if (failure.network !== undefined && failure.network in UNREACHABLE) {
+          // Nothing listens there, or the name does not resolve: one quick retry (a blip), then say so.
+          if (attempt >= 1) throw unreachableError({code: failure.network, origin: state.origin, method, path, linodeUrl: options.baseUrl})
+          log(`${method} ${path}: ${failure.network}, retrying once in ${UNREACHABLE_RETRY_MS / 1000}s`)
+          await clock.sleep(UNREACHABLE_RETRY_MS, options.signal)
+          continue
+        }
         const retryable =
           failure.status === 429 ||
           (policy.idempotent && failure.network !== undefined) ||
@@ -351,6 +403,9 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
       } catch (error) {
         const failure = toRawFailure(error)
         if (failure.aborted || options.signal?.aborted) throw options.signal?.reason ?? error
+        if (failure.network !== undefined && failure.network in UNREACHABLE) {
+          throw unreachableError({code: failure.network, origin: state.origin, method: 'GET', path: `/lke/clusters/${id}/kubeconfig`, linodeUrl: options.baseUrl})
+        }
         const retryAfter = failure.headers?.['retry-after']
         if (failure.status === 503 && failure.headers?.['x-maintenance-mode'] === undefined) {
           return {ready: false, ...(retryAfter !== undefined ? {retryAfterMs: Number(retryAfter) * 1000} : {})}
@@ -368,6 +423,9 @@ export async function createLinodeClient(options: LinodeClientOptions): Promise<
       }
     },
     pools,
+    createPool: (clusterId, payload) => call('POST', `/lke/clusters/${clusterId}/pools`, () => api.createNodePool(clusterId, payload), {idempotent: false}),
+    updatePool: (clusterId, poolId, change) => call('PUT', `/lke/clusters/${clusterId}/pools/${poolId}`, () => api.updateNodePool(clusterId, poolId, change), {idempotent: true}),
+    updateClusterTags: (clusterId, tags) => call('PUT', `/lke/clusters/${clusterId}`, () => api.updateKubernetesCluster(clusterId, {tags}), {idempotent: true}),
     instancesByIds,
     nodeAddresses: async (clusterId) => {
       const ids = (await pools(clusterId)).flatMap((pool) => pool.nodes.map((node) => node.instance_id)).filter((id): id is number => id !== null)

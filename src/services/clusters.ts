@@ -8,6 +8,7 @@ import {ConfigError, OperationError, UsageError, type ConfigIssue} from '../lib/
 import {closest} from '../lib/suggest.js'
 import {formatDuration, type Clock} from '../lib/time.js'
 import {LinodeApiError, retryDelayMs, type LinodeApi} from '../linode/client.js'
+import {applyPoolDrift, clusterDrift, describeDrift, hasDrift, type AppliedDrift, type ClusterDrift} from './drift.js'
 import type {ApiCluster, ApiNodeBalancer, ApiPool, ApiVolume, ClusterPayload} from '../linode/types.js'
 
 export interface ClusterContext {
@@ -134,6 +135,21 @@ export interface CreateOptions {
   timeoutMs: number
   setContext: boolean
   report: Report
+  /** Told what this run knows about the cluster as it learns it (for the summary after an interrupt). */
+  track?: (event: TrackedCluster) => void
+  /** An existing cluster whose pools differ from the file: apply the differences (else only report them). */
+  updatePools?: boolean
+}
+
+/** What one run of `cluster create` knows about a cluster of the federation. */
+export interface TrackedCluster {
+  name: string
+  /** A create request was sent: the cluster may exist even without an answer. */
+  posted: boolean
+  id?: number
+  status?: string
+  /** This run created it (it did not exist when the run looked). */
+  createdByThisRun: boolean
 }
 
 export interface PoolProgress {
@@ -151,9 +167,13 @@ export interface CreatedCluster {
   kubeconfig?: MergeResult & {file: string}
   pools: PoolProgress[]
   waited: boolean
+  /** An existing cluster that differs from the file (pools, version, tags). */
+  drift?: ClusterDrift
+  /** What --update-pools changed. */
+  applied?: AppliedDrift
 }
 
-async function findByLabel(api: LinodeApi, label: string): Promise<ApiCluster | undefined> {
+export async function findByLabel(api: LinodeApi, label: string): Promise<ApiCluster | undefined> {
   const found = (await api.clustersByLabel(label)).filter((c) => c.label === label)
   if (found.length > 1) {
     throw new OperationError(`${found.length} LKE clusters are labelled ${label} (ids ${found.map((c) => c.id).join(', ')}); fedobs will not guess which is the one`, {
@@ -174,14 +194,37 @@ export async function createCluster(ctx: ClusterContext, federation: Federation,
   let found = await findByLabel(api, cluster.name)
   let reused = Boolean(found)
   if (found) {
+    options.track?.({name: cluster.name, posted: false, id: found.id, status: found.status, createdByThisRun: false})
     options.report(`exists (id ${found.id}, ${found.status}): reusing it`)
     if (!found.tags.includes(FEDOBS_TAG)) options.report(`warning: cluster ${cluster.name} was not created by fedobs (no "${FEDOBS_TAG}" tag)`)
   } else {
     options.report(`creating in ${payload.region} (Kubernetes ${payload.k8s_version})`)
+    options.track?.({name: cluster.name, posted: true, createdByThisRun: true})
     found = await createOnce(ctx, payload, options.report)
+    options.track?.({name: cluster.name, posted: true, id: found.id, status: found.status, createdByThisRun: true})
     reused = false
   }
-  const result: CreatedCluster = {name: cluster.name, id: found.id, reused, status: found.status, region: found.region, pools: [], waited: options.wait}
+  let drift: ClusterDrift | undefined
+  let applied: AppliedDrift | undefined
+  if (reused) {
+    const compared = clusterDrift(cluster, found, await api.pools(found.id), payload.tags)
+    if (hasDrift(compared)) {
+      drift = compared
+      options.report(`differs from the file: ${describeDrift(compared).join('; ')}`)
+      if (options.updatePools) applied = await applyPoolDrift(api, compared, options.report, found.tags)
+    }
+  }
+  const result: CreatedCluster = {
+    name: cluster.name,
+    id: found.id,
+    reused,
+    status: found.status,
+    region: found.region,
+    pools: [],
+    waited: options.wait,
+    ...(drift ? {drift} : {}),
+    ...(applied ? {applied} : {}),
+  }
   if (!options.wait) return result
   const deadline = ctx.clock.now() + options.timeoutMs
   const [kubeconfig, pools] = await Promise.all([waitForKubeconfig(ctx, cluster.name, found.id, deadline, options), waitForNodes(ctx, found.id, deadline, options.report)])
@@ -266,11 +309,33 @@ async function waitForNodes(ctx: ClusterContext, id: number, deadline: number, r
   }
 }
 
+/**
+ * After an interrupted create: each cluster as it is now. What the run tracked is re-read from the
+ * API where it can be (status moves on; a create request in flight may have landed), within a short
+ * budget: the user is waiting to get their prompt back.
+ */
+export async function interruptedState(api: LinodeApi | undefined, names: string[], tracked: Map<string, TrackedCluster>): Promise<Array<TrackedCluster & {exists: boolean | 'unknown'}>> {
+  return Promise.all(
+    names.map(async (name) => {
+      const known = tracked.get(name) ?? {name, posted: false, createdByThisRun: false}
+      let found: ApiCluster | undefined
+      try {
+        if (!api) throw new Error('no client')
+        found = await findByLabel(api, name)
+      } catch {
+        return {...known, exists: known.id !== undefined ? true : known.posted ? ('unknown' as const) : false}
+      }
+      if (!found) return {...known, exists: false}
+      return {...known, id: found.id, status: found.status, createdByThisRun: known.posted, exists: true}
+    }),
+  )
+}
+
 // ---------------------------------------------------------------- kubeconfig
 
 export async function refreshKubeconfig(ctx: ClusterContext, name: string, options: {timeoutMs: number; setContext: boolean; report: Report}): Promise<MergeResult & {file: string; id: number}> {
   const found = await findByLabel(ctx.api, name)
-  if (!found) throw new UsageError(`no LKE cluster labelled ${name}`, {hint: `Create it with \`fedobs cluster create ${name}\`.`, code: 'unknown-cluster'})
+  if (!found) throw new UsageError(`no LKE cluster labelled ${name}`, {hint: 'See the clusters with `fedobs cluster list`.', code: 'unknown-cluster'})
   const merged = await waitForKubeconfig(ctx, name, found.id, ctx.clock.now() + options.timeoutMs, {...options, wait: true})
   return {...merged, id: found.id}
 }

@@ -53,7 +53,10 @@ async function fetchJson(name: string, describe: string, url: URL, options: Requ
     answer = await getJson(url, options, signal)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-    throw new OperationError(`cannot reach ${name} at ${describe}: ${code}`, {code: 'backend-unreachable'})
+    throw new OperationError(`cannot reach ${name} at ${describe}: ${code}`, {
+      code: 'backend-unreachable',
+      hint: `Is the hub cluster up (\`fedobs cluster list\`) and deployed (\`fedobs deploy hub\`)? Or point verify at ${name} directly with --${name.toLowerCase()}-url.`,
+    })
   }
   if (answer.status < 200 || answer.status >= 300) {
     const detail = answer.body.slice(0, 300).replace(/\s+/g, ' ').trim()
@@ -85,7 +88,7 @@ export function serviceProxyBackend(name: string, kube: Kube, namespace: string,
       const url = new URL(path.replace(/^\//, ''), base)
       const options: RequestOptions = {}
       await kube.authorize(options)
-      return fetchJson(name, `service ${namespace}/${service} (context ${kube.context})`, url, options, signal)
+      return fetchJson(name, `service ${namespace}/${service} (context ${kube.context}, server ${kube.server})`, url, options, signal)
     },
   }
 }

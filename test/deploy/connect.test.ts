@@ -313,7 +313,7 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
       // answers 503; verify must say so and exit 1 (not crash, not hang).
       const result = await cloud.run(['verify', '-f', EXAMPLE, '--skip-logs', '--skip-traces'])
       expect(result.code).toBe(1)
-      expect(result.stderr).toContain('service monitoring/prometheus (context fedobs-fed-observability-test)')
+      expect(result.stderr).toMatch(/service monitoring\/prometheus \(context fedobs-fed-observability-test, server https?:\/\/[^)\s]+\)/)
       expect(result.stderr).toMatch(/answered 503|no endpoints available/)
     }, 60_000)
 

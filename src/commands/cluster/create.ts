@@ -1,12 +1,14 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {clusterContext, cloudFlags, errorJson, failTasks} from '../../cli/cloud.js'
-import {loadForClusters} from '../../cli/select.js'
+import {clusterContext, cloudFlags, errorJson, failTasks, InterruptedCreateError, lookupClient} from '../../cli/cloud.js'
+import {loadForClusters, shellWord} from '../../cli/select.js'
 import {clusterCloudFlags, clusterShapeFlags, federationFlags, fileFlag} from '../../federation/flags.js'
+import {assertWritableKubeconfig} from '../../kube/kubeconfig.js'
 import {UsageError} from '../../lib/errors.js'
 import {runTasks} from '../../lib/progress.js'
 import {DURATION_HINT, parseDuration} from '../../lib/time.js'
-import {checkAgainstApi, createCluster, planCreate, type CreatedCluster} from '../../services/clusters.js'
+import {checkAgainstApi, createCluster, interruptedState, planCreate, type CreatedCluster, type TrackedCluster} from '../../services/clusters.js'
+import {describeDrift, manualSteps} from '../../services/drift.js'
 
 export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
   static override summary = 'Create LKE clusters, wait for them, and merge their kubeconfig.'
@@ -31,6 +33,10 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
     wait: Flags.boolean({description: 'Wait for kubeconfig and ready nodes.', allowNo: true, default: true}),
     timeout: Flags.string({description: 'How long to wait, e.g. 20m.', default: '30m', helpValue: 'DURATION'}),
     'dry-run': Flags.boolean({description: 'Print the exact API payloads and create nothing.'}),
+    'update-pools': Flags.boolean({
+      description:
+        'An existing cluster whose node pools differ from the file: resize pools, set their autoscaler, add missing pools and tags through the Linode API. Never deletes a pool, never upgrades Kubernetes (it says how).',
+    }),
     federation: federationFlags.federation,
   }
 
@@ -47,15 +53,34 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
     }
 
     const ctx = await clusterContext(this.flags, this.output, this.abort.signal, this.clock)
+    // The kubeconfig is written after the clusters exist: a read-only one is refused before anything is created.
+    if (this.flags.wait) assertWritableKubeconfig(ctx.kubeconfig)
     await checkAgainstApi(ctx.api, federation, clusters)
+    const tracked = new Map<string, TrackedCluster>()
     const outcomes = await runTasks(
       this.output,
       clusters.map((cluster) => ({
         title: `${cluster.role} ${cluster.name}`,
-        run: (report) => createCluster(ctx, federation, cluster, {wait: this.flags.wait, timeoutMs, setContext: this.flags['set-context'] && clusters.length === 1, report}),
+        run: (report) =>
+          createCluster(ctx, federation, cluster, {
+            wait: this.flags.wait,
+            timeoutMs,
+            setContext: this.flags['set-context'] && clusters.length === 1,
+            report,
+            track: (event) => tracked.set(event.name, event),
+            updatePools: this.flags['update-pools'],
+          }),
       })),
       {concurrent: true},
     )
+    if (this.abort.signal.aborted) {
+      const now = await interruptedState(
+        await lookupClient(this.flags, this.clock),
+        clusters.map((c) => c.name),
+        tracked,
+      )
+      throw new InterruptedCreateError(now, [this.config.bin, ...this.id!.split(':'), ...this.argv].map(shellWord).join(' '))
+    }
     const created = outcomes.filter((o) => o.ok).map((o) => (o as {value: CreatedCluster}).value)
     const failed = outcomes.filter((o) => !o.ok) as Array<{title: string; error: unknown}>
     if (this.output.json) {
@@ -67,13 +92,37 @@ export default class ClusterCreate extends BaseCommand<typeof ClusterCreate> {
           status: c.status,
           region: c.region,
           pools: c.pools,
+          ...(c.drift
+            ? {
+                drift: {
+                  differences: describeDrift(c.drift),
+                  pools: c.drift.pools,
+                  ...(c.drift.version ? {version: c.drift.version} : {}),
+                  missingTags: c.drift.missingTags,
+                  manual: manualSteps(c.drift),
+                },
+              }
+            : {}),
+          ...(c.applied ? {applied: c.applied} : {}),
           ...(c.kubeconfig ? {context: c.kubeconfig.alias, lkeContext: c.kubeconfig.context, kubeconfigFile: c.kubeconfig.file} : {}),
         })),
         failed: failed.map((f) => ({cluster: f.title, error: errorJson(f.error)})),
         apiCalls: ctx.api.calls.count,
       })
     } else {
+      const fix = [this.config.bin, ...this.id!.split(':'), ...this.argv, '--update-pools'].map(shellWord).join(' ')
       for (const c of created) {
+        if (c.drift) {
+          const lines = describeDrift(c.drift).map((line) => `  ${line}`)
+          const manual = manualSteps(c.drift).map((line) => `  ${line}`)
+          if (c.applied) {
+            this.output.info(`${c.name}: brought in line with the file (--update-pools):\n${lines.join('\n')}`)
+          } else {
+            const fixable = c.drift.pools.some((p) => p.kind !== 'extra') || c.drift.missingTags.length > 0
+            this.output.warn(`${c.name} exists and differs from the file:\n${lines.join('\n')}${fixable ? `\n  to apply the pool and tag changes: ${fix}` : ''}`)
+          }
+          if (manual.length > 0) this.output.warn(`${c.name}: left to you:\n${manual.join('\n')}`)
+        }
         const how = c.reused ? 'exists' : 'created'
         this.output.success(`${c.name}: ${how} (id ${c.id})${c.kubeconfig ? `, context ${c.kubeconfig.alias}` : ''}${c.waited ? ', all nodes ready' : ''}`)
         this.output.result(`${c.name}\t${c.id}\t${c.kubeconfig?.alias ?? ''}`)

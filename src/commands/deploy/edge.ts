@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {addressFlags, applyFlags, applyOptions, deployWithProgress, edgeAddressResolver, kubeFor, kubeFlags, printDeploy} from '../../cli/kube.js'
 import {clusterOverrides, clusterShapeFlags, federationFlags, federationOverrides, fileFlag} from '../../federation/flags.js'
+import {fileArgument, refuseHubAsEdge} from '../../cli/select.js'
 import {loadFederation} from '../../federation/load.js'
 import type {Kube} from '../../kube/api.js'
 import {renderEdge} from '../../render/render.js'
@@ -18,6 +19,7 @@ export default class DeployEdge extends BaseCommand<typeof DeployEdge> {
   async run(): Promise<void> {
     const {name} = this.args
     const federation = loadFederation({file: this.flags.file, overrides: [...federationOverrides(this.flags), ...clusterOverrides(this.flags, {role: 'edge', name})], fallbackEdges: [name]})
+    refuseHubAsEdge(federation, name, `fedobs deploy hub${fileArgument(this.flags)}`)
     const edge = renderEdge(federation, name).cluster
     const kube = await kubeFor(edge, this.flags)
     const hubEndpoint = await edgeEndpoint(federation, kube)

@@ -77,6 +77,8 @@ export interface PoolRecord {
 export interface NodeRecord {
   id: string
   instanceId: number
+  /** Simulated seconds when a node added to a live pool was planned; nodes of the create run from the cluster's creation. */
+  createdAt?: number
   /** Its Linode's addresses, fixed when the node is planned (see addressesOf). */
   slot: number
 }
@@ -349,6 +351,69 @@ export class FakeCloud {
     return cluster
   }
 
+  /** POST /lke/clusters/{id}/pools: a pool added to a live cluster; its nodes start their timeline now. */
+  createPool(clusterId: number, input: PoolInput): PoolRecord {
+    const cluster = this.cluster(clusterId)
+    this.checkPoolInput(cluster, input, '')
+    const pool = this.addPool(clusterId, input)
+    for (const node of pool.nodes) node.createdAt = this.clock.now()
+    cluster.updated = this.clock.timestamp()
+    return pool
+  }
+
+  /** PUT /lke/clusters/{id}/pools/{poolId}: count (nodes added start now; the newest go first) and autoscaler. */
+  updatePool(clusterId: number, poolId: number, change: {count?: number; autoscaler?: PoolInput['autoscaler']; tags?: string[]; labels?: Record<string, string>}): PoolRecord {
+    const pool = this.pool(clusterId, poolId)
+    const autoscaler = {...pool.autoscaler, ...change.autoscaler}
+    if (autoscaler.min > autoscaler.max) throw new ApiFailure(400, [{field: 'autoscaler.min', reason: 'min must not exceed max'}])
+    pool.autoscaler = autoscaler
+    if (change.count !== undefined && change.count !== pool.count) {
+      if (change.count > pool.count) {
+        const taken = new Set([...this.pools.values()].flatMap((p) => p.nodes.map((n) => n.slot)))
+        for (let i = pool.count; i < change.count; i++) {
+          const slot = this.freeSlot(taken)
+          taken.add(slot)
+          pool.nodes.push({id: `${pool.id}-${this.hex(10)}`, instanceId: this.next.instance++, slot, createdAt: this.clock.now()})
+        }
+      } else {
+        for (const node of pool.nodes.splice(change.count)) this.detachEverywhere('linode', node.instanceId)
+      }
+      pool.count = change.count
+    }
+    if (change.tags !== undefined) pool.tags = [...change.tags]
+    if (change.labels !== undefined) pool.labels = {...change.labels}
+    this.cluster(clusterId).updated = this.clock.timestamp()
+    return pool
+  }
+
+  /** DELETE /lke/clusters/{id}/pools/{poolId}: its Linodes go; the API refuses to delete a cluster's last pool. */
+  deletePool(clusterId: number, poolId: number): void {
+    const pool = this.pool(clusterId, poolId)
+    if (this.clusterPools(clusterId).length === 1) throw new ApiFailure(400, [{reason: 'A cluster must have at least one node pool'}])
+    for (const node of pool.nodes) this.detachEverywhere('linode', node.instanceId)
+    this.pools.delete(poolId)
+  }
+
+  pool(clusterId: number, poolId: number): PoolRecord {
+    this.cluster(clusterId)
+    const pool = this.pools.get(poolId)
+    if (!pool || pool.clusterId !== clusterId) throw notFound()
+    return pool
+  }
+
+  /** The checks the API makes on a pool beyond the schema (as in checkClusterInput). */
+  private checkPoolInput(cluster: ClusterRecord, pool: PoolInput, prefix: string): void {
+    const {fixtures} = this.options
+    const region = fixtures.regions.find((r) => r.id === cluster.region)
+    const type = fixtures.linodeTypes.find((t) => t.id === pool.type)
+    const errors: ApiError[] = []
+    if (!type) errors.push({field: `${prefix}type`, reason: 'type is not valid'})
+    else if (type.class === 'gpu' && region && !region.capabilities.includes('GPU Linodes')) errors.push({field: `${prefix}type`, reason: `${pool.type} is not available in ${region.id}`})
+    const {min, max} = pool.autoscaler ?? {}
+    if (min !== undefined && max !== undefined && min > max) errors.push({field: `${prefix}autoscaler.min`, reason: 'min must not exceed max'})
+    if (errors.length > 0) throw new ApiFailure(400, errors)
+  }
+
   private addPool(clusterId: number, input: PoolInput): PoolRecord {
     const id = this.next.pool++
     const pool: PoolRecord = {
@@ -440,6 +505,11 @@ export class FakeCloud {
     this.clusters.delete(id)
   }
 
+  /** A node's age: from the cluster's creation, or from when it was added to a live pool. */
+  nodeAge(cluster: ClusterRecord, node: NodeRecord): number {
+    return node.createdAt === undefined ? this.ageOf(cluster) : this.clock.now() - node.createdAt
+  }
+
   ageOf(cluster: ClusterRecord): number {
     return this.clock.now() - cluster.createdAt
   }
@@ -464,14 +534,14 @@ export class FakeCloud {
 
   poolView(pool: PoolRecord): ApiPool {
     const cluster = this.cluster(pool.clusterId)
-    const state = nodeState(cluster.timeline, this.ageOf(cluster), isGpuType(pool.type))
+    const stateOf = (node: NodeRecord) => nodeState(cluster.timeline, this.nodeAge(cluster, node), isGpuType(pool.type))
     return {
       autoscaler: {...pool.autoscaler},
       count: pool.count,
       disks: structuredClone(pool.disks),
       id: pool.id,
       labels: {...pool.labels},
-      nodes: pool.nodes.map((n) => ({id: n.id, instance_id: state.instanceAssigned ? n.instanceId : null, status: state.ready ? 'ready' : 'not_ready'})),
+      nodes: pool.nodes.map((n) => ({id: n.id, instance_id: stateOf(n).instanceAssigned ? n.instanceId : null, status: stateOf(n).ready ? 'ready' : 'not_ready'})),
       tags: [...pool.tags],
       taints: structuredClone(pool.taints),
       type: pool.type,
@@ -484,7 +554,7 @@ export class FakeCloud {
       const node = pool.nodes.find((n) => n.instanceId === instanceId)
       if (!node) continue
       const cluster = this.cluster(pool.clusterId)
-      if (nodeState(cluster.timeline, this.ageOf(cluster), isGpuType(pool.type)).instanceAssigned) return {cluster, pool, node}
+      if (nodeState(cluster.timeline, this.nodeAge(cluster, node), isGpuType(pool.type)).instanceAssigned) return {cluster, pool, node}
     }
     return undefined
   }
@@ -501,8 +571,9 @@ export class FakeCloud {
     const views: ApiInstance[] = []
     for (const pool of this.pools.values()) {
       const cluster = this.cluster(pool.clusterId)
-      if (!nodeState(cluster.timeline, this.ageOf(cluster), isGpuType(pool.type)).instanceAssigned) continue
-      for (const node of pool.nodes) views.push(this.instanceView(cluster, pool, node))
+      for (const node of pool.nodes) {
+        if (nodeState(cluster.timeline, this.nodeAge(cluster, node), isGpuType(pool.type)).instanceAssigned) views.push(this.instanceView(cluster, pool, node))
+      }
     }
     return views.sort((a, b) => a.id - b.id)
   }

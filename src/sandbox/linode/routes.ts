@@ -1,5 +1,5 @@
 /** The operations the fake serves, each keyed by the spec's method and path template. */
-import {ApiFailure, notFound, type ApiCluster, type ClusterInput, type ClusterRecord, type DeviceType, type FakeCloud, type FirewallInput, type FirewallRulesInput} from './cloud.js'
+import {ApiFailure, notFound, type ApiCluster, type ClusterInput, type ClusterRecord, type DeviceType, type FakeCloud, type FirewallInput, type FirewallRulesInput, type PoolInput} from './cloud.js'
 import {FilterError, applyFilter, paginate, type Page} from './filter.js'
 import type {Fixtures} from './fixtures.js'
 import type {JsonObject} from './openapi.js'
@@ -95,12 +95,30 @@ export const ROUTES: Route[] = [
       ),
   },
   {
+    method: 'POST',
+    template: '/lke/clusters/{clusterId}/pools',
+    handle: (ctx) => ok(ctx.cloud.poolView(ctx.cloud.createPool(clusterWith(ctx).cluster.id, ctx.body as PoolInput))),
+  },
+  {
     method: 'GET',
     template: '/lke/clusters/{clusterId}/pools/{poolId}',
     handle: (ctx) => {
       const pool = ctx.cloud.pools.get(id(ctx, 'poolId'))
       if (!pool || pool.clusterId !== clusterWith(ctx).cluster.id) throw notFound()
       return ok(ctx.cloud.poolView(pool))
+    },
+  },
+  {
+    method: 'PUT',
+    template: '/lke/clusters/{clusterId}/pools/{poolId}',
+    handle: (ctx) => ok(ctx.cloud.poolView(ctx.cloud.updatePool(id(ctx, 'clusterId'), id(ctx, 'poolId'), ctx.body as Parameters<FakeCloud['updatePool']>[2]))),
+  },
+  {
+    method: 'DELETE',
+    template: '/lke/clusters/{clusterId}/pools/{poolId}',
+    handle: (ctx) => {
+      ctx.cloud.deletePool(id(ctx, 'clusterId'), id(ctx, 'poolId'))
+      return ok({})
     },
   },
   {

@@ -112,7 +112,8 @@ export const SPEC_PATCHES: SpecPatch[] = [
     why: 'pool node `instance_id` is an integer, null until the Linode exists (spec: non-null string)',
     apply(spec) {
       const nodeOf = (pool: JsonObject) => at(pool, ['properties', 'nodes', 'items', 'properties'])
-      for (const pool of [at(spec, json200(POOL, 'get')), at(spec, [...json200(POOLS, 'get'), 'properties', 'data', 'items'])]) {
+      // Also the pool that POST .../pools (add a pool) and PUT .../pools/{poolId} (resize, autoscaler) answer.
+      for (const pool of [at(spec, json200(POOL, 'get')), at(spec, [...json200(POOLS, 'get'), 'properties', 'data', 'items']), at(spec, json200(POOLS, 'post')), at(spec, json200(POOL, 'put'))]) {
         nodeOf(pool).instance_id = {type: 'integer', nullable: true}
       }
     },
@@ -127,6 +128,9 @@ export const SPEC_PATCHES: SpecPatch[] = [
         at(spec, [...requestBody(CLUSTERS, 'post'), 'properties', 'node_pools', 'items']),
         at(spec, json200(POOL, 'get')),
         at(spec, [...json200(POOLS, 'get'), 'properties', 'data', 'items']),
+        at(spec, json200(POOLS, 'post')),
+        at(spec, json200(POOL, 'put')),
+        at(spec, requestBody(POOL, 'put')),
       ]
       for (const pool of pools) {
         at(pool, ['properties', 'labels', 'properties', 'key'])
