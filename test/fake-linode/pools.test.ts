@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {CLUSTER} from './http.js'
-import {startFakeLinode, type FakeLinode} from './server.js'
+import {CLUSTER} from '../../src/sandbox/linode/http.js'
+import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
 
 interface Node {
   id: string
