@@ -60,7 +60,7 @@ function clusterLine(c: UpCluster): string[] {
   const created = c.created ? `created${c.id !== undefined ? ` (id ${c.id}${c.reused ? ', existed' : ''})` : ''}` : 'not created'
   const deployed = c.created ? (c.deployed ? 'deployed' : 'not deployed') : ''
   const connected = c.role === 'edge' && c.deployed ? (c.connected ? 'connected' : 'not connected') : ''
-  return [c.role, c.name, created, deployed, connected, c.error ? `failed in "${UP_STEPS[c.error.step]}"` : '']
+  return [c.role, c.name, created, deployed, connected, c.error ? `failed in "${UP_STEPS[c.error.step]}"` : c.interrupted ? `interrupted in "${UP_STEPS[c.interrupted]}"` : '']
 }
 
 /** What exists now, one line per cluster. */

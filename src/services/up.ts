@@ -43,6 +43,8 @@ export interface UpCluster {
   context?: string
   /** The step that failed for this cluster, and why. */
   error?: {step: UpStep; message: string}
+  /** The step that was running for this cluster when the run was interrupted. */
+  interrupted?: UpStep
 }
 
 export interface UpState {
@@ -128,10 +130,13 @@ export async function up(federation: Federation, deps: UpDependencies, options: 
     try {
       return await run(report)
     } catch (error) {
-      const final = signal.aborted ? new CancelledError() : error
-      failures.push({step: name, ...(cluster ? {cluster: cluster.name} : {}), error: final})
-      if (cluster) entry(cluster.name).error = {step: name, message: (final as Error).message}
-      throw final
+      if (signal.aborted) {
+        if (cluster) entry(cluster.name).interrupted = name
+        throw new CancelledError()
+      }
+      failures.push({step: name, ...(cluster ? {cluster: cluster.name} : {}), error})
+      if (cluster) entry(cluster.name).error = {step: name, message: error instanceof Error ? error.message : String(error)}
+      throw error
     }
   }
   const applyOptions = (report: Report) => ({dryRun: false, forceConflicts: options.forceConflicts, prune: true, wait: true, timeoutMs: left(), signal, clock, report})
