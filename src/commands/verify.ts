@@ -60,10 +60,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
 
     let hub: Kube | undefined
     const hubKube = async (): Promise<Kube> => (hub ??= await kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig, context: this.flags.context}))
-    const backends = await verifyBackends(
-      {...urls, skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']},
-      hubKube,
-    )
+    const backends = await verifyBackends({...urls, skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']}, hubKube)
     const certificates = this.flags['skip-certificates']
       ? undefined
       : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), this.flags.cluster)

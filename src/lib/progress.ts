@@ -95,7 +95,7 @@ export async function runPhases<T>(output: Output, phases: PhaseSpec<T>[], signa
       results.push({title: phase.title, ran: false})
       continue
     }
-    if (mode === 'plain') output.info(`${phase.title}`)
+    if (mode === 'plain') output.info(phase.title)
     const specs = phase.tasks()
     const labelled = specs.map((task) => ({...task, title: `${phase.title} › ${task.title}`}))
     const outcomes = (await runTasks(output, labelled, {concurrent: phase.concurrent})).map((o, i) => ({...o, title: specs[i]!.title}))

@@ -60,7 +60,12 @@ function poolDrift(field: string, want: PoolPayload, have: Pick<ApiPool, 'type' 
   const wantScaler = want.autoscaler?.enabled ? want.autoscaler : undefined
   const haveScaler = have.autoscaler.enabled ? have.autoscaler : undefined
   if (autoscalerText(wantScaler) !== autoscalerText(haveScaler)) {
-    drift.push({field: `${field}.autoscaler`, file: autoscalerText(wantScaler), cloud: autoscalerText(haveScaler), message: `pool ${want.type}: autoscaler ${autoscalerText(haveScaler)}, the file says ${autoscalerText(wantScaler)}`})
+    drift.push({
+      field: `${field}.autoscaler`,
+      file: autoscalerText(wantScaler),
+      cloud: autoscalerText(haveScaler),
+      message: `pool ${want.type}: autoscaler ${autoscalerText(haveScaler)}, the file says ${autoscalerText(wantScaler)}`,
+    })
   }
   // With an autoscaler the count moves by itself: only a count outside its range is drift.
   const countDrifts = wantScaler ? have.count < wantScaler.min || have.count > wantScaler.max : have.count !== want.count

@@ -56,7 +56,7 @@ export const statusSchema = {
             type: 'object',
             additionalProperties: false,
             required: ['at', 'ageSeconds'],
-            description: "The newest sample of the cluster at the hub (within the last hour).",
+            description: 'The newest sample of the cluster at the hub (within the last hour).',
             properties: {at: {type: 'string', format: 'date-time'}, ageSeconds: {type: 'integer', minimum: 0}},
           },
         },

@@ -18,8 +18,7 @@ import {clusterDrift, type DriftItem} from './drift.js'
  * The newest sample per cluster: exact when it is within Prometheus's 5-minute lookback, else found
  * by a 1-hour subquery at 1-minute steps (so a cluster silent for 20 minutes shows 20m, not "none").
  */
-export const NEWEST_DATA_QUERY =
-  'max by (cluster_id) (timestamp(up{cluster_id!=""})) or max by (cluster_id) (max_over_time(timestamp(up{cluster_id!=""})[1h:1m]))'
+export const NEWEST_DATA_QUERY = 'max by (cluster_id) (timestamp(up{cluster_id!=""})) or max by (cluster_id) (max_over_time(timestamp(up{cluster_id!=""})[1h:1m]))'
 
 export interface PoolStatus {
   type: string

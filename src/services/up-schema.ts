@@ -87,7 +87,7 @@ export const upSchema = {
     warnings: {type: 'array', items: {type: 'string'}},
     localStacksKept: {
       type: 'array',
-      description: "Edges whose seed edge-local monitoring stack was kept (run with --yes to remove it).",
+      description: 'Edges whose seed edge-local monitoring stack was kept (run with --yes to remove it).',
       items: {type: 'object', additionalProperties: false, required: ['edge', 'objects'], properties: {edge: {type: 'string'}, objects: {type: 'array', items: {type: 'string'}}}},
     },
     resume: {type: 'string', description: 'The command that continues the run (when ok is false).'},

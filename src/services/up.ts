@@ -70,7 +70,7 @@ export interface UpDependencies {
   /** Runs the steps as one progress tree. */
   runPhases(phases: PhaseSpec<unknown>[], signal: AbortSignal): Promise<PhaseOutcome<unknown>[]>
   /** Asked before the seed's edge-local stack is removed (never with removeLocalStack 'no'). */
-  confirm(question: string): Promise<boolean>
+  confirm: (question: string) => Promise<boolean>
 }
 
 export interface UpOptions {
@@ -125,20 +125,22 @@ export async function up(federation: Federation, deps: UpDependencies, options: 
   const warnings = new Map<string, string[]>()
   let verifyRun: UpResult['verify']
 
-  const step = <T>(name: UpStep, cluster: ClusterSpec | undefined, run: (report: Report) => Promise<T>) => async (report: Report): Promise<T> => {
-    state.step = name
-    try {
-      return await run(report)
-    } catch (error) {
-      if (signal.aborted) {
-        if (cluster) entry(cluster.name).interrupted = name
-        throw new CancelledError()
+  const step =
+    <T>(name: UpStep, cluster: ClusterSpec | undefined, run: (report: Report) => Promise<T>) =>
+    async (report: Report): Promise<T> => {
+      state.step = name
+      try {
+        return await run(report)
+      } catch (error) {
+        if (signal.aborted) {
+          if (cluster) entry(cluster.name).interrupted = name
+          throw new CancelledError()
+        }
+        failures.push({step: name, ...(cluster ? {cluster: cluster.name} : {}), error})
+        if (cluster) entry(cluster.name).error = {step: name, message: error instanceof Error ? error.message : String(error)}
+        throw error
       }
-      failures.push({step: name, ...(cluster ? {cluster: cluster.name} : {}), error})
-      if (cluster) entry(cluster.name).error = {step: name, message: error instanceof Error ? error.message : String(error)}
-      throw error
     }
-  }
   const applyOptions = (report: Report) => ({dryRun: false, forceConflicts: options.forceConflicts, prune: true, wait: true, timeoutMs: left(), signal, clock, report})
 
   const phases: Array<PhaseSpec<unknown> & {step: UpStep}> = [
@@ -273,10 +275,9 @@ export async function up(federation: Federation, deps: UpDependencies, options: 
   return {state, steps, ...(verifyRun ? {verify: verifyRun} : {}), failures, localStacksKept, warnings: [...new Set([...warnings.values()].flat())]}
 }
 
-/** The command that continues an interrupted or failed run (the same file, the same choices). */
+/** The command that continues an interrupted or failed run: the same command, word for word. */
 export function resumeCommand(argv: readonly string[]): string {
-  const kept = argv.filter((a) => a !== '--json')
-  return ['fedobs', 'up', ...kept].map(shellQuote).join(' ')
+  return ['fedobs', 'up', ...argv].map(shellQuote).join(' ')
 }
 
 function shellQuote(word: string): string {

@@ -32,10 +32,13 @@ describe('clusterDrift', () => {
   })
 
   it('reports a changed pool count of a pool without autoscaler, with both values', () => {
-    const drift = clusterDrift(desired, live({}, [
-      {type: 'g6-standard-4', count: 5, autoscaler: off},
-      {type: 'g6-standard-2', count: 2, autoscaler: {enabled: true, min: 2, max: 4}},
-    ]))
+    const drift = clusterDrift(
+      desired,
+      live({}, [
+        {type: 'g6-standard-4', count: 5, autoscaler: off},
+        {type: 'g6-standard-2', count: 2, autoscaler: {enabled: true, min: 2, max: 4}},
+      ]),
+    )
     expect(drift).toEqual([{field: 'pools[g6-standard-4].count', file: '3', cloud: '5', message: 'pool g6-standard-4: 5 node(s), the file says 3'}])
   })
 
@@ -53,10 +56,13 @@ describe('clusterDrift', () => {
   })
 
   it('reports an autoscaler switched off or with other bounds', () => {
-    const drift = clusterDrift(desired, live({}, [
-      {type: 'g6-standard-4', count: 3, autoscaler: {enabled: true, min: 1, max: 3}},
-      {type: 'g6-standard-2', count: 2, autoscaler: off},
-    ]))
+    const drift = clusterDrift(
+      desired,
+      live({}, [
+        {type: 'g6-standard-4', count: 3, autoscaler: {enabled: true, min: 1, max: 3}},
+        {type: 'g6-standard-2', count: 2, autoscaler: off},
+      ]),
+    )
     expect(drift.map((d) => [d.field, d.file, d.cloud])).toEqual([
       ['pools[g6-standard-2].autoscaler', '2-4', 'off'],
       ['pools[g6-standard-4].autoscaler', 'off', '1-3'],
@@ -64,15 +70,24 @@ describe('clusterDrift', () => {
   })
 
   it('reports a pool missing from the cloud and one the file does not have', () => {
-    const drift = clusterDrift(desired, live({}, [
-      {type: 'g6-standard-2', count: 2, autoscaler: {enabled: true, min: 2, max: 4}},
-      {type: 'g6-dedicated-8', count: 1, autoscaler: off},
-    ]))
+    const drift = clusterDrift(
+      desired,
+      live({}, [
+        {type: 'g6-standard-2', count: 2, autoscaler: {enabled: true, min: 2, max: 4}},
+        {type: 'g6-dedicated-8', count: 1, autoscaler: off},
+      ]),
+    )
     expect(drift.map((d) => d.message)).toEqual(['pool g6-dedicated-8 × 1 is in the cloud but not in the file', 'pool g6-standard-4 × 3 is in the file but not in the cloud'])
   })
 
   it('pairs several pools of one type by count', () => {
-    const two: ClusterPayload = {...desired, node_pools: [{type: 'g6-standard-4', count: 1}, {type: 'g6-standard-4', count: 3}]}
+    const two: ClusterPayload = {
+      ...desired,
+      node_pools: [
+        {type: 'g6-standard-4', count: 1},
+        {type: 'g6-standard-4', count: 3},
+      ],
+    }
     const same = live({}, [
       {type: 'g6-standard-4', count: 3, autoscaler: off},
       {type: 'g6-standard-4', count: 1, autoscaler: off},

@@ -39,16 +39,24 @@ interface UpDocument {
 }
 
 interface StatusDocument {
-  clusters: Array<{name: string; exists: boolean; status: string; nodesReady: number; nodesTotal: number; drift: Array<{field: string; file: string; cloud: string}>; pools: Array<{ready: number; count: number}>}>
+  clusters: Array<{
+    name: string
+    exists: boolean
+    status: string
+    nodesReady: number
+    nodesTotal: number
+    drift: Array<{field: string; file: string; cloud: string}>
+    pools: Array<{ready: number; count: number}>
+  }>
   gateway: {addresses: string[]}
   data: {queries: number}
   summary: {existing: number; ready: number; drifted: number}
 }
 
-function json<T>(result: CliResult, validate: (doc: unknown) => boolean): T {
+function json(result: CliResult, validate: (doc: unknown) => boolean): unknown {
   const doc: unknown = JSON.parse(result.stdout)
   expect(validate(doc), JSON.stringify((validate as unknown as {errors: unknown}).errors)).toBe(true)
-  return doc as T
+  return doc
 }
 
 describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edges)', () => {
@@ -94,7 +102,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
   it('status before up: every cluster "not created", no gateway, exit 0', async () => {
     const result = await cloud.run(['status', '-f', FILE, '--json'])
     expect(result.code, result.stderr).toBe(0)
-    const doc = json<StatusDocument>(result, validStatus)
+    const doc = json(result, validStatus) as StatusDocument
     expect(doc.clusters.map((c) => [c.name, c.exists, c.status])).toEqual(NAMES.map((n) => [n, false, 'not created']))
     expect(doc.gateway.addresses).toEqual([])
     expect(doc.data.queries).toBe(0)
@@ -106,7 +114,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
     const result = await cloud.run(['up', '-f', FILE, '--skip-verify', '--json'])
     fullRunMs = Date.now() - started
     expect(result.code, result.stderr).toBe(0)
-    const doc = json<UpDocument>(result, validUp)
+    const doc = json(result, validUp) as UpDocument
     expect(doc.ok).toBe(true)
     expect(doc.steps.map((s) => [s.step, s.status])).toEqual([
       ['create', 'done'],
@@ -125,7 +133,12 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
     // How to open Grafana, never the password itself.
     expect(doc.grafana.portForward).toBe('kubectl --context fedobs-up-hub -n monitoring port-forward service/grafana 3000:3000')
     expect(doc.grafana.passwordCommand).toContain('get secret grafana-admin')
-    expect(cloud.fake.view().clusters.map((c) => c.label).sort()).toEqual([...NAMES].sort())
+    expect(
+      cloud.fake
+        .view()
+        .clusters.map((c) => c.label)
+        .sort(),
+    ).toEqual([...NAMES].sort())
     expect(cloud.posts()).toBe(3)
     expect(contexts()).toEqual(expect.arrayContaining(NAMES.map((n) => `fedobs-${n}`)))
   }, 600_000)
@@ -133,7 +146,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
   it('status after up: all nodes ready, no drift, the gateway address', async () => {
     const result = await cloud.run(['status', '-f', FILE, '--json'])
     expect(result.code, result.stderr).toBe(0)
-    const doc = json<StatusDocument>(result, validStatus)
+    const doc = json(result, validStatus) as StatusDocument
     expect(doc.clusters.map((c) => [c.name, c.exists, c.status, `${c.nodesReady}/${c.nodesTotal}`])).toEqual([
       ['up-hub', true, 'ready', '3/3'],
       ['up-edge-1', true, 'ready', '2/2'],
@@ -158,7 +171,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
     writeFileSync(drifted, readFileSync(FILE, 'utf8').replace(/(name: up-edge-1\n(?:.*\n)*?\s+count: )2/, '$13'))
     const result = await cloud.run(['status', '-f', drifted, '--json'])
     expect(result.code, result.stderr).toBe(0)
-    const doc = json<StatusDocument>(result, validStatus)
+    const doc = json(result, validStatus) as StatusDocument
     expect(doc.clusters.map((c) => [c.name, c.drift.map((d) => [d.field, d.file, d.cloud])])).toEqual([
       ['up-hub', []],
       ['up-edge-1', [['pools[g6-standard-2].count', '3', '2']]],
@@ -182,7 +195,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
         env: {FEDOBS_PROMETHEUS_URL: `http://127.0.0.1:${port}`},
       })
       expect(result.code, result.stderr).toBe(1)
-      const doc = json<UpDocument>(result, validUp)
+      const doc = json(result, validUp) as UpDocument
       expect(doc.ok).toBe(false)
       expect(doc.failures).toEqual([])
       expect(doc.steps.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done', 'done'])
@@ -229,6 +242,8 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
     }))
     const args = ['up', '-f', FILE, '--skip-verify']
     let previous = 0
+    const stoppedBy: string[] = []
+    const interruptedDuring = new Set<string>()
     for (const kill of kills) {
       const started = Date.now()
       const {child, done} = cloud.spawn(args)
@@ -245,8 +260,10 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
       clearTimeout(timer)
       previous = kill.atMs
       if (result.code === 0) continue // this run finished before its kill point
+      stoppedBy.push(kill.signal)
       if (kill.signal === 'SIGINT') {
         expect(result.code, result.stderr).toBe(130)
+        interruptedDuring.add(/interrupted during "([^"]+)"/.exec(result.stderr)?.[1] ?? 'start-up')
         expect(result.stderr).toMatch(/interrupted( during "[^"]+")?\. What exists:/)
         expect(result.stderr).toContain(`To continue where it stopped, run:\n  fedobs up -f ${FILE} --skip-verify`)
         for (const name of NAMES) expect(result.stderr).toContain(name)
@@ -258,12 +275,21 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
       expect(new Set(labels).size).toBe(labels.length)
     }
 
+    // The kill points did stop runs, and the Ctrl-Cs landed in different steps.
+    expect(stoppedBy.length, stoppedBy.join(' ')).toBeGreaterThanOrEqual(3)
+    expect(interruptedDuring.size, [...interruptedDuring].join(', ')).toBeGreaterThanOrEqual(2)
+
     const final = await cloud.run([...args, '--json'])
     expect(final.code, final.stderr).toBe(0)
-    const doc = json<UpDocument>(final, validUp)
+    const doc = json(final, validUp) as UpDocument
     expect(doc.ok).toBe(true)
     expect(doc.clusters.every((c) => c.created && c.deployed && (c.role === 'hub' || c.connected))).toBe(true)
-    expect(cloud.fake.view().clusters.map((c) => c.label).sort()).toEqual([...NAMES].sort())
+    expect(
+      cloud.fake
+        .view()
+        .clusters.map((c) => c.label)
+        .sort(),
+    ).toEqual([...NAMES].sort())
     expect(cloud.posts() - postsBefore).toBe(3)
 
     const down = await cloud.run(['down', '-f', FILE, '--yes'])
