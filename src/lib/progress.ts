@@ -112,7 +112,7 @@ async function runPhasesRich<T>(phases: PhaseSpec<T>[], signal?: AbortSignal): P
   const list = new Listr(
     phases.map((phase) => ({
       title: phase.title,
-      skip: () => (stopped || signal?.aborted ? 'not started: an earlier step did not finish' : false),
+      skip: () => (stopped || signal?.aborted ? `${phase.title}: not started (an earlier step did not finish)` : false),
       task: (_context, parent) => {
         const specs = phase.tasks()
         const outcomes: TaskOutcome<T>[] = specs.map((s) => ({title: s.title, ok: false, error: new Error('not run')}))

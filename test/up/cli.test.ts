@@ -79,6 +79,48 @@ describe('fedobs up, before and when a step fails', () => {
   }, 120_000)
 })
 
+describe('fedobs up interrupted', () => {
+  /** Start up on a slow fake (kubeconfigs take seconds) and send `signal` once the clusters are being created. */
+  async function interrupt(signal: NodeJS.Signals, extra: string[]): Promise<{code: number | null; stdout: string; stderr: string; posts: number; clusters: number}> {
+    const cloud = await start({timeScale: 0.05})
+    const {child, done} = cloud.spawn(['up', '-f', FILE, '--skip-verify', ...extra])
+    let sent = false
+    const seen = (): void => {
+      if (sent || cloud.fake.view().clusters.length < 3) return
+      sent = true
+      child.kill(signal)
+    }
+    const poll = setInterval(seen, 100)
+    const result = await done
+    clearInterval(poll)
+    expect(sent, result.stderr).toBe(true)
+    return {...result, posts: cloud.posts(), clusters: cloud.fake.view().clusters.length}
+  }
+
+  it('Ctrl-C with --json: one document saying what exists and how to resume, exit 130', async () => {
+    const result = await interrupt('SIGINT', ['--json'])
+    expect(result.code, result.stderr).toBe(130)
+    const doc = JSON.parse(result.stdout) as UpDocument & {interrupted: boolean; interruptedAt: string}
+    expect(validUp(doc), JSON.stringify(validUp.errors)).toBe(true)
+    expect(doc).toMatchObject({ok: false, interrupted: true, interruptedAt: 'create', resume: `fedobs up -f ${FILE} --skip-verify --json`})
+    expect(doc.clusters.map((c) => [c.name, c.created, c.deployed])).toEqual([
+      ['up-hub', false, false],
+      ['up-edge-1', false, false],
+      ['up-edge-2', false, false],
+    ])
+    expect(result.posts).toBe(3)
+  }, 120_000)
+
+  it('SIGTERM: the same summary on stderr, exit 130', async () => {
+    const result = await interrupt('SIGTERM', [])
+    expect(result.code, result.stderr).toBe(130)
+    expect(result.stderr).toContain('interrupted during "Create clusters". What exists:')
+    expect(result.stderr).toMatch(/up-edge-2\s+not created\s+interrupted in "Create clusters"/)
+    expect(result.stderr).toContain(`To continue where it stopped, run:\n  fedobs up -f ${FILE} --skip-verify`)
+    expect(result.stdout).toBe('')
+  }, 120_000)
+})
+
 describe('fedobs status when the Linode API cannot be reached', () => {
   it('exits 1 (the only thing status cannot do without)', async () => {
     // A port nobody listens on: taken, then released.

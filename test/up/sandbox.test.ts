@@ -107,7 +107,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
     expect(doc.gateway.addresses).toEqual([])
     expect(doc.data.queries).toBe(0)
     expect(doc.summary).toEqual({clusters: 3, existing: 0, ready: 0, drifted: 0})
-  }, 60_000)
+  }, 300_000)
 
   it('up --skip-verify from nothing creates, deploys and connects all three clusters', async () => {
     const started = Date.now()
@@ -163,7 +163,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
     expect(human.code, human.stderr).toBe(0)
     expect(human.stdout).toMatch(/^up-edge-2\s+edge\s+ready\s+\d+\s+1\.33\s+2\/2\s+fedobs-up-edge-2\s+none\s/m)
     expect(human.stdout).toContain(`Gateway: ${doc.gateway.addresses[0]}:4317 (OTLP/gRPC)`)
-  }, 120_000)
+  }, 300_000)
 
   it('status with drift: a pool count changed in the file is reported for that cluster only', async () => {
     const drifted = path.join(cloud.home, 'drifted.yaml')
@@ -178,7 +178,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
       ['up-edge-2', []],
     ])
     expect(doc.summary.drifted).toBe(1)
-  }, 120_000)
+  }, 300_000)
 
   it('up without --skip-verify runs verify and reports its result: failing checks are exit 1 with the report', async () => {
     // A Prometheus that answers every query with no data (the sandbox's telemetry is not running here).
