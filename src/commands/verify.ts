@@ -1,6 +1,7 @@
 import {writeFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
+import {backendUrlFlags, backendUrls} from '../cli/backends.js'
 import {kubeFor} from '../cli/kube.js'
 import {fileFlag} from '../federation/flags.js'
 import {loadFederation} from '../federation/load.js'
@@ -29,9 +30,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
     ...fileFlag,
     kubeconfig: Flags.string({description: 'kubeconfig file (else KUBECONFIG, else ~/.kube/config).', helpValue: 'FILE', helpGroup: 'KUBERNETES'}),
     context: Flags.string({description: "The hub's kubeconfig context (default: its context: or fedobs-<hub>).", helpValue: 'NAME', helpGroup: 'KUBERNETES'}),
-    'prometheus-url': Flags.string({description: 'Query Prometheus here instead of through the API server.', helpValue: 'URL', helpGroup: 'BACKENDS'}),
-    'loki-url': Flags.string({description: 'Query Loki here instead of through the API server.', helpValue: 'URL', helpGroup: 'BACKENDS'}),
-    'tempo-url': Flags.string({description: 'Query Tempo here instead of through the API server.', helpValue: 'URL', helpGroup: 'BACKENDS'}),
+    ...backendUrlFlags,
     'skip-logs': Flags.boolean({description: 'Skip the log checks (no Loki).', helpGroup: 'BACKENDS'}),
     'skip-traces': Flags.boolean({description: 'Skip the trace checks (no Tempo).', helpGroup: 'BACKENDS'}),
     'skip-certificates': Flags.boolean({description: "Skip the certificate checks (they read the hub's CA and each cluster's client Secret).", helpGroup: 'BACKENDS'}),
@@ -59,17 +58,11 @@ export default class Verify extends BaseCommand<typeof Verify> {
     }
     // "hub" names the hub here as on every cluster command.
     const selected = this.flags.cluster?.map((name) => (name === 'hub' ? federation.hub.name : name))
-    for (const flag of ['prometheus-url', 'loki-url', 'tempo-url'] as const) {
-      const value = this.flags[flag]
-      if (value !== undefined && !/^https?:\/\/[^\s]+$/.test(value)) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not an http(s) URL`)
-    }
+    const urls = backendUrls(this.flags)
 
     let hub: Kube | undefined
     const hubKube = async (): Promise<Kube> => (hub ??= await kubeFor(federation.hub, {kubeconfig: this.flags.kubeconfig, context: this.flags.context}))
-    const backends = await verifyBackends(
-      {prometheusUrl: this.flags['prometheus-url'], lokiUrl: this.flags['loki-url'], tempoUrl: this.flags['tempo-url'], skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']},
-      hubKube,
-    )
+    const backends = await verifyBackends({...urls, skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']}, hubKube)
     const certificates = this.flags['skip-certificates'] ? undefined : await certificateFacts(federation, hubKube, (cluster) => kubeFor(cluster, {kubeconfig: this.flags.kubeconfig}), selected)
     const {report, attempts} = await verifyUntilPassing(federation, backends, {
       ...(selected ? {clusters: selected} : {}),

@@ -55,6 +55,8 @@ async function runRich<T>(tasks: TaskSpec<T>[], options: {concurrent: boolean}):
     {
       concurrent: options.concurrent,
       exitOnError: false,
+      // Ctrl-C belongs to the command (exit 130, say what exists); listr2's own handler exits 127.
+      registerSignalListeners: false,
       renderer: 'default',
       rendererOptions: {
         collapseErrors: false,
@@ -68,4 +70,86 @@ async function runRich<T>(tasks: TaskSpec<T>[], options: {concurrent: boolean}):
     // outcomes hold each task's error
   }
   return tasks.map((t) => outcomes.get(t.title) ?? {title: t.title, ok: false, error: new Error('not run')})
+}
+
+/** One step of a multi-step run: its tasks are made when it starts, so they can use what earlier steps found. */
+export interface PhaseSpec<T> {
+  title: string
+  tasks: () => TaskSpec<T>[]
+  concurrent: boolean
+}
+
+export type PhaseOutcome<T> = {title: string; ran: true; outcomes: TaskOutcome<T>[]} | {title: string; ran: false}
+
+/**
+ * Steps one after another, each a group of tasks, as one progress tree (rich) or as plain lines
+ * `step › task: message`. A step with a failed task ends the run: later steps are not started.
+ */
+export async function runPhases<T>(output: Output, phases: PhaseSpec<T>[], signal?: AbortSignal): Promise<PhaseOutcome<T>[]> {
+  const mode = progressMode(output)
+  if (mode === 'rich') return runPhasesRich(phases, signal)
+  const results: PhaseOutcome<T>[] = []
+  let stopped = false
+  for (const phase of phases) {
+    if (stopped || signal?.aborted) {
+      results.push({title: phase.title, ran: false})
+      continue
+    }
+    if (mode === 'plain') output.info(phase.title)
+    const specs = phase.tasks()
+    const labelled = specs.map((task) => ({...task, title: `${phase.title} › ${task.title}`}))
+    const outcomes = (await runTasks(output, labelled, {concurrent: phase.concurrent})).map((o, i) => ({...o, title: specs[i]!.title}))
+    results.push({title: phase.title, ran: true, outcomes})
+    if (outcomes.some((o) => !o.ok)) stopped = true
+  }
+  return results
+}
+
+async function runPhasesRich<T>(phases: PhaseSpec<T>[], signal?: AbortSignal): Promise<PhaseOutcome<T>[]> {
+  const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
+  const results = new Map<string, PhaseOutcome<T>>()
+  let stopped = false
+  const list = new Listr(
+    phases.map((phase) => ({
+      title: phase.title,
+      skip: () => (stopped || signal?.aborted ? `${phase.title}: not started (an earlier step did not finish)` : false),
+      task: (_context, parent) => {
+        const specs = phase.tasks()
+        const outcomes: TaskOutcome<T>[] = specs.map((s) => ({title: s.title, ok: false, error: new Error('not run')}))
+        results.set(phase.title, {title: phase.title, ran: true, outcomes})
+        return parent.newListr(
+          specs.map((spec, i) => ({
+            title: spec.title,
+            task: async (_c, task) => {
+              try {
+                outcomes[i] = {title: spec.title, ok: true, value: await spec.run((message) => (task.output = message))}
+              } catch (error) {
+                outcomes[i] = {title: spec.title, ok: false, error}
+                stopped = true
+                throw error
+              }
+            },
+          })),
+          {concurrent: phase.concurrent, exitOnError: false, rendererOptions: {collapseSubtasks: false}},
+        )
+      },
+    })),
+    {
+      concurrent: false,
+      exitOnError: false,
+      registerSignalListeners: false,
+      renderer: 'default',
+      rendererOptions: {
+        collapseErrors: false,
+        collapseSubtasks: false,
+        logger: new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr)}),
+      },
+    },
+  )
+  try {
+    await list.run()
+  } catch {
+    // outcomes hold each task's error
+  }
+  return phases.map((p) => results.get(p.title) ?? {title: p.title, ran: false})
 }

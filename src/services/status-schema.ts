@@ -1,0 +1,90 @@
+/** JSON Schema of `fedobs status --json` (schema/status.schema.json is this, written out). */
+export const statusSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://github.com/fedobs/fedobs/schema/status.schema.json',
+  title: 'fedobs status --json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['federation', 'checkedAt', 'clusters', 'gateway', 'data', 'summary'],
+  properties: {
+    federation: {type: 'string'},
+    checkedAt: {type: 'string', format: 'date-time'},
+    clusters: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'role', 'exists', 'status', 'pools', 'nodesReady', 'nodesTotal', 'drift'],
+        properties: {
+          name: {type: 'string'},
+          role: {type: 'string', enum: ['hub', 'edge'], description: "The file's role."},
+          exists: {type: 'boolean'},
+          id: {type: 'integer'},
+          status: {type: 'string', description: 'The LKE status (ready, not_ready) or "not created".'},
+          region: {type: 'string'},
+          k8sVersion: {type: 'string'},
+          taggedRole: {type: 'string', description: "The role the cluster's tags give it, when it differs from the file's."},
+          createdByFedobs: {type: 'boolean'},
+          pools: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['type', 'count', 'ready'],
+              properties: {
+                type: {type: 'string'},
+                count: {type: 'integer', minimum: 0},
+                ready: {type: 'integer', minimum: 0},
+                autoscaler: {type: 'object', additionalProperties: false, required: ['min', 'max'], properties: {min: {type: 'integer'}, max: {type: 'integer'}}},
+              },
+            },
+          },
+          nodesReady: {type: 'integer', minimum: 0},
+          nodesTotal: {type: 'integer', minimum: 0},
+          context: {type: 'string'},
+          drift: {
+            type: 'array',
+            description: 'How the cloud differs from the file; empty when it matches.',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['field', 'file', 'cloud', 'message'],
+              properties: {field: {type: 'string'}, file: {type: 'string'}, cloud: {type: 'string'}, message: {type: 'string'}},
+            },
+          },
+          newestData: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['at', 'ageSeconds'],
+            description: 'The newest sample of the cluster at the hub (within the last hour).',
+            properties: {at: {type: 'string', format: 'date-time'}, ageSeconds: {type: 'integer', minimum: 0}},
+          },
+        },
+      },
+    },
+    gateway: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['addresses'],
+      properties: {addresses: {type: 'array', items: {type: 'string'}}, error: {type: 'string'}},
+    },
+    data: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['queried', 'query', 'queries'],
+      properties: {
+        queried: {type: 'boolean', description: "The hub's Prometheus answered."},
+        query: {type: 'string', description: 'The one PromQL query status sends.'},
+        queries: {type: 'integer', minimum: 0, description: 'Queries sent to Prometheus: at most 1, whatever the number of clusters.'},
+        source: {type: 'string'},
+        error: {type: 'string'},
+      },
+    },
+    summary: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['clusters', 'existing', 'ready', 'drifted'],
+      properties: {clusters: {type: 'integer'}, existing: {type: 'integer'}, ready: {type: 'integer'}, drifted: {type: 'integer'}},
+    },
+  },
+} as const
