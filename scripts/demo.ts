@@ -39,9 +39,9 @@ env = {...env, ...exported}
 
 const steps: string[][] = [
   ['config', 'validate', '-f', 'examples/fedobs.yaml'],
-  ['up', '-f', 'examples/fedobs.yaml'],
+  ['up', '-f', 'examples/fedobs.yaml', '--yes'],
   ['status', '-f', 'examples/fedobs.yaml'],
-  ['up', '-f', 'examples/fedobs.yaml'], // idempotent: a second run changes nothing and verifies again
+  ['up', '-f', 'examples/fedobs.yaml', '--yes'], // idempotent: a second run changes nothing and verifies again
 ]
 if (!keep) steps.push(['down', '-f', 'examples/fedobs.yaml', '--yes'])
 try {

@@ -1,4 +1,4 @@
-import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -8,9 +8,9 @@ import {requireBinaries} from '../helpers/testbed.js'
 
 /**
  * `fedobs sandbox` as a user runs it: start it, point fedobs at it with the environment it prints,
- * build a federation of the example file (hub + edge), and `fedobs verify` goes green on the data the
- * sandbox's real collectors, Prometheus and kube-state-metrics produce from what fedobs deployed.
- * Then tear down and stop: nothing of it is left.
+ * `fedobs up` a federation of 1 hub + 2 GPU edges (the example file and a second edge) from nothing,
+ * and the verify that ends `up` goes green on the data the sandbox's real collectors, Prometheus and
+ * kube-state-metrics produce from what fedobs deployed. Then `fedobs down` and stop: nothing is left.
  */
 const binaries = requireBinaries(SANDBOX_BINARIES)
 
@@ -22,6 +22,13 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
   const testbedDir = process.env.FEDOBS_TESTBED_DIR ?? path.join(homedir(), '.cache/fedobs/testbed')
   const base = {HOME: home, FEDOBS_TESTBED_DIR: testbedDir, FEDOBS_SANDBOX_DIR: sandboxDir, LINODE_TOKEN: undefined, LINODE_URL: undefined, KUBECONFIG: undefined}
   let env: Record<string, string | undefined> = base
+  const file = path.join(root, 'fedobs.yaml')
+  const EDGES = ['fed-observability-remote', 'fed-observability-remote-2']
+  {
+    const example = readFileSync('examples/fedobs.yaml', 'utf8')
+    const edge = /^edges:\n([\s\S]*?)(?=^telemetry:)/m.exec(example)![1]!
+    writeFileSync(file, example.replace(/^telemetry:/m, `${edge.replace('name: fed-observability-remote', `name: ${EDGES[1]}`)}telemetry:`))
+  }
   let token = ''
   const fedobs = (args: string[]): Promise<CliResult> => runCli(args, {env})
   const pidsOf = (pattern: string): string[] =>
@@ -69,48 +76,38 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     expect(again.stdout).toContain(`export LINODE_URL='${env.LINODE_URL}'`)
   }, 60_000)
 
-  it('deploys the example federation into it, and verify is green on real data; every command says it runs against the sandbox', async () => {
-    const steps: string[][] = [
-      ['cluster', 'create', '--all', '-f', 'examples/fedobs.yaml'],
-      ['deploy', 'hub', '-f', 'examples/fedobs.yaml'],
-      ['deploy', 'edge', 'fed-observability-remote', '-f', 'examples/fedobs.yaml'],
-      ['connect', 'fed-observability-remote', 'hub', '-f', 'examples/fedobs.yaml', '--yes'],
-    ]
-    for (const step of steps) {
-      const result = await fedobs(step)
-      expect(result.code, `${step.join(' ')}: ${result.stderr}`).toBe(0)
-      expect(result.stderr).toMatch(/^sandbox: LINODE_URL \S+ is the local sandbox/m)
-      expect(result.stdout + result.stderr).not.toContain(token)
-    }
-    const verify = await fedobs([
-      'verify',
-      '-f',
-      'examples/fedobs.yaml',
-      '--prometheus-url',
-      env.FEDOBS_PROMETHEUS_URL!,
-      '--loki-url',
-      env.FEDOBS_LOKI_URL!,
-      '--tempo-url',
-      env.FEDOBS_TEMPO_URL!,
-      '--wait',
-      '3m',
-      '--json',
-    ])
-    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
-    const report = JSON.parse(verify.stdout)
+  it('up: from nothing to verify green on real data from every cluster; every command says it runs against the sandbox', async () => {
+    const up = await fedobs(['up', '-f', file, '--yes', '--verify-wait', '5m', '--json'])
+    expect(up.stderr).toMatch(/^sandbox: LINODE_URL \S+ is the local sandbox/m)
+    expect(up.stdout + up.stderr).not.toContain(token)
+    expect(up.code, up.stdout.slice(-3000) + up.stderr.slice(-3000)).toBe(0)
+    const result = JSON.parse(up.stdout)
+    expect(result.ok).toBe(true)
+    const report = result.verify.report
     expect(report.ok).toBe(true)
     const checks = report.groups.flatMap((g: {checks: Array<{id: string; status: string; cluster?: string}>}) => g.checks)
-    // Real data from both clusters: each job of each cluster, logs and traces.
-    for (const cluster of ['fed-observability-test', 'fed-observability-remote']) {
-      for (const id of ['job:kube-state-metrics', 'job:dcgm-exporter', 'job:bert-inference', 'logs', 'traces']) {
+    // Real data from every cluster: each job, logs and traces.
+    for (const cluster of ['fed-observability-test', ...EDGES]) {
+      for (const id of ['job:kube-state-metrics', 'job:dcgm-exporter', 'job:bert-inference', 'job:kubeletstats', 'logs', 'traces']) {
         expect(checks.find((c: {id: string; cluster?: string}) => c.id === id && c.cluster === cluster)?.status, `${cluster} ${id}`).toBe('ok')
       }
+    }
+    expect(checks.find((c: {id: string}) => c.id === 'via-gateway')?.status).toBe('ok')
+
+    // status: every cluster, no drift, and the age of its newest data at the hub.
+    const status = await fedobs(['status', '-f', file, '--json'])
+    expect(status.code, status.stderr).toBe(0)
+    const state = JSON.parse(status.stdout)
+    expect(state.clusters).toHaveLength(3)
+    for (const cluster of state.clusters) {
+      expect(cluster.drift, cluster.name).toEqual([])
+      expect(cluster.newestData?.ageSeconds, JSON.stringify(cluster)).toBeLessThan(120)
     }
 
     const status = await fedobs(['sandbox', 'status', '--json'])
     expect(status.code).toBe(0)
     const doc = JSON.parse(status.stdout)
-    expect(doc.clusters.map((c: {label: string}) => c.label).sort()).toEqual(['fed-observability-remote', 'fed-observability-test'])
+    expect(doc.clusters.map((c: {label: string}) => c.label).sort()).toEqual([...EDGES, 'fed-observability-test'].sort())
     const running = doc.processes.filter((p: {running: boolean}) => p.running).map((p: {cluster: string; name: string}) => `${p.cluster}/${p.name}`)
     expect(running.sort()).toEqual(
       [
@@ -119,15 +116,13 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
         'fed-observability-test/otel-agent',
         'fed-observability-test/otel-scraper',
         'fed-observability-test/kube-state-metrics',
-        'fed-observability-remote/otel-agent',
-        'fed-observability-remote/otel-scraper',
-        'fed-observability-remote/kube-state-metrics',
+        ...EDGES.flatMap((edge) => [`${edge}/otel-agent`, `${edge}/otel-scraper`, `${edge}/kube-state-metrics`]),
       ].sort(),
     )
   }, 600_000)
 
-  it('teardown, then stop: no cluster in the fake, no process of the sandbox left, its state gone', async () => {
-    const down = await fedobs(['teardown', '-f', 'examples/fedobs.yaml', '--yes'])
+  it('down, then stop: no cluster in the fake, no process of the sandbox left, its state gone', async () => {
+    const down = await fedobs(['down', '-f', file, '--yes'])
     expect(down.code, down.stderr).toBe(0)
     const status = await fedobs(['sandbox', 'status', '--json'])
     // The status file is rewritten every 2 s; the clusters are gone from the fake at once.
