@@ -104,9 +104,9 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
       expect(cluster.newestData?.ageSeconds, JSON.stringify(cluster)).toBeLessThan(120)
     }
 
-    const status = await fedobs(['sandbox', 'status', '--json'])
-    expect(status.code).toBe(0)
-    const doc = JSON.parse(status.stdout)
+    const sandbox = await fedobs(['sandbox', 'status', '--json'])
+    expect(sandbox.code).toBe(0)
+    const doc = JSON.parse(sandbox.stdout)
     expect(doc.clusters.map((c: {label: string}) => c.label).sort()).toEqual([...EDGES, 'fed-observability-test'].sort())
     const running = doc.processes.filter((p: {running: boolean}) => p.running).map((p: {cluster: string; name: string}) => `${p.cluster}/${p.name}`)
     expect(running.sort()).toEqual(
