@@ -83,7 +83,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     expect(up.code, up.stdout.slice(-3000) + up.stderr.slice(-3000)).toBe(0)
     const result = JSON.parse(up.stdout)
     expect(result.ok).toBe(true)
-    const report = result.verify.report
+    const report = result.verify
     expect(report.ok).toBe(true)
     const checks = report.groups.flatMap((g: {checks: Array<{id: string; status: string; cluster?: string}>}) => g.checks)
     // Real data from every cluster: each job, logs and traces.
