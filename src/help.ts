@@ -1,0 +1,18 @@
+import {Errors, Help} from '@oclif/core'
+import {reportUnknownCommand} from './cli/not-found.js'
+
+/**
+ * oclif's help, with one change: `fedobs help clustr` (help on something that does not exist)
+ * names the closest commands and exits 2, like `fedobs clustr` does.
+ */
+export default class FedobsHelp extends Help {
+  override async showHelp(argv: string[]): Promise<void> {
+    try {
+      await super.showHelp(argv)
+    } catch (error) {
+      const unknown = error instanceof Error ? /^Command (.+) not found\.$/.exec(error.message) : null
+      if (!unknown) throw error
+      Errors.exit(reportUnknownCommand(this.config, unknown[1]!, argv).exitCode)
+    }
+  }
+}
