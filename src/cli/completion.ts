@@ -9,7 +9,10 @@ export interface CompletionCommand {
   description?: string
   hidden?: boolean
   aliases?: string[]
-  flags: Record<string, {type: 'boolean' | 'option'; char?: string; summary?: string; description?: string; hidden?: boolean; allowNo?: boolean; options?: readonly string[]; helpValue?: string | string[]}>
+  flags: Record<
+    string,
+    {type: 'boolean' | 'option'; char?: string; summary?: string; description?: string; hidden?: boolean; allowNo?: boolean; options?: readonly string[]; helpValue?: string | string[]}
+  >
   args?: Record<string, {options?: readonly string[]}>
 }
 

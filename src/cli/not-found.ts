@@ -8,12 +8,20 @@ import {editDistance} from '../lib/suggest.js'
  * closest commands and topics, in the format asked for (-o json/yaml or --json: the error
  * document on stdout). Returns the error; the caller exits with its code (2).
  */
-export function reportUnknownCommand(config: Interfaces.Config, id: string, argv: readonly string[]): UsageError {
+export function reportUnknownCommand(config: Interfaces.Config, given: string, argv: readonly string[]): UsageError {
+  // oclif joins every word before the first flag into the id (`cluster craete hub` is
+  // cluster:craete:hub): the unknown command is the known topics followed by one word.
+  const words = given.split(':')
+  let known = 0
+  while (known < words.length - 1 && config.findTopic(words.slice(0, known + 1).join(':'))) known++
+  const id = words.slice(0, known + 1).join(':')
   const readable = (commandId: string): string => commandId.split(':').join(config.topicSeparator)
   const commands = config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases])
   const topics = config.topics.filter((t) => !t.hidden).map((t) => t.name)
-  const suggestions = nearest(id, [...new Set([...commands, ...topics])]).map((s) => `${config.bin} ${readable(s)}`)
-  const topic = config.findTopic(id.split(':')[0] ?? '')
+  const candidates = [...new Set([...commands, ...topics])]
+  // `clustr list` is best answered with `cluster list`, then with the topic `cluster`.
+  const suggestions = [...new Set([...(given === id ? [] : nearest(given, candidates)), ...nearest(id, candidates)])].slice(0, 3).map((s) => `${config.bin} ${readable(s)}`)
+  const topic = known > 0 ? config.findTopic(words.slice(0, known).join(':')) : undefined
   const error = new UsageError(`"${readable(id)}" is not a ${config.bin} command`, {
     suggestions,
     hint: `\`${config.bin} help${topic ? ` ${readable(topic.name)}` : ''}\` lists the commands.`,

@@ -2,7 +2,8 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {fishCompletion, type CompletionCommand} from '../cli/completion.js'
+import {fishCompletion} from '../cli/completion.js'
+import {UsageError} from '../lib/errors.js'
 
 export default class Completion extends BaseCommand<typeof Completion> {
   static override summary = 'Print the shell completion script for bash, zsh or fish.'
@@ -17,8 +18,9 @@ export default class Completion extends BaseCommand<typeof Completion> {
 
   async run(): Promise<void> {
     const {shell} = this.args
+    if (this.output.json) throw new UsageError(`completion prints a ${shell} script: -o ${this.output.format} does not apply to it`, {code: 'usage'})
     if (shell === 'fish') {
-      this.output.result(fishCompletion(this.config.bin, this.config.commands as unknown as CompletionCommand[], this.config.topics, this.config.topicSeparator))
+      this.output.result(fishCompletion(this.config.bin, this.config.commands, this.config.topics, this.config.topicSeparator))
       return
     }
     // The plugin writes its scripts into the cache directory; print the completion function itself.
@@ -31,8 +33,6 @@ export default class Completion extends BaseCommand<typeof Completion> {
     // The zsh file is written for fpath (it ends by calling itself); sourced, it must register instead.
     const zsh = readFileSync(path.join(functions, 'zsh', `_${this.config.bin}`), 'utf8')
     const fn = `_${this.config.bin}`
-    this.output.result(
-      zsh.replace(new RegExp(`\\n${fn}\\s*$`), `\nif [ "$funcstack[1]" = "${fn}" ]; then\n  ${fn} "$@"\nelse\n  compdef ${fn} ${this.config.bin}\nfi\n`),
-    )
+    this.output.result(zsh.replace(new RegExp(`\\n${fn}\\s*$`), `\nif [ "$funcstack[1]" = "${fn}" ]; then\n  ${fn} "$@"\nelse\n  compdef ${fn} ${this.config.bin}\nfi\n`))
   }
 }
