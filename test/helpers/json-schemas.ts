@@ -21,7 +21,7 @@ export function schemaValidator(name: string): ValidateFunction {
  * Parse a command's --json stdout and check it against schema/<name>.schema.json (e.g.
  * `cluster-list`); the test fails with Ajv's errors when it does not match. Returns the document.
  */
- 
+
 export function expectDocument(name: string, stdout: string): any {
   const document = JSON.parse(stdout) as unknown
   const validate = schemaValidator(name)
