@@ -1,5 +1,4 @@
 import {Errors, Help} from '@oclif/core'
-import {reportUnknownCommand} from './cli/not-found.js'
 
 /**
  * oclif's help, with one change: `fedobs help clustr` (help on something that does not exist)
@@ -12,6 +11,8 @@ export default class FedobsHelp extends Help {
     } catch (error) {
       const unknown = error instanceof Error ? /^Command (.+) not found\.$/.exec(error.message) : null
       if (!unknown) throw error
+      // Loaded only here: --help itself stays as light as oclif's own.
+      const {reportUnknownCommand} = await import('./cli/not-found.js')
       Errors.exit(reportUnknownCommand(this.config, unknown[1]!, argv).exitCode)
     }
   }
