@@ -146,7 +146,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return new UsageError(`unknown flag${given.length === 1 ? '' : 's'}: ${given.join(', ')}`, {
         suggestions,
         hint: `\`${[this.config.bin, ...(this.id ? this.id.split(':') : []), '--help'].join(' ')}\` lists every flag.`,
-        code: 'unknown-flag',
+        code: 'usage',
       })
     }
     const badFormat = /^Expected --output=(.*) to be one of: /m.exec(stripAnsi(error.message))

@@ -35,7 +35,7 @@ const configIssue = closed({file: string, line: count, column: count, field: str
 /** The error form of every command's document (what catch() prints). */
 const errorBody = closed(
   {
-    code: {type: 'string', description: 'Stable machine-readable reason, e.g. usage, unknown-command, unknown-flag, invalid-config, operation-failed, cancelled.'},
+    code: {type: 'string', description: 'Stable machine-readable reason, e.g. usage, unknown-command, unknown-cluster, invalid-config, operation-failed, cancelled.'},
     message: string,
     exitCode: {type: 'integer', enum: [1, 2, 130], description: 'The process exit code (see the README: 1 failure, 2 bad usage, 130 interrupted).'},
     hint: {type: 'string', description: 'What to do next.'},

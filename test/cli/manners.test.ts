@@ -87,7 +87,7 @@ describe('did you mean: flags', () => {
     const result = await runCli(['deploy', 'hub', '--no-wiat', '--json'])
     expect(result.code).toBe(2)
     const {error} = JSON.parse(result.stdout) as {error: {code: string; suggestions: string[]}}
-    expect(error.code).toBe('unknown-flag')
+    expect(error.code).toBe('usage')
     expect(error.suggestions).toContain('--no-wait')
   })
 })
@@ -150,6 +150,13 @@ describe('-o is the output format, never a directory', () => {
     const failed = await runCli(['config', 'validate', '-f', path.join(tempDir(), 'missing.yaml'), '-o', 'yaml'])
     expect(failed.code).toBe(2)
     expect(parse(failed.stdout)).toMatchObject({error: {exitCode: 2}})
+  })
+
+  it('a document asked for with -o is never coloured, even when colour is forced', async () => {
+    const result = await runCli(['clustr', '-o', 'yaml'], {env: {FORCE_COLOR: '1', NO_COLOR: undefined}})
+    expect(result.code).toBe(2)
+    expect(parse(result.stdout)).toMatchObject({error: {code: 'unknown-command'}})
+    expect(result.stdout + result.stderr).not.toContain('\u001B[')
   })
 
   it('--json and -o yaml together are bad usage', async () => {
