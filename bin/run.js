@@ -6,7 +6,9 @@ if (major < 22) {
   process.exit(1)
 }
 const argv = process.argv.slice(2)
-if ((process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') || process.env.TERM === 'dumb' || argv.includes('--no-color') || argv.includes('--json')) {
+// A document on stdout (--json, -o json|yaml) is never coloured (src/lib/output.ts reads the same flags).
+const documentAsked = argv.some((arg, i) => arg === '--json' || /^(?:--output=|-o=?)(?:json|yaml)$/.test(arg) || ((arg === '-o' || arg === '--output') && /^(?:json|yaml)$/.test(argv[i + 1] ?? '')))
+if ((process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') || process.env.TERM === 'dumb' || argv.includes('--no-color') || documentAsked) {
   process.env.FORCE_COLOR = '0'
 }
 

@@ -1,6 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {CancelledError, ConfigError, ExitCode, FedobsError, UsageError, formatIssue, fsError, isFsError} from './lib/errors.js'
-import {Output, colorEnabled} from './lib/output.js'
+import {OUTPUT_FORMATS, Output, colorEnabled, outputFormatFromArgv, type OutputFormat} from './lib/output.js'
+import {closest} from './lib/suggest.js'
 import {scaledClock, timeScaleFromEnv, type Clock} from './lib/time.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -13,7 +14,14 @@ export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['a
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     json: Flags.boolean({
-      description: 'Print one JSON document on stdout and nothing else.',
+      description: 'Print one JSON document on stdout and nothing else (the same as -o json).',
+      helpGroup: 'GLOBAL',
+    }),
+    output: Flags.string({
+      char: 'o',
+      description: 'Output format: json or yaml (one document on stdout, nothing else), or table (the human form, the default).',
+      options: [...OUTPUT_FORMATS],
+      helpValue: 'json|yaml|table',
       helpGroup: 'GLOBAL',
     }),
     color: Flags.boolean({
@@ -38,6 +46,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
   protected output!: Output
+  /** The format asked for with -o (or --json), undefined when none was: a command's default form. */
+  protected requestedFormat?: OutputFormat
   /** Aborted on SIGINT; long-running services watch it. */
   protected readonly abort = new AbortController()
   /**
@@ -49,8 +59,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     // An Output exists even if parsing fails, so that catch() can report in the right format.
+    const asked = outputFormatFromArgv(this.argv)
     this.output = new Output({
-      json: this.argv.includes('--json'),
+      json: asked === 'json' || asked === 'yaml',
+      format: asked,
       verbose: this.argv.includes('--verbose'),
       color: colorEnabled(this.argv, process.env, process.stderr.isTTY ?? false),
     })
@@ -63,8 +75,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    this.requestedFormat = this.flags.json ? 'json' : (this.flags.output as OutputFormat | undefined)
+    const format: OutputFormat = this.requestedFormat ?? 'table'
+    if (this.flags.json && this.flags.output !== undefined && this.flags.output !== 'json') {
+      throw new UsageError(`--json and -o ${this.flags.output} ask for different formats`, {hint: '--json is -o json: give one of them.'})
+    }
     this.output = new Output({
-      json: this.flags.json,
+      json: format !== 'table',
+      format,
       verbose: this.flags.verbose,
       color: this.flags.color && colorEnabled(this.argv, process.env, process.stderr.isTTY ?? false),
     })
@@ -97,9 +115,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
-    const normalized = normalizeError(error, this.abort.signal.aborted)
+    const normalized = this.explainParseError(error) ?? normalizeError(error, this.abort.signal.aborted)
     process.exitCode = normalized.exitCode
-    const output = this.output ?? new Output({json: this.argv.includes('--json'), verbose: false, color: false})
+    const asked = outputFormatFromArgv(this.argv)
+    const output = this.output ?? new Output({json: asked === 'json' || asked === 'yaml', format: asked, verbose: false, color: false})
     if (output.json) {
       output.document({error: normalized.toJSON()})
       return
@@ -117,6 +136,37 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (output.verbose && error.stack && !(error instanceof FedobsError && error.exitCode === ExitCode.Usage)) {
       process.stderr.write(`${output.paint('gray', error.stack)}\n`)
     }
+  }
+
+  /**
+   * oclif's parse errors, said the way the rest of fedobs says things: an unknown flag names the
+   * closest flags this command has; an -o that is no format (a directory, say) lists the formats
+   * and, where the command writes directories, names --out-dir.
+   */
+  private explainParseError(error: Error & {flags?: unknown}): UsageError | undefined {
+    const flags = {...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags} as Record<string, {char?: string; allowNo?: boolean; hidden?: boolean}>
+    const unknown = /^Nonexistent flags?: (.*)$/m.exec(stripAnsi(error.message))
+    if (unknown) {
+      const given = Array.isArray(error.flags) ? (error.flags as string[]) : unknown[1]!.split(', ')
+      const names = Object.entries(flags)
+        .filter(([, flag]) => !flag.hidden)
+        .flatMap(([name, flag]) => [`--${name}`, ...(flag.allowNo ? [`--no-${name}`] : [])])
+      const suggestions = [...new Set(given.flatMap((flag) => closest(flag.replace(/=.*$/, ''), names, 2)))]
+      return new UsageError(`unknown flag${given.length === 1 ? '' : 's'}: ${given.join(', ')}`, {
+        suggestions,
+        hint: `\`${[this.config.bin, ...(this.id ? this.id.split(':') : []), '--help'].join(' ')}\` lists every flag.`,
+        code: 'usage',
+      })
+    }
+    const badFormat = /^Expected --output=(.*) to be one of: /m.exec(stripAnsi(error.message))
+    if (badFormat) {
+      const writesDirectories = 'out-dir' in flags
+      return new UsageError(`-o ${badFormat[1]}: not an output format (one of ${OUTPUT_FORMATS.join(', ')})`, {
+        ...(writesDirectories ? {hint: `-o is the output format; to write a kustomize directory use --out-dir ${badFormat[1]} (-d ${badFormat[1]}).`} : {}),
+        code: 'bad-output-format',
+      })
+    }
+    return undefined
   }
 }
 

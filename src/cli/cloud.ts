@@ -28,17 +28,7 @@ export async function clusterContext(flags: {'token-file'?: string; kubeconfig?:
   return {api, kubeconfig: resolveKubeconfigTarget(flags.kubeconfig), signal, clock}
 }
 
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
-}
+export {table} from '../lib/output.js'
 
 /** Ask on the terminal; only called when there is one. */
 export async function confirm(question: string): Promise<boolean> {

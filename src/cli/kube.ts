@@ -20,8 +20,9 @@ export const kubeFlags = {
 }
 
 export const applyFlags = {
-  'dry-run': Flags.boolean({description: 'Server-side dry run: show what would change, change nothing.'}),
-  'force-conflicts': Flags.boolean({description: 'Take over fields another manager owns (and replace workloads whose selector differs).'}),
+  // default false, not undefined: the --json document always states dryRun (schema/deploy-*.schema.json).
+  'dry-run': Flags.boolean({description: 'Server-side dry run: show what would change, change nothing.', default: false}),
+  'force-conflicts': Flags.boolean({description: 'Take over fields another manager owns (and replace workloads whose selector differs).', default: false}),
   prune: Flags.boolean({description: 'Delete objects fedobs applied earlier and no longer renders.', allowNo: true, default: true}),
   wait: Flags.boolean({description: 'Wait until every workload is ready.', allowNo: true, default: true}),
   timeout: Flags.string({description: 'How long to wait, e.g. 10m.', default: '10m', helpValue: 'DURATION'}),

@@ -71,8 +71,15 @@ export function sandboxEnv(state: SandboxState): Record<string, string> {
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  // A killed process whose parent has not reaped it yet (the sandbox outlives the CLI that started
+  // it, so its parent is whatever init the machine has) still answers signal 0: a zombie is dead.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return true
   }
 }

@@ -1,9 +1,12 @@
-import type {Output} from '../lib/output.js'
+import {table, type Output, type OutputFormat} from '../lib/output.js'
 import type {Rendering} from '../render/render.js'
 import {toJsonList, toYamlStream, writeKustomizeDirectory} from '../render/write.js'
 
-/** Print or write a rendering: a directory with -o, else YAML (or a JSON List with --json) on stdout. */
-export function emitRendering(output: Output, rendering: Rendering, outputDirectory: string | undefined): void {
+/**
+ * Print or write a rendering: a kustomize directory with --out-dir, else on stdout a YAML stream
+ * (the default, and -o yaml), a Kubernetes List (-o json), or a table of the objects (-o table).
+ */
+export function emitRendering(output: Output, rendering: Rendering, outputDirectory: string | undefined, format?: OutputFormat): void {
   const {cluster} = rendering
   if (cluster.role === 'edge' && !rendering.hubEndpoint) {
     output.warn(
@@ -37,6 +40,8 @@ export function emitRendering(output: Output, rendering: Rendering, outputDirect
     }
     return
   }
-  if (output.json) output.document(toJsonList(rendering.objects))
-  else output.result(toYamlStream(rendering.objects))
+  if (format === 'json') output.document(toJsonList(rendering.objects))
+  else if (format === 'table') {
+    output.result(table([['KIND', 'NAMESPACE', 'NAME'], ...rendering.objects.map((o) => [o.kind, o.metadata.namespace ?? '-', o.metadata.name])]))
+  } else output.result(toYamlStream(rendering.objects))
 }

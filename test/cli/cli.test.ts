@@ -55,9 +55,9 @@ describe('fedobs as a user runs it', () => {
     expect(result.stdout.startsWith('---\n')).toBe(true)
   })
 
-  it('render edge -o writes a kustomize directory listing every file', async () => {
+  it('render edge --out-dir (-d) writes a kustomize directory listing every file', async () => {
     const dir = path.join(tempDir(), 'edge')
-    const result = await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '--hub-endpoint', '203.0.113.7', '-o', dir])
+    const result = await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '--hub-endpoint', '203.0.113.7', '-d', dir])
     expect(result.code).toBe(0)
     expect(result.stdout.trim()).toBe(dir)
     const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8'))
@@ -79,10 +79,10 @@ describe('fedobs as a user runs it', () => {
 
   it('re-rendering removes files fedobs no longer renders, and only those', async () => {
     const dir = path.join(tempDir(), 'edge')
-    await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '-o', dir])
+    await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '-d', dir])
     writeFileSync(path.join(dir, 'mine.yaml'), 'kind: Mine\n')
     expect(existsSync(path.join(dir, 'dcgm-exporter.yaml'))).toBe(true)
-    const result = await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '--no-gpu', '-o', dir, '--json'])
+    const result = await runCli(['render', 'edge', 'fed-observability-remote', '-f', EXAMPLE, '--no-gpu', '-d', dir, '--json'])
     expect(result.code).toBe(0)
     const summary = JSON.parse(result.stdout) as {removed: string[]}
     expect(summary.removed.sort()).toEqual(['bert-inference.yaml', 'dcgm-exporter.yaml', 'nvidia-device-plugin.yaml'])
@@ -95,7 +95,7 @@ describe('fedobs as a user runs it', () => {
 
   it.skipIf(!hasKubectl)('the rendered directory builds with kustomize (kubectl kustomize)', async () => {
     const dir = path.join(tempDir(), 'hub')
-    expect((await runCli(['render', 'hub', '-f', EXAMPLE, '-o', dir])).code).toBe(0)
+    expect((await runCli(['render', 'hub', '-f', EXAMPLE, '-d', dir])).code).toBe(0)
     const built = spawnSync('kubectl', ['kustomize', dir], {encoding: 'utf8'})
     expect(built.stderr).toBe('')
     expect(built.status).toBe(0)

@@ -8,6 +8,7 @@ import type {Cloud} from '../helpers/cloud.js'
 import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {TESTBED_BINARIES} from '../../src/sandbox/testbed/testbed.js'
+import {expectDocument} from '../helpers/json-schemas.js'
 
 /**
  * The certificate lifecycle as a user drives it, on real API servers: `certs status`, `certs rotate`
@@ -57,7 +58,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
   const certificateChecks = async (): Promise<Array<{id: string; status: string; cluster?: string; message: string; hint?: string}>> => {
     const result = await cloud.run(['verify', '-f', EXAMPLE, '--prometheus-url', prometheusUrl, '--skip-logs', '--skip-traces', '--json'])
     expect(result.code, result.stderr).toBe(1)
-    return JSON.parse(result.stdout).groups.find((g: {name: string}) => g.name === 'certificates').checks
+    return expectDocument('verify', result.stdout).groups.find((g: {name: string}) => g.name === 'certificates').checks
   }
   const edgeCheck = async () => (await certificateChecks()).find((c) => c.id === 'client-cert' && c.cluster === EDGE)!
   /**
@@ -111,7 +112,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
   it('certs status lists every certificate, valid, and what each cluster has installed', async () => {
     const result = await cloud.run(['certs', 'status', '-f', EXAMPLE, '--json'])
     expect(result.code, result.stderr).toBe(0)
-    const doc = JSON.parse(result.stdout)
+    const doc = expectDocument('certs-status', result.stdout)
     expect(doc.certificates.map((c: {kind: string; cluster?: string}) => `${c.kind}${c.cluster ? ` ${c.cluster}` : ''}`)).toEqual([
       'root',
       'gateway',
@@ -135,7 +136,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
     const ca = await caFingerprint(EDGE)
     const result = await cloud.run(['certs', 'rotate', EDGE, '-f', EXAMPLE, '--json'])
     expect(result.code, result.stderr).toBe(0)
-    expect(JSON.parse(result.stdout)).toMatchObject({cluster: EDGE, issued: true, reason: 'rotation requested'})
+    expect(expectDocument('certs-rotate', result.stdout)).toMatchObject({cluster: EDGE, issued: true, reason: 'rotation requested'})
     const after = await secret(EDGE, 'observability', 'otel-gateway-client')
     expect(after['tls.crt']).not.toBe(before['tls.crt'])
     expect(after.token).not.toBe(before.token)
@@ -192,7 +193,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
 
     const result = await cloud.run(['certs', 'revoke', EDGE, '-f', EXAMPLE, '--yes', '--json'])
     expect(result.code, result.stderr).toBe(0)
-    expect(JSON.parse(result.stdout)).toMatchObject({cluster: EDGE, revoked: true})
+    expect(expectDocument('certs-revoke', result.stdout)).toMatchObject({cluster: EDGE, revoked: true})
     expect(await trusted()).not.toContain(ca)
     expect(await trusted()).toContain(await caFingerprint(HUB))
     const status = JSON.parse((await cloud.run(['certs', 'status', '-f', EXAMPLE, '--json'])).stdout)
@@ -222,7 +223,7 @@ describe.skipIf(!binaries.ok)('fedobs certs and verify on real API servers', () 
     expect((await edgeCheck()).status).toBe('ok')
     const again = await cloud.run(['connect', EDGE, 'hub', '-f', EXAMPLE, '--json'])
     expect(again.code, again.stderr).toBe(0)
-    expect(JSON.parse(again.stdout).credentials).toMatchObject({issued: false})
+    expect(expectDocument('connect', again.stdout).credentials).toMatchObject({issued: false})
   }, 180_000)
 
   it('an unknown cluster name gets a suggestion and exit 2', async () => {

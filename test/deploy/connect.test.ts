@@ -12,6 +12,7 @@ import type {PkiState} from '../../src/pki/authority.js'
 import {requireBinaries} from '../helpers/testbed.js'
 import {waitFor} from '../../src/sandbox/testbed/net.js'
 import {TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
+import {expectDocument} from '../helpers/json-schemas.js'
 
 /**
  * The seed's phases 1.4-3 end to end: `fedobs cluster create --all`, `deploy hub`, `deploy edge`,
@@ -177,7 +178,7 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
       const before = story.afterHub.grafanaPassword
       expect(before).toBeTruthy()
       expect(result.code, result.stderr).toBe(0)
-      const doc = JSON.parse(result.stdout)
+      const doc = expectDocument('deploy-hub', result.stdout)
       expect(doc.counts).toMatchObject({created: 0, configured: 0})
       expect(doc.grafanaSecretCreated).toBe(false)
       expect(doc.pki).toEqual({caCreated: false, issued: []})
@@ -197,7 +198,7 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
       const hubAddress = story.hub.stdout.trim()
       const first = story.connect
       expect(first.code, first.stderr).toBe(0)
-      const doc = JSON.parse(first.stdout)
+      const doc = expectDocument('connect', first.stdout)
       expect(doc).toMatchObject({edge: EDGE, hub: HUB, hubEndpoint: hubAddress, changed: true})
       const config = await read.agentConfig()
       expect(config.exporters['otlp_grpc/gateway'].endpoint).toBe(hubAddress)
@@ -228,7 +229,7 @@ describe.skipIf(!binaries.ok)('deploy hub, deploy edge and connect on real API s
 
       const second = story.connectAgain
       expect(second.code, second.stderr).toBe(0)
-      const again = JSON.parse(second.stdout)
+      const again = expectDocument('connect', second.stdout)
       expect(again.changed).toBe(false)
       expect(again.credentials).toMatchObject({cluster: EDGE, issued: false})
       expect(again.deploy.counts).toMatchObject({created: 0, configured: 0})

@@ -8,6 +8,7 @@ import {waitFor} from '../../src/sandbox/testbed/net.js'
 import {startTestbed, TESTBED_BINARIES, type TestCluster, type Testbed} from '../../src/sandbox/testbed/testbed.js'
 import {startFakeLinode, type FakeLinode} from '../../src/sandbox/linode/server.js'
 import {startVolumeController} from '../../src/sandbox/testbed/volumes.js'
+import {expectDocument} from '../helpers/json-schemas.js'
 
 /**
  * The seed's edge story against a real kube-apiserver: `fedobs deploy edge` on an LKE-shaped
@@ -76,7 +77,7 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
     expect(gpu.metadata?.labels?.['nvidia.com/gpu.present']).toBeUndefined()
     const result = await deploy('--json', '--timeout', '90s')
     expect(result.code, result.stderr).toBe(0)
-    const doc = JSON.parse(result.stdout)
+    const doc = expectDocument('deploy-edge', result.stdout)
     expect(doc.gpuNodesLabelled).toEqual([gpu.metadata!.name])
     expect(doc.ready).toBe(true)
     const node = await cluster.clients().core.readNode({name: gpu.metadata!.name!})
@@ -228,10 +229,13 @@ describe.skipIf(!binaries.ok)('fedobs deploy edge on a real API server', () => {
     for (const target of [['edge', EDGE], ['hub']]) {
       const result = await fedobs(file, ['deploy', ...target, '-f', EXAMPLE, '--dry-run', '--json'])
       expect(result.code, result.stderr).toBe(0)
-      const doc = JSON.parse(result.stdout)
+      const doc = expectDocument(`deploy-${target[0]}`, result.stdout)
       expect(doc.applied.length).toBeGreaterThan(15)
       for (const applied of doc.applied) expect(applied.note, applied.key).toBeUndefined()
     }
+    const all = await fedobs(file, ['deploy', 'all', '-f', EXAMPLE, '--dry-run', '--json'])
+    expect(all.code, all.stderr).toBe(0)
+    expect(expectDocument('deploy-all', all.stdout).clusters).toHaveLength(2)
     // Nothing was created by the dry runs.
     expect((await fresh.clients().config.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces()).items).toEqual([])
     await testbed.removeCluster('dry')
