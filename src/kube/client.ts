@@ -3,6 +3,7 @@ import path from 'node:path'
 import type {RequestOptions} from 'node:https'
 import {OperationError, UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
+import {connectDirect} from './http.js'
 import {KubeApiError, objectKey, pollUntil, type ApplyOptions, type Kube, type KubeObject, type ListOptions, type ObjectRef, type TypeRef, type WaitOptions} from './api.js'
 
 type K8s = typeof import('@kubernetes/client-node')
@@ -131,13 +132,15 @@ class ClientNodeKube implements Kube {
 }
 
 /**
- * A client for one context of one kubeconfig. Loads @kubernetes/client-node only when a command
- * talks to a cluster.
+ * A client for one context of one kubeconfig: over node:https (http.ts) when the context's
+ * credentials are static, else through @kubernetes/client-node, loaded only then.
  */
 export async function connectKube(kubeconfigFile: string, context: string): Promise<Kube> {
   if (!existsSync(kubeconfigFile)) {
     throw new UsageError(`kubeconfig ${kubeconfigFile} does not exist`, {hint: 'Run `fedobs cluster create` or `fedobs cluster kubeconfig NAME` first, or pass --kubeconfig.', code: 'no-kubeconfig'})
   }
+  const direct = process.env.FEDOBS_KUBE_CLIENT === 'client-node' ? undefined : connectDirect(kubeconfigFile, context)
+  if (direct) return direct
   const k8s = await import('@kubernetes/client-node')
   const config = new k8s.KubeConfig()
   try {
