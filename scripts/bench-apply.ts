@@ -128,7 +128,9 @@ function report(title: string, pair: Pair, kubectlNote = ''): void {
   console.log(`${title} (${pair.objects} objects, medians of ${pair.fedobs.length} paired runs)`)
   console.log(row('fedobs', f))
   console.log(row(`kubectl apply --server-side -k${kubectlNote}`, k))
-  console.log(`  ratio fedobs/kubectl: wall ${(f.wall / k.wall).toFixed(2)}, CPU ${(f.cpu / k.cpu).toFixed(2)}, peak ${(f.peak / k.peak).toFixed(2)}; fedobs ${((f.cpu / pair.objects) * 1000).toFixed(1)} CPU-ms per object`)
+  console.log(
+    `  ratio fedobs/kubectl: wall ${(f.wall / k.wall).toFixed(2)}, CPU ${(f.cpu / k.cpu).toFixed(2)}, peak ${(f.peak / k.peak).toFixed(2)}; fedobs ${((f.cpu / pair.objects) * 1000).toFixed(1)} CPU-ms per object`,
+  )
 }
 
 try {
@@ -151,7 +153,14 @@ try {
   )
   const all = await paired(
     () => fedobs(['deploy', 'all', '--no-wait']),
-    () => concurrently([...dirs].map(([cluster, directory]) => () => kubectlApply(cluster, directory))),
+    () =>
+      concurrently(
+        [...dirs].map(
+          ([cluster, directory]) =>
+            () =>
+              kubectlApply(cluster, directory),
+        ),
+      ),
     (m) => sum((JSON.parse(m.stdout).clusters as Array<Parameters<typeof unchanged>[0]>).map(unchanged)),
   )
 

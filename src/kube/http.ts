@@ -172,7 +172,10 @@ class HttpKube implements Kube {
 
   async authorize(request: RequestOptions): Promise<void> {
     Object.assign(request, this.tls())
-    if (this.credentials.authorization) request.headers = {...request.headers, authorization: this.credentials.authorization}
+    const {authorization} = this.credentials
+    if (!authorization) return
+    if (Array.isArray(request.headers)) request.headers = [...(request.headers as string[]), 'authorization', authorization]
+    else request.headers = {...(request.headers as http.OutgoingHttpHeaders | undefined), authorization}
   }
 
   private tls(): Pick<RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'> {
@@ -232,22 +235,28 @@ class HttpKube implements Kube {
         (response) => {
           const chunks: Buffer[] = []
           response.on('data', (chunk: Buffer) => chunks.push(chunk))
-          response.on('error', (error) => reject(toKubeError(error, what)))
+          response.on('error', (error) => reject(failure(error, what)))
           response.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8')
             const status = response.statusCode ?? 0
             // Shaped like client-node's ApiException, so that errors read the same from both adapters.
-            if (status >= 300 || status < 200) return reject(toKubeError(Object.assign(new Error(`HTTP ${status}`), {code: status, body: text}), what))
+            if (status >= 300 || status < 200) return reject(failure(Object.assign(new Error(`HTTP ${status}`), {code: status, body: text}), what))
             try {
               resolve((text === '' ? {} : JSON.parse(text)) as T)
             } catch {
-              reject(toKubeError(Object.assign(new Error(`HTTP ${status}`), {code: 502, body: {message: `not a JSON response (HTTP ${status})`}}), what))
+              reject(failure(Object.assign(new Error(`HTTP ${status}`), {code: 502, body: {message: `not a JSON response (HTTP ${status})`}}), what))
             }
           })
         },
       )
-      request.on('error', (error) => reject(toKubeError(error, what)))
+      request.on('error', (error) => reject(failure(error, what)))
       request.end(body)
     })
   }
+}
+
+/** toKubeError's result (always an Error for what this adapter hands it). */
+function failure(error: unknown, what: string): Error {
+  const converted = toKubeError(error, what)
+  return converted instanceof Error ? converted : new Error(String(converted))
 }
