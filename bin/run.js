@@ -20,5 +20,6 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0]
   process.exit(0)
 }
 
+await import('./compile-cache.js')
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

@@ -8,7 +8,8 @@
 #   eval "$(scripts/testbed/build-k8s.sh --print-env)"
 #
 # Components: kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
-# etcd, kwok (kwok, kwokctl), kube-state-metrics.
+# etcd, kwok (kwok, kwokctl), kube-state-metrics, kubectl (same Kubernetes version; used
+# by the apply benchmark, scripts/bench-apply.ts, as the reference client).
 #
 # Layout: <root>/<component>-<version>/bin/<binary>, plus a `.complete` marker written
 # last; a component with the marker is skipped. Wrapper modules are built in a temp dir
@@ -25,14 +26,14 @@ KWOK_VERSION="${FEDOBS_KWOK_VERSION:-v0.7.0}"         # sigs.k8s.io/kwok
 KSM_VERSION="${FEDOBS_KSM_VERSION:-v2.15.0}"          # k8s.io/kube-state-metrics/v2
 
 ROOT="${FEDOBS_TESTBED_DIR:-$HOME/.cache/fedobs/testbed}"
-ALL_COMPONENTS=(etcd kwok kube-state-metrics kubernetes)
+ALL_COMPONENTS=(etcd kwok kube-state-metrics kubernetes kubectl)
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 comp_version() {
   case "$1" in
-    kubernetes) echo "$K8S_VERSION" ;;
+    kubernetes|kubectl) echo "$K8S_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     kube-state-metrics) echo "$KSM_VERSION" ;;
@@ -46,6 +47,7 @@ comp_binaries() {
     etcd) echo "etcd" ;;
     kwok) echo "kwok kwokctl" ;;
     kube-state-metrics) echo "kube-state-metrics" ;;
+    kubectl) echo "kubectl" ;;
   esac
 }
 
@@ -65,6 +67,7 @@ print_env() {
   printf 'export FEDOBS_KWOK=%q\n' "$kwok/kwok"
   printf 'export FEDOBS_KWOKCTL=%q\n' "$kwok/kwokctl"
   printf 'export FEDOBS_KUBE_STATE_METRICS=%q\n' "$ksm/kube-state-metrics"
+  printf 'export FEDOBS_KUBECTL=%q\n' "$(comp_dir kubectl)/bin/kubectl"
   local c
   for c in "${ALL_COMPONENTS[@]}"; do
     [[ -f "$(comp_dir "$c")/.complete" ]] || log "warning: $c $(comp_version "$c") is not built yet (run $0)"
@@ -129,8 +132,10 @@ build_ksm() {
     k8s.io/kube-state-metrics/v2
 }
 
-build_kubernetes() {
-  local out="$1" gomod staging_ver mods m godebug
+# Wrapper module for k8s.io/kubernetes at K8S_VERSION, its staging modules replaced by
+# their published releases. Sets KUBE_XFLAGS (the version ldflags upstream's build sets).
+init_kubernetes_wrapper() {
+  local gomod staging_ver mods m godebug
   [[ "$K8S_VERSION" =~ ^v1\.([0-9]+)\.[0-9]+ ]] || die "K8S_VERSION must look like v1.<minor>.<patch>: $K8S_VERSION"
   local minor="${BASH_REMATCH[1]}"
   staging_ver="v0.${K8S_VERSION#v1.}"
@@ -153,11 +158,25 @@ build_kubernetes() {
     x+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     x+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  x="${x# }"
-  go_build "$out/" "$x" \
+  KUBE_XFLAGS="${x# }"
+}
+
+build_kubernetes() {
+  local out="$1"
+  init_kubernetes_wrapper
+  go_build "$out/" "$KUBE_XFLAGS" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler
+}
+
+# kubectl is its own component (own dir and marker) so that adding it does not
+# invalidate an already built control plane; with Go's build cache warm from the
+# control plane, most of its packages are already compiled.
+build_kubectl() {
+  local out="$1"
+  init_kubernetes_wrapper
+  go_build "$out/kubectl" "$KUBE_XFLAGS" k8s.io/kubernetes/cmd/kubectl
 }
 
 build_component() {
@@ -189,6 +208,7 @@ build_component() {
     cd "$work/mod"
     case "$c" in
       kubernetes) build_kubernetes "$work/bin" ;;
+      kubectl) build_kubectl "$work/bin" ;;
       etcd) build_etcd "$work/bin" ;;
       kwok) build_kwok "$work/bin" ;;
       kube-state-metrics) build_ksm "$work/bin" ;;

@@ -4,6 +4,7 @@ import type {RequestOptions} from 'node:https'
 import {UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
 import {connectionProblem, KubeConnectionError, namingFailures, plainHttpRefused} from './errors.js'
+import {connectDirect} from './http.js'
 import {KubeApiError, objectKey, pollUntil, type ApplyOptions, type Kube, type KubeObject, type ListOptions, type ObjectRef, type TypeRef, type WaitOptions} from './api.js'
 
 type K8s = typeof import('@kubernetes/client-node')
@@ -132,12 +133,19 @@ class ClientNodeKube implements Kube {
 }
 
 /**
- * A client for one context of one kubeconfig. Loads @kubernetes/client-node only when a command
- * talks to a cluster.
+ * A client for one context of one kubeconfig: over node:https (http.ts) when the context's
+ * credentials are static, else through @kubernetes/client-node, loaded only then.
  */
 export async function connectKube(kubeconfigFile: string, context: string, cluster?: string): Promise<Kube> {
   if (!existsSync(kubeconfigFile)) {
     throw new UsageError(`kubeconfig ${kubeconfigFile} does not exist`, {hint: 'Run `fedobs cluster create` or `fedobs cluster kubeconfig NAME` first, or pass --kubeconfig.', code: 'no-kubeconfig'})
+  }
+  const direct = process.env.FEDOBS_KUBE_CLIENT === 'client-node' ? undefined : connectDirect(kubeconfigFile, context)
+  if (direct) {
+    const where = {...(cluster ? {cluster} : {}), kubeconfig: kubeconfigFile, context, server: direct.server}
+    // Plain HTTP only to a server on this machine (a local API server, the sandbox), as with client-node below.
+    if (direct.server.startsWith('http:') && !isLoopbackUrl(direct.server)) throw plainHttpRefused(where)
+    return namingFailures(direct, where)
   }
   const k8s = await import('@kubernetes/client-node')
   const config = new k8s.KubeConfig()

@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {parseAllDocuments} from 'yaml'
 import {InternalError} from '../lib/errors.js'
@@ -28,10 +29,33 @@ export function loadTemplate(file: string): unknown[] {
   let docs = cache.get(file)
   if (!docs) {
     const text = readFileSync(file, 'utf8')
-    docs = parseTemplateText(text, file)
+    docs = precompiled()[templateHash(text)] ?? parseTemplateText(text, file)
     cache.set(file, docs)
   }
   return docs
+}
+
+/** The key of a template's text in dist/templates.json. */
+export function templateHash(text: string): string {
+  return createHash('sha256').update(text).digest('base64url')
+}
+
+let parsed: Record<string, unknown[]> | undefined
+
+/**
+ * The templates as `npm run build` parsed them (scripts/build-templates.mjs), by the hash of their
+ * text: JSON loads in a millisecond where the YAML parser takes ~100 ms for them all. Only a
+ * template whose text is exactly what was parsed is taken from it; any other is parsed here.
+ */
+function precompiled(): Record<string, unknown[]> {
+  if (!parsed) {
+    try {
+      parsed = (JSON.parse(readFileSync(new URL('../templates.json', import.meta.url), 'utf8')) as {templates: Record<string, unknown[]>}).templates
+    } catch {
+      parsed = {}
+    }
+  }
+  return parsed
 }
 
 export function parseTemplateText(text: string, name: string): unknown[] {
