@@ -7,7 +7,7 @@ import {realClock} from '../lib/time.js'
 import {hubAccess, printUpSummary, upDocument} from '../cli/up.js'
 import {federationFlags, federationOverrides, fileFlag} from '../federation/flags.js'
 import {loadFederation} from '../federation/load.js'
-import {CancelledError, ExitCode, FedobsError} from '../lib/errors.js'
+import {ExitCode, FedobsError} from '../lib/errors.js'
 import {runPhases} from '../lib/progress.js'
 import {checkAgainstApi} from '../services/clusters.js'
 import {certificateFacts, verifyBackends} from '../services/verify.js'
@@ -63,45 +63,34 @@ export default class Up extends BaseCommand<typeof Up> {
       if (this.output.json) this.output.document(upDocument(federation, {state, interrupted: true, resume, access}))
       else printUpSummary(this.output, federation, {state, interrupted: true, resume, access})
     }
-    // Ctrl-C (the base command aborts) and SIGTERM: say what exists and how to resume, exit 130.
-    const onSigterm = (): void => {
-      if (this.abort.signal.aborted) process.exit(ExitCode.Interrupted)
-      this.abort.abort(new CancelledError())
-      setTimeout(() => process.exit(ExitCode.Interrupted), 5000).unref()
-    }
-    process.on('SIGTERM', onSigterm)
+    // Ctrl-C and SIGTERM (the base command aborts on both): say what exists and how to resume, exit 130.
     // The progress tree settles first when it can; the summary comes before the base command's 5 s exit in any case.
     this.abort.signal.addEventListener('abort', () => setTimeout(reportInterrupted, 3000).unref())
 
-    let result: UpResult
-    try {
-      result = await up(
-        federation,
-        {
-          cloud,
-          kube: (cluster) => kubeFor(cluster, kube),
-          addresses,
-          backends: (hub) => verifyBackends({...urls, skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']}, hub),
-          ...(this.flags['skip-certificates'] ? {} : {certificates: (hub) => certificateFacts(federation, hub, (cluster) => kubeFor(cluster, kube), undefined)}),
-          runPhases: (phases, signal) => runPhases(this.output, phases, signal),
-          confirm,
-        },
-        {
-          timeoutMs,
-          skipVerify: this.flags['skip-verify'],
-          verifyWaitMs,
-          verifyClock: realClock,
-          freshnessMs,
-          signalWindowMs: windowMs,
-          forceConflicts: this.flags['force-conflicts'],
-          // The progress tree owns the terminal: no question in the middle of it; --yes removes the seed's stack.
-          removeLocalStack: this.flags.yes ? 'yes' : 'no',
-        },
-        state,
-      )
-    } finally {
-      process.off('SIGTERM', onSigterm)
-    }
+    const result: UpResult = await up(
+      federation,
+      {
+        cloud,
+        kube: (cluster) => kubeFor(cluster, kube),
+        addresses,
+        backends: (hub) => verifyBackends({...urls, skipLogs: this.flags['skip-logs'], skipTraces: this.flags['skip-traces']}, hub),
+        ...(this.flags['skip-certificates'] ? {} : {certificates: (hub) => certificateFacts(federation, hub, (cluster) => kubeFor(cluster, kube), undefined)}),
+        runPhases: (phases, signal) => runPhases(this.output, phases, signal),
+        confirm,
+      },
+      {
+        timeoutMs,
+        skipVerify: this.flags['skip-verify'],
+        verifyWaitMs,
+        verifyClock: realClock,
+        freshnessMs,
+        signalWindowMs: windowMs,
+        forceConflicts: this.flags['force-conflicts'],
+        // The progress tree owns the terminal: no question in the middle of it; --yes removes the seed's stack.
+        removeLocalStack: this.flags.yes ? 'yes' : 'no',
+      },
+      state,
+    )
     if (this.abort.signal.aborted) {
       reportInterrupted()
       return

@@ -106,7 +106,7 @@ describe('render output directory', () => {
     writeFileSync(path.join(dir, 'file'), 'x')
     const out = path.join(dir, 'file', 'hub')
     // The long name of render's directory flag (its short -o is being retired in favour of -o FORMAT).
-    const result = await runCli(['render', 'hub', '-f', 'examples/fedobs.yaml', '--output-dir', out])
+    const result = await runCli(['render', 'hub', '-f', 'examples/fedobs.yaml', '--out-dir', out])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`cannot create the directory ${out}: a part of the path is a file, not a directory (ENOTDIR)`)
     expect(result.stderr).toContain('hint:')
