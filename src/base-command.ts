@@ -116,6 +116,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
     const normalized = this.explainParseError(error) ?? normalizeError(error, this.abort.signal.aborted)
+    // A refused command line is handled (reported below): not oclif's "did not parse its arguments".
+    this.parsed = true
     process.exitCode = normalized.exitCode
     const asked = outputFormatFromArgv(this.argv)
     const output = this.output ?? new Output({json: asked === 'json' || asked === 'yaml', format: asked, verbose: false, color: false})
