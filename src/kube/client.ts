@@ -3,28 +3,11 @@ import path from 'node:path'
 import type {RequestOptions} from 'node:https'
 import {UsageError} from '../lib/errors.js'
 import {closest} from '../lib/suggest.js'
-import {connectionProblem, KubeConnectionError, namingFailures, plainHttpRefused} from './errors.js'
+import {namingFailures, plainHttpRefused, toKubeError} from './errors.js'
 import {connectDirect} from './http.js'
-import {KubeApiError, objectKey, pollUntil, type ApplyOptions, type Kube, type KubeObject, type ListOptions, type ObjectRef, type TypeRef, type WaitOptions} from './api.js'
+import {objectKey, pollUntil, type ApplyOptions, type Kube, type KubeObject, type ListOptions, type ObjectRef, type TypeRef, type WaitOptions} from './api.js'
 
 type K8s = typeof import('@kubernetes/client-node')
-
-/** A client-node failure as a KubeApiError (or an OperationError when the server is unreachable). */
-export function toKubeError(error: unknown, what: string): unknown {
-  const e = error as {code?: number; body?: unknown; cause?: {code?: string}; message?: string}
-  if (typeof e?.code === 'number') {
-    let status: {message?: string; reason?: string; details?: {causes?: Array<{message?: string; field?: string}>}} = {}
-    try {
-      status = typeof e.body === 'string' ? (JSON.parse(e.body) as typeof status) : ((e.body as typeof status) ?? {})
-    } catch {
-      // not a Status document
-    }
-    return new KubeApiError(e.code, `${what}: ${status.message ?? `HTTP ${e.code}`}`, status.reason, status.details?.causes ?? [])
-  }
-  const connection = connectionProblem(error)
-  if (connection) return new KubeConnectionError(what, connection.problem, connection.tls)
-  return error
-}
 
 function statusOf(error: unknown): number | undefined {
   const code = (error as {code?: unknown})?.code

@@ -111,3 +111,20 @@ export function plainHttpRefused(where: Where): UsageError {
     code: 'plain-http',
   })
 }
+
+/** A client-node failure as a KubeApiError (or an OperationError when the server is unreachable). */
+export function toKubeError(error: unknown, what: string): unknown {
+  const e = error as {code?: number; body?: unknown; cause?: {code?: string}; message?: string}
+  if (typeof e?.code === 'number') {
+    let status: {message?: string; reason?: string; details?: {causes?: Array<{message?: string; field?: string}>}} = {}
+    try {
+      status = typeof e.body === 'string' ? (JSON.parse(e.body) as typeof status) : ((e.body as typeof status) ?? {})
+    } catch {
+      // not a Status document
+    }
+    return new KubeApiError(e.code, `${what}: ${status.message ?? `HTTP ${e.code}`}`, status.reason, status.details?.causes ?? [])
+  }
+  const connection = connectionProblem(error)
+  if (connection) return new KubeConnectionError(what, connection.problem, connection.tls)
+  return error
+}

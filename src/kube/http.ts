@@ -17,7 +17,7 @@ import https, {type RequestOptions} from 'node:https'
 import path from 'node:path'
 import {parse} from 'yaml'
 import {KubeApiError, objectKey, pollUntil, type ApplyOptions, type Kube, type KubeObject, type ListOptions, type ObjectRef, type TypeRef, type WaitOptions} from './api.js'
-import {toKubeError} from './client.js'
+import {toKubeError} from './errors.js'
 
 interface Credentials {
   /** PEM; undefined: the system's CAs. */
