@@ -74,14 +74,24 @@ export async function recordEdgeSources(hub: Kube, federation: Federation, edge:
     // A field manager per edge: concurrent connects each own their key.
     await hub.apply(body as typeof body & ObjectRef, {fieldManager: `fedobs-sources-${edge}`.slice(0, 128), force: true, what: `recording the addresses of ${edge} at the hub`})
   }
-  const all = {...before, [edge]: sorted}
-  const admitted = gatewaySources(federation, all)
-  // The Service as `deploy hub` renders it with these sources, so the two never fight over it.
-  const service = renderHub(federation, {edgeSources: all}).objects.find((o) => o.kind === 'Service' && o.metadata.name === GATEWAY_SERVICE.name)!
-  const live = await hub.read(service)
-  if (live && live.metadata?.annotations?.[FIREWALL_ANNOTATION] !== service.metadata.annotations?.[FIREWALL_ANNOTATION]) {
-    if (!options.dryRun) await applyOne(hub, service, {dryRun: false, forceConflicts: false})
-    options.report(`${options.dryRun ? 'would update' : 'updated'} the gateway firewall: ${admitted.cidrs.length} source(s) admitted (${objectKey(service)})`)
+  // Other edges may record theirs at the same moment (`fedobs up` connects every edge at once): the
+  // Service follows what is recorded when it is applied, and is applied again until a fresh read of the
+  // sources shows nothing it missed, so the last writer always leaves every edge admitted.
+  let all = options.dryRun ? {...before, [edge]: sorted} : {...(await readEdgeSources(hub)), [edge]: sorted}
+  let admitted: ReturnType<typeof gatewaySources>
+  for (let round = 1; ; round++) {
+    admitted = gatewaySources(federation, all)
+    // The Service as `deploy hub` renders it with these sources, so the two never fight over it.
+    const service = renderHub(federation, {edgeSources: all}).objects.find((o) => o.kind === 'Service' && o.metadata.name === GATEWAY_SERVICE.name)!
+    const live = await hub.read(service)
+    if (live && live.metadata?.annotations?.[FIREWALL_ANNOTATION] !== service.metadata.annotations?.[FIREWALL_ANNOTATION]) {
+      if (!options.dryRun) await applyOne(hub, service, {dryRun: false, forceConflicts: false})
+      options.report(`${options.dryRun ? 'would update' : 'updated'} the gateway firewall: ${admitted.cidrs.length} source(s) admitted (${objectKey(service)})`)
+    }
+    if (options.dryRun || round >= 10) break
+    const now = {...(await readEdgeSources(hub)), [edge]: sorted}
+    if (JSON.stringify(now) === JSON.stringify(all)) break
+    all = now
   }
   return {edge, sources: sorted, changed, allowList: admitted.cidrs, warnings: admitted.warnings}
 }

@@ -33,7 +33,9 @@ import {FIELD_MANAGER, LABELS, NAMESPACES} from '../render/render.js'
 import {SECRETS} from '../render/security.js'
 
 const STATE_KEY = 'state.json'
-const MAX_ATTEMPTS = 8
+// Writers that collide (every edge of `fedobs up` connecting at once) each get through in turn:
+// one wins a round, so N concurrent writers need N rounds; jittered pauses spread them.
+const MAX_ATTEMPTS = 40
 
 export interface PkiOptions {
   report: Report
@@ -129,7 +131,10 @@ async function updateAuthority<T>(hub: Kube, federation: Federation, change: (st
       return result
     } catch (error) {
       // Someone else wrote it meanwhile: start again from what they wrote.
-      if (isKubeStatus(error, 409) && attempt < MAX_ATTEMPTS) continue
+      if (isKubeStatus(error, 409) && attempt < MAX_ATTEMPTS) {
+        await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 80 * Math.min(attempt, 5))))
+        continue
+      }
       throw error
     }
   }
