@@ -114,6 +114,15 @@ describe.skipIf(!binaries.ok)('test bed: real control planes on one etcd, kwok n
 
   it('schedules a GPU pod only on a GPU node (which may join late); a second one stays Pending: Insufficient nvidia.com/gpu', async () => {
     const {core} = a.clients()
+    // Every node Ready and untainted first (a node kwok has not marked Ready yet carries the
+    // not-ready taint, and the scheduler would give that reason instead of the GPU one).
+    await waitFor(
+      async () => {
+        const nodes = (await core.listNode()).items
+        return nodes.length > 0 && nodes.every((n) => (n.spec?.taints ?? []).length === 0 && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined
+      },
+      {timeoutMs: 30_000, what: 'every node Ready without taints'},
+    )
     await core.createNamespacedPod({namespace: 'default', body: gpuPod('infer-1')})
     const unschedulable = async (name: string): Promise<string | undefined> => {
       const pod = await core.readNamespacedPod({name, namespace: 'default'})
