@@ -4,6 +4,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {orphans, SANDBOX_BINARIES} from '../../src/sandbox/control.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
+import {expectDocument} from '../helpers/json-schemas.js'
 import {requireBinaries} from '../helpers/testbed.js'
 
 /**
@@ -74,6 +75,9 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     expect(again.code, again.stderr).toBe(0)
     expect(again.stderr).toContain('already runs')
     expect(again.stdout).toContain(`export LINODE_URL='${env.LINODE_URL}'`)
+    const printed = await runCli(['sandbox', 'env', '--json'], {env: base})
+    expect(printed.code).toBe(0)
+    expect(expectDocument('sandbox-env', printed.stdout).env.LINODE_URL).toBe(env.LINODE_URL)
   }, 60_000)
 
   it('up: from nothing to verify green on real data from every cluster; every command says it runs against the sandbox', async () => {
@@ -81,7 +85,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     expect(up.stderr).toMatch(/^sandbox: LINODE_URL \S+ is the local sandbox/m)
     expect(up.stdout + up.stderr).not.toContain(token)
     expect(up.code, up.stdout.slice(-3000) + up.stderr.slice(-3000)).toBe(0)
-    const result = JSON.parse(up.stdout)
+    const result = expectDocument('up', up.stdout)
     expect(result.ok).toBe(true)
     const report = result.verify
     expect(report.ok).toBe(true)
@@ -97,7 +101,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     // status: every cluster, no drift, and the age of its newest data at the hub.
     const status = await fedobs(['status', '-f', file, '--json'])
     expect(status.code, status.stderr).toBe(0)
-    const state = JSON.parse(status.stdout)
+    const state = expectDocument('status', status.stdout)
     expect(state.clusters).toHaveLength(3)
     for (const cluster of state.clusters) {
       expect(cluster.drift, cluster.name).toEqual([])
@@ -106,7 +110,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
 
     const sandbox = await fedobs(['sandbox', 'status', '--json'])
     expect(sandbox.code).toBe(0)
-    const doc = JSON.parse(sandbox.stdout)
+    const doc = expectDocument('sandbox-status', sandbox.stdout)
     expect(doc.clusters.map((c: {label: string}) => c.label).sort()).toEqual([...EDGES, 'fed-observability-test'].sort())
     const running = doc.processes.filter((p: {running: boolean}) => p.running).map((p: {cluster: string; name: string}) => `${p.cluster}/${p.name}`)
     expect(running.sort()).toEqual(
@@ -135,7 +139,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     expect(pidsOf(sandboxDir)).toEqual([])
     const gone = await fedobs(['sandbox', 'status', '--json'])
     expect(gone.code).toBe(1)
-    expect(JSON.parse(gone.stdout).running).toBe(false)
+    expect(expectDocument('sandbox-status', gone.stdout).running).toBe(false)
   }, 300_000)
 })
 
@@ -151,7 +155,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox after its process was SIGKILLed', 
   it('status says it is gone; stop kills what it left running; a new start works', async () => {
     const started = await runCli(['sandbox', 'start', '--no-build', '--json'], {env})
     expect(started.code, started.stderr).toBe(0)
-    const {pid} = JSON.parse(started.stdout)
+    const {pid} = expectDocument('sandbox-start', started.stdout)
     expect(orphans(env.FEDOBS_SANDBOX_DIR).length).toBeGreaterThan(0) // etcd, the log store: its children
     process.kill(pid, 'SIGKILL')
     await new Promise((resolve) => setTimeout(resolve, 500))
@@ -160,7 +164,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox after its process was SIGKILLed', 
     expect(JSON.parse(status.stdout).running).toBe(false)
     expect(orphans(env.FEDOBS_SANDBOX_DIR).length).toBeGreaterThan(0)
     const stop = await runCli(['sandbox', 'stop', '--json'], {env})
-    expect(JSON.parse(stop.stdout).stopped).toBe(true)
+    expect(expectDocument('sandbox-stop', stop.stdout).stopped).toBe(true)
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(orphans(env.FEDOBS_SANDBOX_DIR)).toEqual([])
     const again = await runCli(['sandbox', 'start', '--no-build', '--json'], {env})
