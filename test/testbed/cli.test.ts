@@ -3,11 +3,11 @@ import {readFileSync} from 'node:fs'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {startCloud, type Cloud} from '../helpers/cloud.js'
+import type {Cloud} from '../helpers/cloud.js'
+import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {createLinodeBridge, type LinodeBridge} from '../../src/sandbox/testbed/bridge.js'
 import {waitFor} from '../../src/sandbox/testbed/net.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
+import {TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
 
 const binaries = requireBinaries(TESTBED_BINARIES)
 const EXAMPLE = 'examples/fedobs.yaml'
@@ -24,7 +24,6 @@ interface K8sObject {
 
 describe.skipIf(!binaries.ok)('the real CLI against the fake Linode API bridged to real clusters', () => {
   let testbed: Testbed
-  let bridge: LinodeBridge
   let cloud: Cloud
 
   /** kubectl through the kubeconfig the CLI merged, with the context it added. */
@@ -35,18 +34,15 @@ describe.skipIf(!binaries.ok)('the real CLI against the fake Linode API bridged 
     return (await child).stdout
   }
 
+  let bridged: BridgedCloud | undefined
   beforeAll(async () => {
-    testbed = await startTestbed()
-    bridge = createLinodeBridge(testbed)
-    // Time runs 50 times faster for the fake and the CLI alike: LKE's minutes become seconds.
-    cloud = await startCloud({kubeconfigFor: bridge.kubeconfigFor, timeScale: 0.02})
-    bridge.connect(cloud.fake)
+    // LKE's minutes become seconds (time scale 0.02), for the fake and the CLI alike.
+    bridged = await startBridgedCloud()
+    ;({testbed, cloud} = bridged)
   })
 
   afterAll(async () => {
-    await bridge?.stop()
-    await cloud?.close()
-    await testbed?.stop()
+    await bridged?.stop()
   })
 
   it('cluster create merges a kubeconfig whose context reaches the real apiserver with LKE-shaped nodes, the GPU one included', async () => {

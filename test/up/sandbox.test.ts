@@ -10,12 +10,13 @@ import path from 'node:path'
 import {Ajv} from 'ajv'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
-import {startCloud, type Cloud} from '../helpers/cloud.js'
+import type {Cloud} from '../helpers/cloud.js'
 import type {CliResult} from '../helpers/cli.js'
+import {startBridgedCloud, type BridgedCloud} from '../helpers/deploy.js'
 import {requireBinaries} from '../helpers/testbed.js'
-import {createLinodeBridge, type LinodeBridge} from '../../src/sandbox/testbed/bridge.js'
+import type {LinodeBridge} from '../../src/sandbox/testbed/bridge.js'
 import {waitFor} from '../../src/sandbox/testbed/net.js'
-import {startTestbed, TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
+import {TESTBED_BINARIES, type Testbed} from '../../src/sandbox/testbed/testbed.js'
 import {statusSchema} from '../../src/services/status-schema.js'
 import {upSchema} from '../../src/services/up-schema.js'
 
@@ -85,18 +86,15 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
     await waitFor(() => testbed.clusters.size === 0, {timeoutMs: 60_000, what: 'the sandbox to stop every API server'})
   }
 
+  let bridged: BridgedCloud | undefined
   beforeAll(async () => {
-    testbed = await startTestbed()
-    bridge = createLinodeBridge(testbed)
-    // LKE's minutes become seconds, for the fake and the CLI alike.
-    cloud = await startCloud({kubeconfigFor: bridge.kubeconfigFor, timeScale: 0.02})
-    bridge.connect(cloud.fake)
+    // LKE's minutes become seconds (time scale 0.02), for the fake and the CLI alike.
+    bridged = await startBridgedCloud()
+    ;({testbed, bridge, cloud} = bridged)
   })
 
   afterAll(async () => {
-    await bridge?.stop()
-    await cloud?.close()
-    await testbed?.stop()
+    await bridged?.stop()
   })
 
   it('status before up: every cluster "not created", no gateway, exit 0', async () => {
