@@ -120,7 +120,7 @@ describe('hub', () => {
     expect(mounts.map((m) => m.mountPath)).toContain(providers.providers[0].options.path)
   })
 
-  it('ships the Federation Overview dashboard, referencing only provisioned datasource UIDs', () => {
+  it('ships the four dashboards, referencing only provisioned datasource UIDs, well under the 1 MiB ConfigMap limit', () => {
     const data = (find(objects, 'ConfigMap', 'grafana-dashboards', 'monitoring') as any).data as Record<string, string>
     const overview = JSON.parse(data['federation-overview.json']!)
     expect(overview.uid).toBe('federation-overview')
@@ -137,6 +137,9 @@ describe('hub', () => {
     expect([...uids].sort()).toEqual(expect.arrayContaining(['prometheus']))
     for (const uid of uids) expect(['prometheus', 'loki', 'tempo']).toContain(uid)
     expect(overview.panels.filter((p: {type: string}) => p.type !== 'row').length).toBeGreaterThanOrEqual(18)
+    expect(Object.keys(data).sort()).toEqual(['bert-inference.json', 'federation-overview.json', 'gpu-health.json', 'k8s-resources.json'])
+    // A ConfigMap holds at most 1 MiB; keep the four well inside it (room for more dashboards).
+    expect(Object.entries(data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)).toBeLessThan(512 * 1024)
   })
 
   describe('OTel gateway', () => {
