@@ -152,7 +152,9 @@ interface FieldPanel<T> {
 
 function fill<T extends FieldPanel<T>>(panel: T, spec: PanelSpec): T {
   panel.title(spec.title).description(spec.description).datasource(PROMETHEUS).unit(spec.unit).height(spec.h).span(spec.w)
-  if (spec.thresholds) panel.thresholds(spec.thresholds)
+  // Without thresholds of its own a panel would get Grafana's default (red from 80): a neutral
+  // colour instead, so that 120 W or 300 requests/s never look like an alarm.
+  panel.thresholds(spec.thresholds ?? thresholds('text'))
   if (spec.min !== undefined) panel.min(spec.min)
   if (spec.max !== undefined) panel.max(spec.max)
   if (spec.decimals !== undefined) panel.decimals(spec.decimals)
