@@ -31,12 +31,19 @@ export default class Verify extends BaseCommand<typeof Verify> {
     const {report, attempts, backends} = await runVerify(plan, this.flags, this.output, this.abort.signal)
     if (this.flags.junit) writeFileSync(this.flags.junit, junitReport(report))
     if (this.flags.html) {
-      const written = await writeHtmlReport(this.flags.html, plan.federation, report, backends.prometheus, {
-        ...(plan.selected ? {clusters: plan.selected} : {}),
-        source: backends.prometheus.describe,
-        now: Date.now(),
-        signal: this.abort.signal,
-      }, '--html FILE')
+      const written = await writeHtmlReport(
+        this.flags.html,
+        plan.federation,
+        report,
+        backends.prometheus,
+        {
+          ...(plan.selected ? {clusters: plan.selected} : {}),
+          source: backends.prometheus.describe,
+          now: Date.now(),
+          signal: this.abort.signal,
+        },
+        '--html FILE',
+      )
       this.output.info(`HTML report: ${written.file} (${formatBytes(written.bytes)})`)
     }
     if (this.output.json) this.output.document({...report, ...(plan.waitMs !== undefined ? {attempts} : {})})

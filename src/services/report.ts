@@ -6,7 +6,7 @@ import {closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync
 import {createRequire} from 'node:module'
 import path from 'node:path'
 import {allClusters, type Federation} from '../federation/model.js'
-import {onFs} from '../lib/errors.js'
+import {FedobsError, onFs, UsageError} from '../lib/errors.js'
 import {parseDuration} from '../lib/time.js'
 import type {Backend} from '../verify/backends.js'
 import type {VerifyReport} from '../verify/checks.js'
@@ -32,10 +32,18 @@ export function chartAssets(): ChartAssets {
  */
 export function assertWritable(file: string, elsewhere: string): void {
   const existed = existsSync(file)
-  onFs({operation: 'write', what: 'HTML report', path: file, elsewhere}, () => {
-    closeSync(openSync(file, 'a'))
-    if (!existed) unlinkSync(file)
-  })
+  try {
+    onFs({operation: 'write', what: 'HTML report', path: file, elsewhere}, () => {
+      closeSync(openSync(file, 'a'))
+      if (!existed) unlinkSync(file)
+    })
+  } catch (error) {
+    // The one case the general mapping cannot say better: the directory is not there.
+    if (error instanceof FedobsError && error.code === 'fs-enoent') {
+      throw new UsageError(error.message, {code: error.code, hint: `Create its directory first (\`mkdir -p ${path.dirname(path.resolve(file))}\`), or choose another place with ${elsewhere}.`})
+    }
+    throw error
+  }
 }
 
 export interface WrittenReport {

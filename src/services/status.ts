@@ -18,7 +18,6 @@ import {clusterDrift, type DriftItem} from './status-drift.js'
 /** The newest sample per cluster (defined beside the report's charts, which chart its age). */
 export {NEWEST_DATA_QUERY}
 
-
 export interface PoolStatus {
   type: string
   count: number

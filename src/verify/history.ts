@@ -89,8 +89,7 @@ export function chartKinds(scrapeIntervalS: number): ChartInfo[] {
       title: 'Scrape targets up',
       unit: '',
       about: 'Targets up (sum of up) and all targets (count of up) per cluster.',
-      query:
-        'label_replace(sum by (cluster_id) (up{cluster_id!=""}), "series", "up", "", "") or label_replace(count by (cluster_id) (up{cluster_id!=""}), "series", "targets", "", "")',
+      query: 'label_replace(sum by (cluster_id) (up{cluster_id!=""}), "series", "up", "", "") or label_replace(count by (cluster_id) (up{cluster_id!=""}), "series", "targets", "", "")',
     },
   ]
 }

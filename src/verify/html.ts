@@ -30,7 +30,10 @@ export function escapeHtml(text: string): string {
 
 /** JSON inside <script type="application/json">: no "<" at all, so no "</script>" or "<!--" can end or bend it. */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
 }
 
 /** Script text as an inline <script> may carry: a "</script" inside would end the element early. */
@@ -87,9 +90,11 @@ const CHART_SCRIPT = `(function () {
         scales: {x: {time: true}, y: {range: yRange(kind.id)}},
         axes: [{size: 30, font: '10px system-ui, sans-serif'}, {size: 48, font: '10px system-ui, sans-serif', values: axisValues(kind.unit === '%' ? '%' : '')}],
         series: [{}].concat(series.map(function (s, si) {
-          // A value with no neighbour draws no line: show the points of such a series.
+          // A value with no neighbour draws no line, and a few values draw a line too short to see
+          // on an hour: show the points of such a series.
+          var count = s.values.filter(function (v) { return v != null; }).length;
           var isolated = s.values.some(function (v, vi) { return v != null && s.values[vi - 1] == null && s.values[vi + 1] == null; });
-          return {label: s.label, stroke: colors[kind.id][si % colors[kind.id].length], width: 2, points: {show: isolated, size: 5}, spanGaps: false};
+          return {label: s.label, stroke: colors[kind.id][si % colors[kind.id].length], width: 2, points: {show: isolated || count < 12, size: 6}, spanGaps: false};
         }))
       };
       new uPlot(opts, [xs].concat(series.map(function (s) { return s.values; })), target);
