@@ -283,6 +283,19 @@ export const commandSchemas = {
     ),
   ),
   verify: verifySchema,
+  report: document(
+    'report',
+    'fedobs report --json (exit 1 when a check failed: the page is written all the same)',
+    closed(
+      {
+        file: {type: 'string', description: 'Absolute path of the HTML page written.'},
+        bytes: {...count, description: 'Its size in bytes.'},
+        ok: {type: 'boolean', description: 'No check failed (as `fedobs verify`); the exit code is 0 exactly when this is true.'},
+        summary: closed({ok: count, warn: count, fail: count}, ['ok', 'warn', 'fail']),
+      },
+      ['file', 'bytes', 'ok', 'summary'],
+    ),
+  ),
   'certs-status': document(
     'certs-status',
     'fedobs certs status --json',

@@ -10,15 +10,13 @@ import {contextAlias, contextExists} from '../kube/kubeconfig.js'
 import type {LinodeApi} from '../linode/client.js'
 import type {ApiCluster} from '../linode/types.js'
 import {promQuery, type Backend} from '../verify/backends.js'
+import {NEWEST_DATA_QUERY} from '../verify/history.js'
 import {clusterPayload} from './clusters.js'
 import {gatewayAddresses} from './deploy/gateway.js'
 import {clusterDrift, type DriftItem} from './status-drift.js'
 
-/**
- * The newest sample per cluster: exact when it is within Prometheus's 5-minute lookback, else found
- * by a 1-hour subquery at 1-minute steps (so a cluster silent for 20 minutes shows 20m, not "none").
- */
-export const NEWEST_DATA_QUERY = 'max by (cluster_id) (timestamp(up{cluster_id!=""})) or max by (cluster_id) (max_over_time(timestamp(up{cluster_id!=""})[1h:1m]))'
+/** The newest sample per cluster (defined beside the report's charts, which chart its age). */
+export {NEWEST_DATA_QUERY}
 
 export interface PoolStatus {
   type: string

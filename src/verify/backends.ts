@@ -110,3 +110,16 @@ export function quoteLabelValue(value: string): string {
 export function regexAlternatives(values: string[]): string {
   return quoteLabelValue(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))
 }
+
+export interface PrometheusSeries {
+  metric: Record<string, string>
+  values: Array<[number, string]>
+}
+
+/** One PromQL range query (start/end in Unix seconds, step in seconds); throws on an API error. */
+export async function promQueryRange(prometheus: Backend, query: string, range: {start: number; end: number; step: number}, signal?: AbortSignal): Promise<PrometheusSeries[]> {
+  const params = new URLSearchParams({query, start: String(range.start), end: String(range.end), step: String(range.step)})
+  const answer = (await prometheus.get(`api/v1/query_range?${params}`, signal)) as {status: string; error?: string; data?: {resultType: string; result: PrometheusSeries[]}}
+  if (answer.status !== 'success') throw new OperationError(`Prometheus rejected a query: ${answer.error ?? 'unknown error'}`, {code: 'bad-query'})
+  return answer.data?.resultType === 'matrix' ? answer.data.result : []
+}
