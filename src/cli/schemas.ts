@@ -347,6 +347,41 @@ export const commandSchemas = {
     ),
   ),
   'sandbox-env': document('sandbox-env', 'fedobs sandbox env --json (exit 1 when not running)', closed({env: {type: 'object', additionalProperties: string}}, ['env'])),
+  'dashboards-export': document(
+    'dashboards-export',
+    'fedobs dashboards export --json',
+    closed(
+      {
+        directory: {type: 'string', description: 'The directory written into (absolute).'},
+        files: {
+          type: 'array',
+          items: closed(
+            {
+              uid: string,
+              title: string,
+              file: {type: 'string', description: '<uid>.json'},
+              path: {type: 'string', description: 'Its absolute path.'},
+              status: {type: 'string', enum: ['written', 'overwritten', 'unchanged'], description: 'overwritten only with --force; unchanged: the identical file was there.'},
+            },
+            ['uid', 'title', 'file', 'path', 'status'],
+          ),
+        },
+        inputs: {
+          type: 'array',
+          description: 'The datasource inputs (__inputs) Grafana asks for on import.',
+          items: closed({name: {type: 'string', description: 'e.g. DS_PROMETHEUS'}, label: string, description: string, type: {const: 'datasource'}, pluginId: string, pluginName: string}, [
+            'name',
+            'label',
+            'description',
+            'type',
+            'pluginId',
+            'pluginName',
+          ]),
+        },
+      },
+      ['directory', 'files', 'inputs'],
+    ),
+  ),
   'certs-revoke': document('certs-revoke', 'fedobs certs revoke --json', closed({cluster: string, revoked: {type: 'boolean'}, at: time}, ['cluster', 'revoked', 'at'])),
 } as const
 
