@@ -17,10 +17,9 @@ export function isLoopbackAddress(address: string): boolean {
 
 /** Open a URL in the desktop's browser (xdg-open, open, start); resolves false when that failed to start. */
 export function openBrowser(url: string): Promise<boolean> {
-  const [command, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]]
+  const [command, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]]
   return new Promise((resolve) => {
-    const child = spawn(command, args as string[], {detached: true, stdio: 'ignore'})
+    const child = spawn(command, args, {detached: true, stdio: 'ignore'})
     child.once('error', () => resolve(false))
     child.once('spawn', () => {
       child.unref()

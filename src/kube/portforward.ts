@@ -40,9 +40,7 @@ export interface PortForwardTarget {
 
 /** Open one forwarded connection to `port` of the pod; resolves once the API server has upgraded it. */
 export async function openPortForward(kube: Kube, target: PortForwardTarget, signal?: AbortSignal): Promise<PortForwardStream> {
-  const url = new URL(
-    `${kube.server.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(target.pod)}/portforward?ports=${target.port}`,
-  )
+  const url = new URL(`${kube.server.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(target.pod)}/portforward?ports=${target.port}`)
   const key = randomBytes(16).toString('base64')
   const options: RequestOptions = {
     method: 'GET',

@@ -16,10 +16,7 @@ export const GRAFANA_SELECTOR = `${LABELS.name}=grafana`
 /** Grafana's own port (templates/hub/grafana.yaml: containerPort `http`). */
 export const GRAFANA_PORT = 3000
 
-export type ForwardEvent =
-  | {type: 'pod-changed'; from: string; to: string}
-  | {type: 'pod-lost'; pod: string; reason: string}
-  | {type: 'connection-failed'; pod: string; message: string}
+export type ForwardEvent = {type: 'pod-changed'; from: string; to: string} | {type: 'pod-lost'; pod: string; reason: string} | {type: 'connection-failed'; pod: string; message: string}
 
 export interface GrafanaForwardOptions {
   kube: Kube
@@ -83,7 +80,10 @@ function grafanaPort(pod: KubeObject): number {
  * one is gone). Throws when there is none, naming the namespace, the label and what the pods are doing.
  */
 export async function pickGrafanaPod(kube: Kube): Promise<PickedPod> {
-  const pods = await kube.list({apiVersion: 'v1', kind: 'Pod'}, {namespace: GRAFANA_NAMESPACE, labelSelector: GRAFANA_SELECTOR, what: `listing the Grafana pods (${GRAFANA_NAMESPACE}, ${GRAFANA_SELECTOR})`})
+  const pods = await kube.list(
+    {apiVersion: 'v1', kind: 'Pod'},
+    {namespace: GRAFANA_NAMESPACE, labelSelector: GRAFANA_SELECTOR, what: `listing the Grafana pods (${GRAFANA_NAMESPACE}, ${GRAFANA_SELECTOR})`},
+  )
   const ready = pods.filter(isReadyPod).sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')))
   const pod = ready[0]
   if (pod) return {name: pod.metadata!.name!, port: grafanaPort(pod)}
@@ -103,7 +103,10 @@ export async function pickGrafanaPod(kube: Kube): Promise<PickedPod> {
 
 /** The Grafana admin password from Secret monitoring/grafana-admin (key admin-password), or undefined. */
 export async function readGrafanaPassword(kube: Kube): Promise<string | undefined> {
-  const secret = await kube.read({apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRETS.grafanaAdmin, namespace: GRAFANA_NAMESPACE}}, `reading Secret ${GRAFANA_NAMESPACE}/${SECRETS.grafanaAdmin}`)
+  const secret = await kube.read(
+    {apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRETS.grafanaAdmin, namespace: GRAFANA_NAMESPACE}},
+    `reading Secret ${GRAFANA_NAMESPACE}/${SECRETS.grafanaAdmin}`,
+  )
   const value = secret?.data?.['admin-password']
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8')
 }
@@ -145,8 +148,10 @@ export async function startGrafanaForward(options: GrafanaForwardOptions): Promi
     if (outcome === 'busy' && options.fallbackToFreePort) outcome = await listen(server, address, 0)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EACCES') throw new UsageError(`cannot listen on ${formatHost(address)}:${options.port}: permission denied`, {hint: 'Ports below 1024 need privileges: choose another --port.', code: 'port-denied'})
-    if (code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${address}: no such address on this machine`, {hint: '--address must be an address of this machine (127.0.0.1 by default).', code: 'bad-address'})
+    if (code === 'EACCES')
+      throw new UsageError(`cannot listen on ${formatHost(address)}:${options.port}: permission denied`, {hint: 'Ports below 1024 need privileges: choose another --port.', code: 'port-denied'})
+    if (code === 'EADDRNOTAVAIL')
+      throw new UsageError(`cannot listen on ${address}: no such address on this machine`, {hint: '--address must be an address of this machine (127.0.0.1 by default).', code: 'bad-address'})
     throw error
   }
   if (outcome === 'busy') {

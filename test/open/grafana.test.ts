@@ -212,10 +212,13 @@ describe.skipIf(!binaries.ok)('fedobs open grafana through a real API server', (
     expect((await fetch(new URL('api/health', url))).status).toBe(200)
 
     await kube.delete({apiVersion: 'v1', kind: 'Pod', metadata: {name: first, namespace: 'monitoring'}})
-    const second = await waitFor(async () => {
-      const name = await readyPod()
-      return name !== first ? name : undefined
-    }, {timeoutMs: 90_000, intervalMs: 500, what: 'the replacement grafana pod'})
+    const second = await waitFor(
+      async () => {
+        const name = await readyPod()
+        return name !== first ? name : undefined
+      },
+      {timeoutMs: 90_000, intervalMs: 500, what: 'the replacement grafana pod'},
+    )
     // A connection right away works: the forward picks the new pod (on its check, or when the old one refuses).
     const health = await waitFor(
       async () => {
@@ -268,7 +271,11 @@ describe.skipIf(!binaries.ok)('fedobs open grafana through a real API server', (
       kube.patch({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'grafana', namespace: 'monitoring'}}, {spec: {replicas}}, {type: 'merge', fieldManager: 'test'})
     await scale(0)
     try {
-      await waitFor(async () => (await kube.list({apiVersion: 'v1', kind: 'Pod'}, {namespace: 'monitoring', labelSelector: LABEL})).length === 0, {timeoutMs: 90_000, intervalMs: 500, what: 'no grafana pods'})
+      await waitFor(async () => (await kube.list({apiVersion: 'v1', kind: 'Pod'}, {namespace: 'monitoring', labelSelector: LABEL})).length === 0, {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        what: 'no grafana pods',
+      })
       const none = await once(['-o', 'json'])
       expect(none.code).toBe(1)
       const error = JSON.parse(none.stdout).error

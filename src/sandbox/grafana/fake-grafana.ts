@@ -132,7 +132,18 @@ export async function startFakeGrafana(provisioning: GrafanaProvisioning, option
       const type = url.searchParams.get('type')
       const tags = url.searchParams.getAll('tag')
       const uids = url.searchParams.getAll('dashboardUIDs').flatMap((u) => u.split(','))
-      const folder = {id: 1, uid: folderUid, orgId: 1, title: folderTitle, uri: `db/${folderUid}`, url: `/dashboards/f/${folderUid}/${folderUid}`, slug: '', type: 'dash-folder', tags: [], isStarred: false}
+      const folder = {
+        id: 1,
+        uid: folderUid,
+        orgId: 1,
+        title: folderTitle,
+        uri: `db/${folderUid}`,
+        url: `/dashboards/f/${folderUid}/${folderUid}`,
+        slug: '',
+        type: 'dash-folder',
+        tags: [],
+        isStarred: false,
+      }
       const found = [
         ...(type === null || type === 'dash-folder' ? (tags.length === 0 && uids.length === 0 && folderTitle.toLowerCase().includes(query) ? [folder] : []) : []),
         ...(type === null || type === 'dash-db'
