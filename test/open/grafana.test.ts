@@ -1,4 +1,5 @@
 import {spawn, execFile, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {createHash, randomBytes} from 'node:crypto'
 import {mkdtempSync} from 'node:fs'
 import {createServer, connect, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -6,6 +7,7 @@ import path from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {connectKube} from '../../src/kube/client.js'
+import {openPortForward} from '../../src/kube/portforward.js'
 import type {Kube} from '../../src/kube/api.js'
 import {startFakeGrafana, provisioningFromCluster, type FakeGrafana} from '../../src/sandbox/grafana/fake-grafana.js'
 import {waitFor} from '../../src/sandbox/testbed/net.js'
@@ -91,6 +93,8 @@ describe.skipIf(!binaries.ok)('fedobs open grafana through a real API server', (
   /** A directory without a fedobs.yaml: the federation is flags alone (hub "hub", context fedobs-hub). */
   let cwd: string
   let password: string
+  /** Echoes every byte back: the far end of the raw stream test (pod port 9999). */
+  let echo: Server
   const running: Running[] = []
   const run = (args: string[]): Running => {
     const r = start(kubeconfig, cwd, args)
@@ -131,18 +135,27 @@ describe.skipIf(!binaries.ok)('fedobs open grafana through a real API server', (
     const provisioning = await provisioningFromCluster(kube)
     password = provisioning.adminPassword
     fake = await startFakeGrafana(provisioning)
+    echo = createServer((socket) => socket.pipe(socket))
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()))
     // kwok forwards port 3000 of every pod in monitoring (whatever its name: restarts too) to the fake.
     await kube.create({
       apiVersion: 'kwok.x-k8s.io/v1alpha1',
       kind: 'ClusterPortForward',
       metadata: {name: 'grafana'},
-      spec: {selector: {matchNamespaces: ['monitoring']}, forwards: [{ports: [3000], target: {port: fake.port, address: '127.0.0.1'}}]},
+      spec: {
+        selector: {matchNamespaces: ['monitoring']},
+        forwards: [
+          {ports: [3000], target: {port: fake.port, address: '127.0.0.1'}},
+          {ports: [9999], target: {port: (echo.address() as {port: number}).port, address: '127.0.0.1'}},
+        ],
+      },
     })
   }, 300_000)
 
   afterAll(async () => {
     await Promise.all(running.map((r) => stop(r, 'SIGKILL')))
     await fake?.close()
+    echo?.close()
     await testbed?.stop()
   })
 
@@ -188,12 +201,47 @@ describe.skipIf(!binaries.ok)('fedobs open grafana through a real API server', (
     expect(await refused(doc.localPort)).toBe(true)
   })
 
+  it('the WebSocket stream carries 4 MiB each way intact (frames above 64 KiB, back-pressure)', async () => {
+    const stream = await openPortForward(kube, {namespace: 'monitoring', pod: await readyPod(), port: 9999})
+    const sent = randomBytes(4 * 1024 * 1024)
+    const received: Buffer[] = []
+    let length = 0
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => {
+        received.push(chunk)
+        length += chunk.length
+        if (length >= sent.length) resolve()
+      })
+      stream.on('error', reject)
+    })
+    // Chunks of 256 KiB: each one frame with a 64-bit length.
+    for (let offset = 0; offset < sent.length; offset += 256 * 1024) {
+      if (!stream.write(sent.subarray(offset, offset + 256 * 1024))) await new Promise((resolve) => stream.once('drain', resolve))
+    }
+    await done
+    const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+    expect(length).toBe(sent.length)
+    expect(digest(Buffer.concat(received))).toBe(digest(sent))
+    stream.destroy()
+  })
+
+  it("a port nothing forwards: the kubelet's error message ends the stream", async () => {
+    const stream = await openPortForward(kube, {namespace: 'monitoring', pod: await readyPod(), port: 4444})
+    const error = await new Promise<Error>((resolve) => {
+      stream.on('error', resolve)
+      stream.write(Buffer.from('GET / HTTP/1.0\r\n\r\n'))
+    })
+    expect(error.message).toContain('4444')
+  })
+
   it('prints the password only with --show-password; without it, only the command that reads it', async () => {
-    const plain = run(['--port', '0'])
+    const plain = run(['--port', '0', '--open'])
     await waitFor(() => plain.stderr().includes('Ctrl-C to stop'), {timeoutMs: 30_000, what: () => `the human output (${plain.stderr()})`})
     expect(plain.stdout()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\n$/)
     expect(plain.stderr()).toContain(`kubectl --context ${CONTEXT} -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d`)
     expect(plain.stdout() + plain.stderr()).not.toContain(password)
+    // No terminal here: --open says so and starts no browser.
+    expect(plain.stderr()).toContain('--open: no terminal here, so no browser is started')
     expect((await stop(plain, 'SIGINT')).code).toBe(0)
 
     const shown = run(['-o', 'json', '--port', '0', '--show-password'])
