@@ -383,6 +383,23 @@ export const commandSchemas = {
     ),
   ),
   'certs-revoke': document('certs-revoke', 'fedobs certs revoke --json', closed({cluster: string, revoked: {type: 'boolean'}, at: time}, ['cluster', 'revoked', 'at'])),
+  'open-grafana': document(
+    'open-grafana',
+    'fedobs open grafana --json (printed once listening; the command keeps forwarding until Ctrl-C or SIGTERM)',
+    closed(
+      {
+        url: {type: 'string', description: 'The local URL of Grafana, e.g. http://127.0.0.1:3000/.'},
+        address: {type: 'string', description: 'The local address listened on (--address).'},
+        localPort: {type: 'integer', minimum: 1, maximum: 65535},
+        namespace: string,
+        pod: {type: 'string', description: 'The Grafana pod forwarded to at start (a replacement pod is picked when it goes).'},
+        context: {type: 'string', description: "The hub's kubeconfig context."},
+        passwordCommand: {type: 'string', description: 'A shell command that prints the admin password (never the password itself).'},
+        password: {type: 'string', description: 'The admin password: only with --show-password.'},
+      },
+      ['url', 'address', 'localPort', 'namespace', 'pod', 'context', 'passwordCommand'],
+    ),
+  ),
 } as const
 
 export type SchemaName = keyof typeof commandSchemas

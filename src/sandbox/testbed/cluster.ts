@@ -6,6 +6,7 @@
 import {generateKeyPairSync, randomBytes} from 'node:crypto'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {request} from 'node:https'
 import type {V1Node} from '@kubernetes/client-node'
 import {clientsFor, ignoreStatus, kubeconfigYaml, type Clients} from './kube.js'
 import {freePort, GiveUp, probe, waitFor} from './net.js'
@@ -30,6 +31,13 @@ export interface ClusterOptions {
   token?: string
   /** The podCIDR of the n-th node added (kwok gives pods IPs from it); none when left out. */
   podCidr?: (node: number) => string
+  /**
+   * Serve the kubelet API through the API server (pods/portforward), as `kubectl port-forward` uses
+   * it: kwok answers it on 127.0.0.1, nodes get InternalIP 127.0.0.1 and kwok's port as their kubelet
+   * port, and kwok forwards what its PortForward / ClusterPortForward objects (kwok.x-k8s.io/v1alpha1,
+   * CRDs installed here) say. Off by default: nodes keep their 127.<index>.x.y addresses.
+   */
+  kubeletApi?: boolean
 }
 
 export interface TestCluster {
@@ -116,6 +124,9 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
           `--service-cluster-ip-range=${SERVICE_CIDR}`,
           '--authorization-mode=Node,RBAC',
           '--allow-privileged=true',
+          // Nodes are reached at their InternalIP (127.0.0.1, where kwok listens): their Hostname
+          // address, the default first choice, does not resolve.
+          ...(options.kubeletApi ? ['--kubelet-preferred-address-types=InternalIP'] : []),
         ],
         log('kube-apiserver'),
       ),
@@ -136,6 +147,8 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
     const kubeconfig = kubeconfigYaml({name: contextName, server, caPem, token})
     const kubeconfigFile = path.join(dir, 'kubeconfig.yaml')
     writeFileSync(kubeconfigFile, kubeconfig, {mode: 0o600})
+
+    if (options.kubeletApi) await installKwokForwardCrds(server, token, caPem, context.timeoutMs)
 
     const alwaysAllow = '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics'
     processes.push(
@@ -181,6 +194,10 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
           `--node-ip=127.${index}.127.254`,
           // Heartbeats through Leases, as real kubelets do.
           '--node-lease-duration-seconds=40',
+          // kwok writes this port as every node's kubelet port and serves port-forward on it (TLS with
+          // a self-signed certificate, which the API server does not check without
+          // --kubelet-certificate-authority), forwarding what the PortForward objects say.
+          ...(options.kubeletApi ? [`--node-port=${kwokPort}`, `--enable-crds=${KWOK_FORWARD_KINDS.join(',')}`] : []),
         ],
         // kwok reads ~/.kwok/kwok.yaml when it exists: keep it hermetic.
         {...log('kwok'), env: {...process.env, HOME: dir}},
@@ -218,7 +235,7 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
       async addNode(spec) {
         const name = nodeName(contextName, spec.poolId, spec.suffix)
         const host = nextHost++
-        const internalIP = `127.${index}.${Math.floor(host / 250)}.${(host % 250) + 1}`
+        const internalIP = options.kubeletApi ? '127.0.0.1' : `127.${index}.${Math.floor(host / 250)}.${(host % 250) + 1}`
         const body = lkeNode(spec, {name, internalIP, region: spec.region ?? region, kubeletVersion: version})
         if (options.podCidr) (body.spec ??= {}).podCIDR = options.podCidr(host - 1)
         const {core} = (clients ??= clientsFor(kubeconfig))
@@ -238,4 +255,68 @@ export async function startCluster(options: ClusterOptions, context: StartCluste
     await stopAll()
     throw error
   }
+}
+
+/** kwok's port-forward configuration kinds (kwok.x-k8s.io/v1alpha1), served as CRDs with kubeletApi. */
+export const KWOK_FORWARD_KINDS = ['PortForward', 'ClusterPortForward'] as const
+
+/**
+ * The CRDs kwok watches for port-forward rules: group kwok.x-k8s.io, version v1alpha1, the names
+ * kwok's typed client uses (portforwards namespaced, clusterportforwards cluster-scoped). kwok
+ * validates the content itself; the schema here only keeps every field.
+ */
+function kwokForwardCrds(): object[] {
+  return KWOK_FORWARD_KINDS.map((kind) => {
+    const plural = `${kind.toLowerCase()}s`
+    return {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: {name: `${plural}.kwok.x-k8s.io`},
+      spec: {
+        group: 'kwok.x-k8s.io',
+        names: {kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase()},
+        scope: kind.startsWith('Cluster') ? 'Cluster' : 'Namespaced',
+        versions: [
+          {
+            name: 'v1alpha1',
+            served: true,
+            storage: true,
+            subresources: {status: {}},
+            schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}},
+          },
+        ],
+      },
+    }
+  })
+}
+
+/**
+ * Create kwok's forward CRDs and wait until the API server serves them (before kwok starts watching).
+ * Sent as plain JSON: client-node's CRD model would drop `x-kubernetes-preserve-unknown-fields`
+ * (its field has another name), and the API server would then prune every spec.
+ */
+async function installKwokForwardCrds(server: string, token: string, caPem: string, timeoutMs: number): Promise<void> {
+  for (const crd of kwokForwardCrds()) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const body = Buffer.from(JSON.stringify(crd))
+      const req = request(
+        `${server}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`,
+        {method: 'POST', ca: caPem, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': body.length}},
+        (res) => {
+          res.resume()
+          res.on('end', () => resolve(res.statusCode ?? 0))
+        },
+      )
+      req.on('error', reject)
+      req.end(body)
+    })
+    if (status !== 201 && status !== 409) throw new Error(`creating kwok's forward CRDs: HTTP ${status}`)
+  }
+  await waitFor(
+    async () => {
+      const kinds = await probe(`${server}/apis/kwok.x-k8s.io/v1alpha1`, {token, ca: caPem})
+      return kinds?.status === 200 && KWOK_FORWARD_KINDS.every((kind) => kinds.body.includes(`"kind":"${kind}"`))
+    },
+    {timeoutMs, intervalMs: 200, what: "kwok's PortForward CRDs served"},
+  )
 }
