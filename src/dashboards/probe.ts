@@ -45,7 +45,7 @@ export async function probe(query: PanelQuery, baseUrls: Record<string, string>,
     return done({series: 0, points: 0, error: `HTTP ${response.status}: ${text.slice(0, 300)}`})
   }
   if (!response.ok || (json.status !== undefined && json.status !== 'success')) {
-    return done({series: 0, points: 0, error: `HTTP ${response.status}: ${String(json.error ?? json.message ?? text.slice(0, 300))}`})
+    return done({series: 0, points: 0, error: `HTTP ${response.status}: ${typeof json.error === 'string' ? json.error : typeof json.message === 'string' ? json.message : text.slice(0, 300)}`})
   }
   return done(count(query, json))
 }

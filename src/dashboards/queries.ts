@@ -207,7 +207,13 @@ export function dashboardQueries(dashboard: Dashboard, options: QueryOptions): {
         where: {...where, dashboardUid: dashboard.uid ?? '', panelId: panel.id, panelType: panel.type ?? ''},
       }
       const built =
-        datasource.type === 'prometheus' ? prometheusQueries(context) : datasource.type === 'loki' ? lokiQueries(context) : datasource.type === 'tempo' ? tempoQueries(context) : `datasource type ${datasource.type} is not reproduced`
+        datasource.type === 'prometheus'
+          ? prometheusQueries(context)
+          : datasource.type === 'loki'
+            ? lokiQueries(context)
+            : datasource.type === 'tempo'
+              ? tempoQueries(context)
+              : `datasource type ${datasource.type} is not reproduced`
       if (typeof built === 'string') unsupported.push({...where, reason: built})
       else queries.push(...built)
     }
@@ -377,7 +383,7 @@ export function traceqlFromFilters(filters: NonNullable<Target['filters']>): str
 
 // ---------------------------------------------------------------- variables
 
-function resolveDatasource(ref: Target['datasource'] | Panel['datasource'], variables: Variable[], datasources: Datasource[]): Datasource | undefined {
+function resolveDatasource(ref: Target['datasource'], variables: Variable[], datasources: Datasource[]): Datasource | undefined {
   const fallback = datasources.find((d) => d.isDefault) ?? datasources[0]
   if (ref === undefined || ref === null) return fallback
   const uidOrName = typeof ref === 'string' ? ref : ref.uid

@@ -73,32 +73,36 @@ describe.skipIf(!binaries.ok)('dashboards on real data from the sandbox', () => 
     expect(DASHBOARDS.length).toBeGreaterThan(0)
   })
 
-  it.each(DASHBOARDS.map((d) => [d.dashboard.title ?? d.file, d] as const))('%s: every panel query returns data for All and for one edge', async (_title, {file, dashboard}) => {
-    const values = await variableValues(prometheus, dashboard)
-    expect(values.cluster ?? [], 'label_values of the cluster variable').toEqual(expect.arrayContaining([hub, edge]))
-    const failures: string[] = []
-    let checked = 0
-    for (const [label, selection] of [
-      ['All', ALL],
-      [edge, [edge]],
-    ] as Array<[string, Selection]>) {
-      const {queries, unsupported} = dashboardQueries(dashboard, {datasources, variables: {cluster: selection}, variableValues: values})
-      for (const u of unsupported) failures.push(`${u.dashboard} › ${u.panel} › ${u.refId} [cluster=${label}]: ${u.reason}`)
-      const results: ProbeResult[] = []
-      // A few at a time: the machine is small and shared.
-      for (let i = 0; i < queries.length; i += 4) results.push(...(await Promise.all(queries.slice(i, i + 4).map((q) => probe(q, urls)))))
-      checked += results.length
-      for (const r of results) {
-        if (r.error === undefined && r.series > 0 && r.points > 0) continue
-        const q = r.query
-        failures.push(
-          `${q.dashboard} › ${q.panel} › ${q.refId} [cluster=${label}, ${q.request.backend} ${q.kind}]: ${r.error ?? 'no data'}\n    ${q.expr}\n    ${describeRequest(q, urls[q.request.datasourceUid])}`,
-        )
+  it.each(DASHBOARDS.map((d) => [d.dashboard.title ?? d.file, d] as const))(
+    '%s: every panel query returns data for All and for one edge',
+    async (_title, {file, dashboard}) => {
+      const values = await variableValues(prometheus, dashboard)
+      expect(values.cluster ?? [], 'label_values of the cluster variable').toEqual(expect.arrayContaining([hub, edge]))
+      const failures: string[] = []
+      let checked = 0
+      for (const [label, selection] of [
+        ['All', ALL],
+        [edge, [edge]],
+      ] as Array<[string, Selection]>) {
+        const {queries, unsupported} = dashboardQueries(dashboard, {datasources, variables: {cluster: selection}, variableValues: values})
+        for (const u of unsupported) failures.push(`${u.dashboard} › ${u.panel} › ${u.refId} [cluster=${label}]: ${u.reason}`)
+        const results: ProbeResult[] = []
+        // A few at a time: the machine is small and shared.
+        for (let i = 0; i < queries.length; i += 4) results.push(...(await Promise.all(queries.slice(i, i + 4).map((q) => probe(q, urls)))))
+        checked += results.length
+        for (const r of results) {
+          if (r.error === undefined && r.series > 0 && r.points > 0) continue
+          const q = r.query
+          failures.push(
+            `${q.dashboard} › ${q.panel} › ${q.refId} [cluster=${label}, ${q.request.backend} ${q.kind}]: ${r.error ?? 'no data'}\n    ${q.expr}\n    ${describeRequest(q, urls[q.request.datasourceUid])}`,
+          )
+        }
       }
-    }
-    expect(checked, `${file}: queries checked`).toBeGreaterThan(0)
-    expect(failures, `${failures.length} of ${checked} queries of ${file} returned no data or an error`).toEqual([])
-  }, 180_000)
+      expect(checked, `${file}: queries checked`).toBeGreaterThan(0)
+      expect(failures, `${failures.length} of ${checked} queries of ${file} returned no data or an error`).toEqual([])
+    },
+    180_000,
+  )
 })
 
 /** Values of the dashboard's `label_values(...)` query variables, from the real Prometheus. */
