@@ -6,6 +6,7 @@ import {provisionedDatasources} from '../../src/dashboards/datasources.js'
 import {describeRequest, probe, type ProbeResult} from '../../src/dashboards/probe.js'
 import {ALL, dashboardQueries, rateInterval, type Dashboard, type Datasource, type Selection} from '../../src/dashboards/queries.js'
 import {loadFederation} from '../../src/federation/load.js'
+import {parseDuration} from '../../src/lib/time.js'
 import {allClusters} from '../../src/federation/model.js'
 import {dashboards, scrapeJobs} from '../../src/render/render.js'
 import {orphans, SANDBOX_BINARIES} from '../../src/sandbox/control.js'
@@ -53,7 +54,7 @@ describe.skipIf(!binaries.ok)('dashboards on real data from the sandbox', () => 
 
     // Rates need two samples inside $__rate_interval: wait (polling) until every job of every
     // cluster (the scrape jobs fedobs renders, and the agent's kubeletstats) has them.
-    await waitForSamples(prometheus, federation, rateInterval(0, scrape))
+    await waitForSamples(prometheus, federation, rateInterval(0, scrape), parseDuration(scrape || '15s')!)
   }, 600_000)
 
   afterAll(async () => {
@@ -120,13 +121,15 @@ async function variableValues(prometheus: string, dashboard: Dashboard): Promise
   return out
 }
 
-async function waitForSamples(prometheus: string, federation: ReturnType<typeof loadFederation>, windowMs: number): Promise<void> {
+async function waitForSamples(prometheus: string, federation: ReturnType<typeof loadFederation>, windowMs: number, lagMs: number): Promise<void> {
   const expected = allClusters(federation).flatMap((c) => [...scrapeJobs(federation, c), 'kubeletstats'].map((job) => `${c.name}/${job}`))
   const query = `min by (cluster_id, job) (count_over_time({__name__=~"up|k8s_node_cpu_time_seconds_total"}[${windowMs / 1000}s]))`
   let missing = expected
   const deadline = Date.now() + 240_000
   while (Date.now() < deadline) {
-    const response = await fetch(`${prometheus}/api/v1/query?${new URLSearchParams({query})}`).catch(() => undefined)
+    // Evaluated one scrape interval ago: Grafana aligns a range query's end down to its step.
+    const time = String((Date.now() - lagMs) / 1000)
+    const response = await fetch(`${prometheus}/api/v1/query?${new URLSearchParams({query, time})}`).catch(() => undefined)
     const body = response?.ok ? ((await response.json()) as {data: {result: Array<{metric: Record<string, string>; value: [number, string]}>}}) : undefined
     const ready = new Set((body?.data.result ?? []).filter((r) => Number(r.value[1]) >= 2).map((r) => `${r.metric.cluster_id}/${r.metric.job}`))
     missing = expected.filter((e) => !ready.has(e))
