@@ -94,6 +94,7 @@ export async function runVerify(plan: VerifyPlan, flags: VerifyFlagValues, outpu
     // The data verify waits for arrives in real time, also against a simulated cloud (FEDOBS_TIME_SCALE).
     clock: realClock,
     onRetry: (failing, attempt) => output.info(`${failing.summary.fail} check(s) failing; checking again in 10s (attempt ${attempt})`),
+    onBackendRetry: (error, attempt) => output.info(`${error.message}; checking again in 10s (attempt ${attempt})`),
   })
   return {...run, backends}
 }

@@ -1,7 +1,8 @@
 import {createHash, randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {homedir, hostname} from 'node:os'
 import path from 'node:path'
+import {mkdirs} from '../lib/fs.js'
 import {parseDocument} from 'yaml'
 import {emitYaml} from '../lib/emit-yaml.js'
 import {OperationError, UsageError, fsError, isFsError, onFs} from '../lib/errors.js'
@@ -181,7 +182,7 @@ export function contextExists(target: string, context: string): boolean {
 
 /** Write the per-cluster kubeconfig (0600, directory 0700). */
 export function writeClusterKubeconfig(file: string, text: string): void {
-  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+  mkdirs(path.dirname(file), 0o700)
   atomicWrite(file, text)
 }
 
@@ -220,7 +221,7 @@ function atomicWrite(file: string, text: string, backup?: string): void {
 }
 
 function atomicWriteRaw(file: string, text: string, backup?: string): void {
-  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+  mkdirs(path.dirname(file), 0o700)
   if (backup && existsSync(file)) {
     copyFileSync(file, backup)
     chmodSync(backup, 0o600)
@@ -262,7 +263,7 @@ export interface LockHooks {
  */
 export async function withFileLock<T>(target: string, fn: () => T | Promise<T>, hooks: LockHooks = {}): Promise<T> {
   const lock = `${target}.lock`
-  onFs({operation: 'create the directory of', path: target}, () => mkdirSync(path.dirname(target), {recursive: true, mode: 0o700}))
+  onFs({operation: 'create the directory of', path: target}, () => mkdirs(path.dirname(target), 0o700))
   const token = `${process.pid} ${hostname()} ${randomBytes(8).toString('hex')}`
   const started = Date.now()
   for (;;) {

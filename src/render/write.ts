@@ -1,5 +1,6 @@
-import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {mkdirs} from '../lib/fs.js'
 import {UsageError} from '../lib/errors.js'
 import {emitYaml} from '../lib/emit-yaml.js'
 import type {K8sObject, Rendering} from './render.js'
@@ -33,7 +34,7 @@ export interface WrittenDirectory {
  */
 export function writeKustomizeDirectory(directory: string, rendering: Rendering): WrittenDirectory {
   const kustomizationPath = path.join(directory, 'kustomization.yaml')
-  mkdirSync(directory, {recursive: true})
+  mkdirs(directory)
   const existing = readdirSync(directory)
   if (existing.includes('kustomization.yaml') && !isOurs(kustomizationPath)) {
     throw new UsageError(`${kustomizationPath} exists and was not written by fedobs; refusing to overwrite it`, {

@@ -247,6 +247,7 @@ export async function up(federation: Federation, deps: UpDependencies, options: 
                 report(`${failing.summary.fail} check(s) failing; checking again in 10s (attempt ${attempt})`)
                 options.onVerifyRetry?.(failing, attempt)
               },
+              onBackendRetry: (error, attempt) => report(`${error.message}; checking again in 10s (attempt ${attempt})`),
             })
             const {ok, warn, fail} = verifyRun.report.summary
             report(`${ok} passed, ${warn} warning(s), ${fail} failed`)

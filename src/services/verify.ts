@@ -69,12 +69,24 @@ export interface VerifyRun {
 export async function verifyUntilPassing(
   federation: Federation,
   backends: VerifyBackends,
-  options: VerifyOptions & {waitMs?: number; clock: Clock; onRetry?: (report: VerifyReport, attempt: number) => void},
+  options: VerifyOptions & {waitMs?: number; clock: Clock; onRetry?: (report: VerifyReport, attempt: number) => void; onBackendRetry?: (error: Error, attempt: number) => void},
 ): Promise<VerifyRun> {
-  const {waitMs, clock, onRetry, ...verifyOptions} = options
+  const {waitMs, clock, onRetry, onBackendRetry, ...verifyOptions} = options
   const deadline = waitMs === undefined ? 0 : clock.now() + waitMs
   for (let attempts = 1; ; attempts++) {
-    const report = await verify(federation, backends, verifyOptions)
+    let report: VerifyReport
+    try {
+      report = await verify(federation, backends, verifyOptions)
+    } catch (error) {
+      // While waiting, a backend that cannot be reached yet (Prometheus starting, its pod being
+      // replaced) is one more reason to look again, not the end: the last such error is thrown
+      // only once the wait is over.
+      const code = (error as {code?: string}).code
+      if (waitMs === undefined || (code !== 'backend-unreachable' && code !== 'backend-error') || clock.now() + RETRY_MS > deadline) throw error
+      onBackendRetry?.(error as Error, attempts)
+      await clock.sleep(RETRY_MS, options.signal)
+      continue
+    }
     if (report.ok || waitMs === undefined || clock.now() + RETRY_MS > deadline) return {report, attempts}
     onRetry?.(report, attempts)
     await clock.sleep(RETRY_MS, options.signal)

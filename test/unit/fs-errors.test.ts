@@ -5,6 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {mergeKubeconfig, removeClusterEntries} from '../../src/kube/kubeconfig.js'
 import {ExitCode, FedobsError, fsError, isFsError, onFs} from '../../src/lib/errors.js'
 import {normalizeError} from '../../src/base-command.js'
+import {mkdirs} from '../../src/lib/fs.js'
 import {runCli} from '../helpers/cli.js'
 
 const LKE = [
@@ -111,5 +112,27 @@ describe('render output directory', () => {
     expect(result.stderr).toContain(`cannot create the directory ${out}: a part of the path is a file, not a directory (ENOTDIR)`)
     expect(result.stderr).toContain('hint:')
     expect(existsSync(out)).toBe(false)
+  })
+
+  it('a directory under /proc (where recursive mkdir would spin forever): exit 2 with the path, at once', async () => {
+    const out = '/proc/fedobs-test-render/hub'
+    const result = await runCli(['render', 'hub', '-f', 'examples/fedobs.yaml', '--out-dir', out])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`cannot create the directory ${out}`)
+    expect(existsSync(out)).toBe(false)
+  })
+})
+
+describe('mkdirs', () => {
+  it('creates the missing directories one by one, outermost first, and is idempotent', () => {
+    const dir = temp()
+    const deep = path.join(dir, 'a', 'b', 'c')
+    expect(mkdirs(deep)).toEqual([path.join(dir, 'a'), path.join(dir, 'a', 'b'), deep])
+    expect(mkdirs(deep)).toEqual([])
+    expect(readdirSync(path.join(dir, 'a', 'b'))).toEqual(['c'])
+  })
+
+  it('fails with ENOENT under /proc instead of looping', () => {
+    expect(() => mkdirs('/proc/fedobs-test-mkdirs/x')).toThrow(expect.objectContaining({code: 'ENOENT'}) as Error)
   })
 })
