@@ -98,7 +98,7 @@ export function printUpSummary(output: Output, federation: Federation, summary: 
   } else if (state.hubEndpoint) {
     lines.push(`Gateway: ${state.hubEndpoint} (OTLP/gRPC)`)
   }
-  lines.push(`Grafana: ${access.portForward}`, `  then open ${access.grafanaUrl} as admin; the password: ${access.passwordCommand}`)
+  lines.push(`Grafana: fedobs open grafana (or ${access.portForward})`, `  then open ${access.grafanaUrl} as admin; the password: ${access.passwordCommand}`)
   if (result.verify && !result.verify.report.ok) lines.push('', `Some checks failed; run \`fedobs verify --wait 5m\` once the data flows, or fix what the hints say.`)
   output.result(lines.join('\n'))
   const skipped = result.steps.find((s) => s.step === 'verify' && s.status === 'skipped')

@@ -78,42 +78,70 @@ describe.skipIf(!binaries.ok)('dashboards on real data from the sandbox', () => 
     expect(DASHBOARDS.length).toBeGreaterThan(0)
   })
 
+  /** Every target of the dashboard for All, the hub and the edge: what failed (named), and how many ran. */
+  async function check(dashboard: Dashboard): Promise<{failures: string[]; checked: number}> {
+    const values = await variableValues(prometheus, dashboard)
+    expect(values.cluster ?? [], 'label_values of the cluster variable').toEqual(expect.arrayContaining([hub, edge]))
+    const failures: string[] = []
+    let checked = 0
+    for (const [label, selection] of [
+      ['All', ALL],
+      [hub, [hub]],
+      [edge, [edge]],
+    ] as Array<[string, Selection]>) {
+      const {queries, unsupported} = dashboardQueries(dashboard, {datasources, variables: {cluster: selection}, variableValues: values})
+      for (const u of unsupported) failures.push(`${u.dashboard} › ${u.panel} › ${u.refId} [cluster=${label}]: ${u.reason}`)
+      const results: ProbeResult[] = []
+      // A few at a time: the machine is small and shared.
+      for (let i = 0; i < queries.length; i += 4) results.push(...(await Promise.all(queries.slice(i, i + 4).map((q) => probe(q, urls)))))
+      checked += results.length
+      for (const r of results) {
+        const q = r.query
+        if (label === edge && HUB_ONLY.test(q.expr)) {
+          if (r.error === undefined && r.series === 0) continue
+          failures.push(`${q.dashboard} › ${q.panel} › ${q.refId} [cluster=${label}]: a hub-gateway panel must be empty for an edge: ${r.error ?? `${r.series} series`}\n    ${q.expr}`)
+          continue
+        }
+        if (r.error === undefined && r.series > 0 && r.points > 0) continue
+        failures.push(
+          `${q.dashboard} › ${q.panel} › ${q.refId} [cluster=${label}, ${q.request.backend} ${q.kind}]: ${r.error ?? 'no data'}\n    ${q.expr}\n    ${describeRequest(q, urls[q.request.datasourceUid])}`,
+        )
+      }
+    }
+    return {failures, checked}
+  }
+
   it.each(DASHBOARDS.map((d) => [d.dashboard.title ?? d.file, d] as const))(
     '%s: every panel query returns data for All, the hub and one edge',
     async (_title, {file, dashboard}) => {
-      const values = await variableValues(prometheus, dashboard)
-      expect(values.cluster ?? [], 'label_values of the cluster variable').toEqual(expect.arrayContaining([hub, edge]))
-      const failures: string[] = []
-      let checked = 0
-      for (const [label, selection] of [
-        ['All', ALL],
-        [hub, [hub]],
-        [edge, [edge]],
-      ] as Array<[string, Selection]>) {
-        const {queries, unsupported} = dashboardQueries(dashboard, {datasources, variables: {cluster: selection}, variableValues: values})
-        for (const u of unsupported) failures.push(`${u.dashboard} › ${u.panel} › ${u.refId} [cluster=${label}]: ${u.reason}`)
-        const results: ProbeResult[] = []
-        // A few at a time: the machine is small and shared.
-        for (let i = 0; i < queries.length; i += 4) results.push(...(await Promise.all(queries.slice(i, i + 4).map((q) => probe(q, urls)))))
-        checked += results.length
-        for (const r of results) {
-          const q = r.query
-          if (label === edge && HUB_ONLY.test(q.expr)) {
-            if (r.error === undefined && r.series === 0) continue
-            failures.push(`${q.dashboard} › ${q.panel} › ${q.refId} [cluster=${label}]: a hub-gateway panel must be empty for an edge: ${r.error ?? `${r.series} series`}\n    ${q.expr}`)
-            continue
-          }
-          if (r.error === undefined && r.series > 0 && r.points > 0) continue
-          failures.push(
-            `${q.dashboard} › ${q.panel} › ${q.refId} [cluster=${label}, ${q.request.backend} ${q.kind}]: ${r.error ?? 'no data'}\n    ${q.expr}\n    ${describeRequest(q, urls[q.request.datasourceUid])}`,
-          )
-        }
-      }
+      const {failures, checked} = await check(dashboard)
       expect(checked, `${file}: queries checked`).toBeGreaterThan(0)
       expect(failures, `${failures.length} of ${checked} queries of ${file} returned no data or an error`).toEqual([])
     },
     180_000,
   )
+
+  it('a panel without data, or with a datasource nobody provisions, fails naming the dashboard and the panel', async () => {
+    const broken = structuredClone(DASHBOARDS.find((d) => d.dashboard.uid === 'federation-overview')!.dashboard) as Dashboard & {panels: Array<Record<string, unknown>>}
+    const panels = broken.panels.filter((p) => Array.isArray(p.targets) && (p.targets as unknown[]).length > 0) as Array<{title: string; targets: Array<Record<string, unknown>>}>
+    const [silent, lost] = [panels[0]!, panels[1]!]
+    silent.targets = [{...silent.targets[0], expr: 'sum(fedobs_no_such_metric_total{cluster_id=~"$cluster"})'}]
+    lost.targets = [{...lost.targets[0], datasource: {type: 'prometheus', uid: 'PBFA97CFB590B2093'}}]
+    ;(lost as Record<string, unknown>).datasource = {type: 'prometheus', uid: 'PBFA97CFB590B2093'}
+    const {failures} = await check(broken)
+    expect(
+      failures.find((f) => f.startsWith(`Federation Overview › ${silent.title} › A [cluster=All`)),
+      failures.join('\n'),
+    ).toMatch(/no data/)
+    expect(
+      failures.find((f) => f.startsWith(`Federation Overview › ${lost.title} › A [cluster=All`)),
+      failures.join('\n'),
+    ).toMatch(/PBFA97CFB590B2093/)
+    expect(
+      failures.every((f) => f.includes(silent.title) || f.includes(lost.title)),
+      failures.join('\n'),
+    ).toBe(true)
+  }, 120_000)
 })
 
 /** Values of the dashboard's `label_values(...)` query variables, from the real Prometheus. */

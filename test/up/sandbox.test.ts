@@ -209,7 +209,7 @@ describe.skipIf(!binaries.ok)('up, status and down on the sandbox (1 hub + 2 edg
       expect(human.code).toBe(1)
       expect(human.stdout).toMatch(/✖ every cluster reports: 3 of 3 silent/)
       expect(human.stdout).toMatch(/Status check results are ✖/)
-      expect(human.stdout).toContain('Grafana: kubectl --context fedobs-up-hub -n monitoring port-forward service/grafana 3000:3000')
+      expect(human.stdout).toContain('Grafana: fedobs open grafana (or kubectl --context fedobs-up-hub -n monitoring port-forward service/grafana 3000:3000)')
     } finally {
       await new Promise((resolve) => prometheus.close(resolve))
     }
