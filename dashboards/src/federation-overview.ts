@@ -238,9 +238,11 @@ export function federationOverview(): dashboard.Dashboard {
       }),
     )
     .withPanel(
-      timeseriesPanel({
+      // One instant query: counting every series of the hub is the most expensive query here (a
+      // range query would count them again at every step: 0.9 s for 100 clusters vs ~10 ms).
+      barsPanel({
         title: 'Series per cluster',
-        description: 'Active series in the hub Prometheus per cluster: what each cluster costs in the hub.',
+        description: 'Active series in the hub Prometheus per cluster, now: what each cluster costs in the hub.',
         unit: units.Short,
         queries: [{expr: `count by (cluster_id) ({__name__=~".+", ${CLUSTER}})`, legend: '{{cluster_id}}'}],
         min: 0,
