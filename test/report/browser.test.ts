@@ -104,7 +104,12 @@ describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, o
       const pods = [...new Set(capacity.filter((s) => s.metric.cluster_id === cluster).map((s) => s.metric.k8s_pod_name ?? ''))].sort()
       expect(pods, `${cluster}: collectors with otelcol_exporter_queue_capacity at the hub`).toEqual([expect.stringMatching(/^otel-agent-/), expect.stringMatching(/^otel-scraper-/)])
       for (const s of capacity.filter((x) => x.metric.cluster_id === cluster)) {
-        expect(s.metric, JSON.stringify(s.metric)).toMatchObject({cluster_role: cluster === HUB ? 'hub' : 'edge', exporter: 'otlp_grpc/gateway', k8s_namespace_name: 'observability', k8s_node_name: expect.stringMatching(/.+/)})
+        expect(s.metric, JSON.stringify(s.metric)).toMatchObject({
+          cluster_role: cluster === HUB ? 'hub' : 'edge',
+          exporter: 'otlp_grpc/gateway',
+          k8s_namespace_name: 'observability',
+          k8s_node_name: expect.stringMatching(/.+/),
+        })
         expect(Number(s.value[1]), JSON.stringify(s.metric)).toBeGreaterThan(0)
       }
     }
@@ -113,10 +118,14 @@ describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, o
       new Map((await promQuery('sum by (cluster_id) (otelcol_exporter_sent_metric_points_total{job="otel-collector"})')).map((s) => [s.metric.cluster_id!, Number(s.value[1])]))
     const before = await sent()
     for (const cluster of [HUB, EDGE]) expect(before.get(cluster), `${cluster}: sent metric points`).toBeGreaterThan(0)
-    await waitUntil(async () => {
-      const now = await sent()
-      return [HUB, EDGE].every((c) => (now.get(c) ?? 0) > before.get(c)!)
-    }, 180_000, 'otelcol_exporter_sent_metric_points_total{job="otel-collector"} grows for every cluster')
+    await waitUntil(
+      async () => {
+        const now = await sent()
+        return [HUB, EDGE].every((c) => (now.get(c) ?? 0) > before.get(c)!)
+      },
+      180_000,
+      'otelcol_exporter_sent_metric_points_total{job="otel-collector"} grows for every cluster',
+    )
     // A few dozen series per collector (measured, and bounded so a lost filter fails).
     const perCollector = await promQuery('count by (cluster_id, k8s_pod_name) ({job="otel-collector"})')
     process.stderr.write(`self-metrics series per collector at the hub: ${perCollector.map((s) => `${s.metric.cluster_id}/${s.metric.k8s_pod_name}=${s.value[1]}`).join(', ')}\n`)

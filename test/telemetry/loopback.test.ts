@@ -201,7 +201,16 @@ describe.skipIf(!binaries.ok)('loopback variants on the real collector', () => {
         writeFileSync(file, emitYaml(loopbackVariant(rendered, {...ENDPOINTS, dataDir: dir, podLogDir: dir, mounts})))
         // As a pod: in-cluster API server address and a service-account volume (validate builds
         // kubelet_stats, which reads its ca.crt; nothing connects).
-        const env = {...process.env, POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '127.0.0.1', K8S_NODE_NAME: 'n', K8S_POD_NAME: 'otel-agent-x', K8S_POD_NAMESPACE: 'observability', KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1'}
+        const env = {
+          ...process.env,
+          POD_NAME: 'otel-gateway-0',
+          K8S_NODE_IP: '127.0.0.1',
+          K8S_NODE_NAME: 'n',
+          K8S_POD_NAME: 'otel-agent-x',
+          K8S_POD_NAMESPACE: 'observability',
+          KUBERNETES_SERVICE_HOST: '127.0.0.1',
+          KUBERNETES_SERVICE_PORT: '1',
+        }
         const serviceAccount = writeServiceAccount(path.join(dir, 'run'), {
           token: 'not-checked',
           ca: (await createRootCa('test-bed API server CA', 'fedobs test bed', 1)).cert,
