@@ -1,7 +1,7 @@
 /**
  * Federation Overview (home dashboard): is every cluster reporting, how fresh is its data, which
- * scrape targets are down, what the hub gateway moves and refuses, and inference and GPUs side by
- * side per cluster.
+ * scrape targets are down, what the hub gateway moves and refuses, what each cluster's agents and
+ * scrapers queue and send, and inference and GPUs side by side per cluster.
  */
 import {
   ANY_IS_BAD,
@@ -29,6 +29,8 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard'
 /** Seconds since the newest sample of each cluster: scrape targets (up) and the agents' kubelet stats. */
 const DATA_AGE = `time() - max by (cluster_id) (timestamp(${m('up')}) or timestamp(${m('k8s_node_memory_working_set_bytes')}))`
 const GATEWAY = 'job="otel-gateway"'
+/** Every agent's and scraper's own metrics (templates/collector/agent.yaml, scraper.yaml). */
+const COLLECTORS = 'job="otel-collector"'
 const SIGNALS = [
   ['metric_points', 'metric points'],
   ['log_records', 'log records'],
@@ -247,6 +249,41 @@ export function federationOverview(): dashboard.Dashboard {
         queries: [{expr: `count by (cluster_id) ({__name__=~".+", ${CLUSTER}})`, legend: '{{cluster_id}}'}],
         min: 0,
         w: 8,
+        h: 8,
+      }),
+    )
+
+  builder
+    .withRow(row('Agents and scrapers'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Collector queue fill per cluster',
+        description:
+          'The fullest sending queue (on disk) of the agents and scrapers of each cluster, edges included: what waits to reach the hub gateway. Climbing: the hub is out of reach or slow; full: new data is refused.',
+        unit: units.PercentUnit,
+        queries: [
+          {
+            expr: `max by (cluster_id) (${m('otelcol_exporter_queue_size', COLLECTORS)} / ${m('otelcol_exporter_queue_capacity', COLLECTORS)})`,
+            legend: '{{cluster_id}}',
+          },
+        ],
+        thresholds: warnAt(0.5, 0.8),
+        showThresholds: true,
+        min: 0,
+        max: 1,
+        w: 12,
+        h: 8,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Data points sent per cluster',
+        description: 'Metric data points per second the agents and scrapers of each cluster delivered to the hub gateway (their own counters, job otel-collector).',
+        unit: units.CountsPerSecond,
+        queries: [{expr: `sum by (cluster_id) (${rate('otelcol_exporter_sent_metric_points_total', COLLECTORS)})`, legend: '{{cluster_id}}'}],
+        min: 0,
+        calcs: ['mean', 'max'],
+        w: 12,
         h: 8,
       }),
     )

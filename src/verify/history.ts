@@ -53,15 +53,20 @@ export interface History {
   errors: Partial<Record<ChartKind, string>>
 }
 
+/** The agents' and scrapers' exporter to the hub gateway (src/render/render.ts). */
+const GATEWAY_EXPORTER = 'otlp_grpc/gateway'
+
 /**
- * The chart kinds and their queries. Samples/s is estimated as the series a cluster has at the hub
- * divided by the scrape interval: a cluster's agents and scrapers send one sample per series per
- * interval, and Prometheus has no per-cluster count of samples received (count_over_time over every
- * series fails on series that differ only by name, and the edge collectors do not ship their own
- * otelcol_exporter_* metrics; the gateway's count all clusters together).
+ * The chart kinds and their queries, one range query each whatever the number of clusters. Every
+ * agent and scraper ships its own self-metrics (job="otel-collector", templates/collector/agent.yaml
+ * and scraper.yaml), the hub gateway its own (job="otel-gateway"), all stamped with cluster_id: so
+ * samples/s is the data points a cluster's collectors sent toward the hub (their exporter to the
+ * gateway), and queue fill covers every cluster's collectors, edges included.
  */
 export function chartKinds(scrapeIntervalS: number): ChartInfo[] {
   const interval = Math.max(1, scrapeIntervalS)
+  // A rate needs two samples in its window: four scrape intervals, and at least two chart steps.
+  const window = Math.max(4 * interval, 2 * HISTORY_STEP_S)
   return [
     {
       id: 'age',
@@ -72,16 +77,16 @@ export function chartKinds(scrapeIntervalS: number): ChartInfo[] {
     },
     {
       id: 'samples',
-      title: 'Samples/s at the hub',
+      title: 'Samples/s sent to the hub',
       unit: '',
-      about: `Series the cluster has at the hub divided by the scrape interval (${interval}s): the samples per second its collectors send.`,
-      query: `count by (cluster_id) ({cluster_id!=""}) / ${interval}`,
+      about: `Metric data points per second the cluster's agents and scrapers sent to the hub gateway (rate of otelcol_exporter_sent_metric_points over ${window}s).`,
+      query: `sum by (cluster_id) (rate(otelcol_exporter_sent_metric_points_total{job="otel-collector", exporter="${GATEWAY_EXPORTER}", cluster_id!=""}[${window}s]))`,
     },
     {
       id: 'queue',
       title: 'Exporter queue fill',
       unit: '%',
-      about: "The fullest sending queue of the cluster's collectors that report their own metrics to the hub (today the hub gateway's).",
+      about: "The fullest sending queue of the cluster's collectors: every agent and scraper (job otel-collector) and, on the hub, the gateway (job otel-gateway).",
       query: '100 * max by (cluster_id) (otelcol_exporter_queue_size{cluster_id!=""} / otelcol_exporter_queue_capacity{cluster_id!=""})',
     },
     {

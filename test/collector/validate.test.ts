@@ -87,7 +87,15 @@ describe.skipIf(!binaries.ok)(`rendered collector configs on the real collector 
       ) as any
       const extraArgs = (workload.spec.template.spec.containers[0].args as string[]).filter((a) => !a.startsWith('--config='))
       const result = await run(otelcol, ['validate', `--config=${file}`, ...extraArgs], {
-        env: {...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '10.0.0.1', K8S_NODE_NAME: 'n'},
+        env: {
+          ...process.env,
+          KUBECONFIG: path.join(dir, 'kubeconfig'),
+          POD_NAME: 'otel-gateway-0',
+          K8S_NODE_IP: '10.0.0.1',
+          K8S_NODE_NAME: 'n',
+          K8S_POD_NAME: 'otel-agent-x',
+          K8S_POD_NAMESPACE: 'observability',
+        },
       }).catch((error: unknown) => ({stdout: '', stderr: (error as {stderr?: string}).stderr ?? (error instanceof Error ? error.message : String(error)), failed: true}))
       expect((result as {failed?: boolean}).failed ? result.stderr : '').toBe('')
     })

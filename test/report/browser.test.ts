@@ -6,7 +6,7 @@ import {pathToFileURL} from 'node:url'
 import puppeteer, {type Browser, type Page} from 'puppeteer-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {SANDBOX_BINARIES} from '../../src/sandbox/control.js'
-import {CHART_KINDS} from '../../src/verify/history.js'
+import {CHART_KINDS, chartKinds} from '../../src/verify/history.js'
 import {CHART_COLORS} from '../../src/verify/html.js'
 import {REPO, runCli, type CliResult} from '../helpers/cli.js'
 import {expectDocument} from '../helpers/json-schemas.js'
@@ -34,6 +34,17 @@ const chromium = findChromium()
 const HUB = 'fed-observability-test'
 const EDGE = 'fed-observability-remote'
 const GHOST = 'fed-observability-ghost'
+/** The report's queries for the example federation (scrapeInterval 30s). */
+const CHART_KINDS_OF_SCRAPE = chartKinds(30)
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await condition().catch(() => false)) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+  }
+}
 
 describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, on real data', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'fedobs-report-browser-'))
@@ -63,6 +74,10 @@ describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, o
     env = {...base, ...exported}
     const up = await fedobs(['up', '-f', 'examples/fedobs.yaml', '--yes', '--verify-wait', '5m', '--json'])
     expect(up.code, up.stdout.slice(-3000) + up.stderr.slice(-3000)).toBe(0)
+    // The report's samples/s is a rate of the collectors' own counters: wait until every cluster
+    // has two of their samples at the hub (a rate over the report's window), as a CI job would.
+    const samples = CHART_KINDS_OF_SCRAPE.find((k) => k.id === 'samples')!.query
+    await waitUntil(async () => new Set((await promQuery(samples)).map((s) => s.metric.cluster_id)).size === 2, 300_000, `samples/s of ${HUB} and ${EDGE}: ${samples}`)
     browser = await puppeteer.launch({executablePath: chromium, headless: true, args: ['--no-sandbox', '--disable-gpu'], timeout: 60_000})
   }, 900_000)
 
@@ -74,6 +89,49 @@ describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, o
     expect(stop.code, stop.stderr).toBe(0)
     expect(left, 'sandbox processes left after stop').toEqual([])
   }, 300_000)
+
+  /** An instant query to the sandbox's Prometheus (the hub's). */
+  async function promQuery(query: string): Promise<Array<{metric: Record<string, string>; value: [number, string]}>> {
+    const response = await fetch(`${env.FEDOBS_PROMETHEUS_URL}/api/v1/query?${new URLSearchParams({query})}`)
+    const body = (await response.json()) as {status: string; error?: string; data: {result: Array<{metric: Record<string, string>; value: [number, string]}>}}
+    if (body.status !== 'success') throw new Error(`${query}: ${body.error}`)
+    return body.data.result
+  }
+
+  it('every agent and scraper of every cluster ships its own self-metrics to the hub (job otel-collector), told apart by pod and node', async () => {
+    const capacity = await promQuery('otelcol_exporter_queue_capacity{job="otel-collector"}')
+    for (const cluster of [HUB, EDGE]) {
+      const pods = [...new Set(capacity.filter((s) => s.metric.cluster_id === cluster).map((s) => s.metric.k8s_pod_name ?? ''))].sort()
+      expect(pods, `${cluster}: collectors with otelcol_exporter_queue_capacity at the hub`).toEqual([expect.stringMatching(/^otel-agent-/), expect.stringMatching(/^otel-scraper-/)])
+      for (const s of capacity.filter((x) => x.metric.cluster_id === cluster)) {
+        expect(s.metric, JSON.stringify(s.metric)).toMatchObject({
+          cluster_role: cluster === HUB ? 'hub' : 'edge',
+          exporter: 'otlp_grpc/gateway',
+          k8s_namespace_name: 'observability',
+          k8s_node_name: expect.stringMatching(/.+/),
+        })
+        expect(Number(s.value[1]), JSON.stringify(s.metric)).toBeGreaterThan(0)
+      }
+    }
+    // The data points each cluster's collectors sent to the gateway keep growing.
+    const sent = async (): Promise<Map<string, number>> =>
+      new Map((await promQuery('sum by (cluster_id) (otelcol_exporter_sent_metric_points_total{job="otel-collector"})')).map((s) => [s.metric.cluster_id!, Number(s.value[1])]))
+    const before = await sent()
+    for (const cluster of [HUB, EDGE]) expect(before.get(cluster), `${cluster}: sent metric points`).toBeGreaterThan(0)
+    await waitUntil(
+      async () => {
+        const now = await sent()
+        return [HUB, EDGE].every((c) => (now.get(c) ?? 0) > before.get(c)!)
+      },
+      180_000,
+      'otelcol_exporter_sent_metric_points_total{job="otel-collector"} grows for every cluster',
+    )
+    // A few dozen series per collector (measured, and bounded so a lost filter fails).
+    const perCollector = await promQuery('count by (cluster_id, k8s_pod_name) ({job="otel-collector"})')
+    process.stderr.write(`self-metrics series per collector at the hub: ${perCollector.map((s) => `${s.metric.cluster_id}/${s.metric.k8s_pod_name}=${s.value[1]}`).join(', ')}\n`)
+    expect(perCollector).toHaveLength(4)
+    for (const s of perCollector) expect(Number(s.value[1]), JSON.stringify(s.metric)).toBeLessThan(80)
+  }, 240_000)
 
   it('report -o json: exit 0, the document of its schema, the file it names of the size it says', async () => {
     const run = await fedobs(['report', report, '-f', 'examples/fedobs.yaml', '-o', 'json'])
@@ -125,10 +183,9 @@ describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, o
       if (chart.points > 0) expect(chart.line, `${chart.id}: pixels of its series (${chart.points} points)`).toBeGreaterThan(10)
       else expect(chart.line, `${chart.id}: no data, no line`).toBe(0)
     }
-    // Real data: every cluster has data age, samples/s and targets up; the hub's gateway reports its queues.
     const withData = new Set(charts.filter((c) => c.points > 0).map((c) => c.id))
-    for (const ci of [0, 1]) for (const kind of ['age', 'samples', 'up']) expect(withData, `chart-${ci}-${kind}`).toContain(`chart-${ci}-${kind}`)
-    expect(withData).toContain('chart-0-queue')
+    // Real data: every cluster has data age, samples/s, queue fill (its agents' and scrapers' own) and targets up.
+    for (const ci of [0, 1]) for (const kind of ['age', 'samples', 'queue', 'up']) expect(withData, `chart-${ci}-${kind}`).toContain(`chart-${ci}-${kind}`)
 
     mkdirSync(path.join(REPO, 'test-results'), {recursive: true})
     const screenshot = path.join(REPO, 'test-results', 'report.png')

@@ -66,6 +66,12 @@ const SECRETS_OF_CLIENT = [
 ]
 /** The agents' and scrapers' disk queue (a hostPath or PVC in a cluster; a temp directory here). */
 const QUEUE = ['extensions.file_storage/queue.directory', 'extensions.file_storage/queue.compaction.directory']
+/** The self-metrics reader (localhost:8888 in a pod) and the collector's scrape of it (job otel-collector). */
+const SELF_METRICS = [
+  'service.telemetry.metrics.readers.0.pull.exporter.prometheus.host',
+  'service.telemetry.metrics.readers.0.pull.exporter.prometheus.port',
+  'receivers.prometheus/self.config.scrape_configs.0.static_configs.0.targets.0',
+]
 const AGENT = [
   'extensions.health_check.endpoint',
   'receivers.otlp.protocols.grpc.endpoint',
@@ -74,11 +80,11 @@ const AGENT = [
   'receivers.kubelet_stats.endpoint',
   'receivers.file_log.include.0',
   'receivers.file_log.exclude.0',
-  'service.telemetry.metrics',
+  ...SELF_METRICS,
   ...SECRETS_OF_CLIENT,
   ...QUEUE,
 ]
-const SCRAPER = ['extensions.health_check.endpoint', 'service.telemetry.metrics', ...SECRETS_OF_CLIENT, ...QUEUE]
+const SCRAPER = ['extensions.health_check.endpoint', ...SELF_METRICS, ...SECRETS_OF_CLIENT, ...QUEUE]
 const ALLOWED: Record<string, string[]> = {
   gateway: [
     'extensions.health_check.endpoint',
@@ -115,6 +121,11 @@ describe('loopbackVariant', () => {
       expect(rendered).toEqual(configOf(label.startsWith('edge') ? edge : hub, `otel-${label.split(' ').at(-1)}-config`, 'config.yaml')) // not mutated
       // Every collector gets its self-metrics reader on its own loopback port.
       expect(variant.service.telemetry.metrics).toEqual({...rendered.service.telemetry.metrics, readers: [{pull: {exporter: {prometheus: {host: '127.0.0.1', port: 41004}}}}]})
+      if (label !== 'gateway') {
+        // ... and agents and scrapers scrape that reader, on that port, as job otel-collector.
+        expect(rendered.receivers['prometheus/self'].config.scrape_configs[0]).toMatchObject({job_name: 'otel-collector', static_configs: [{targets: ['localhost:8888']}]})
+        expect(variant.receivers['prometheus/self'].config.scrape_configs[0].static_configs).toEqual([{targets: ['127.0.0.1:41004']}])
+      }
       // What changed is an address, port or path, and no cluster-only one is left.
       const text = JSON.stringify(variant)
       expect(text).not.toMatch(/0\.0\.0\.0|svc\.cluster\.local|\/var\/lib\/otelcol|\/var\/log\/pods|\/etc\/otelcol/)
@@ -190,7 +201,16 @@ describe.skipIf(!binaries.ok)('loopback variants on the real collector', () => {
         writeFileSync(file, emitYaml(loopbackVariant(rendered, {...ENDPOINTS, dataDir: dir, podLogDir: dir, mounts})))
         // As a pod: in-cluster API server address and a service-account volume (validate builds
         // kubelet_stats, which reads its ca.crt; nothing connects).
-        const env = {...process.env, POD_NAME: 'otel-gateway-0', K8S_NODE_IP: '127.0.0.1', K8S_NODE_NAME: 'n', KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1'}
+        const env = {
+          ...process.env,
+          POD_NAME: 'otel-gateway-0',
+          K8S_NODE_IP: '127.0.0.1',
+          K8S_NODE_NAME: 'n',
+          K8S_POD_NAME: 'otel-agent-x',
+          K8S_POD_NAMESPACE: 'observability',
+          KUBERNETES_SERVICE_HOST: '127.0.0.1',
+          KUBERNETES_SERVICE_PORT: '1',
+        }
         const serviceAccount = writeServiceAccount(path.join(dir, 'run'), {
           token: 'not-checked',
           ca: (await createRootCa('test-bed API server CA', 'fedobs test bed', 1)).cert,

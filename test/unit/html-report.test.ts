@@ -88,8 +88,18 @@ describe('the chart queries', () => {
     }
   })
 
-  it('samples/s divides by the federation’s scrape interval', () => {
-    expect(chartKinds(15).find((k) => k.id === 'samples')!.query).toMatch(/\/ 15$/)
+  it('samples/s is the rate of data points the collectors sent to the gateway, over a window of the scrape interval', () => {
+    const samples = (s: number): string => chartKinds(s).find((k) => k.id === 'samples')!.query
+    expect(samples(15)).toBe('sum by (cluster_id) (rate(otelcol_exporter_sent_metric_points_total{job="otel-collector", exporter="otlp_grpc/gateway", cluster_id!=""}[60s]))')
+    // Four scrape intervals, never under two chart steps.
+    expect(samples(30)).toContain('[120s]')
+    expect(samples(5)).toContain('[60s]')
+  })
+
+  it('queue fill is the fullest queue of any collector of the cluster, edges included (not only the gateway)', () => {
+    const queue = chartKinds(15).find((k) => k.id === 'queue')!.query
+    expect(queue).toBe('100 * max by (cluster_id) (otelcol_exporter_queue_size{cluster_id!=""} / otelcol_exporter_queue_capacity{cluster_id!=""})')
+    expect(queue).not.toContain('otel-gateway')
   })
 })
 

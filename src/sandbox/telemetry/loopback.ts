@@ -9,7 +9,7 @@
 import {withMounts} from './mounts.js'
 
 export interface LoopbackEndpoints {
-  /** Container port → loopback port, for every listener (0.0.0.0:PORT) and the self-metrics port 8888. */
+  /** Container port → loopback port, for every listener (0.0.0.0:PORT) and the self-metrics port 8888 (its reader and the scrape target localhost:8888). */
   ports: Record<number, number>
   /** Cluster DNS "name.ns.svc.cluster.local:port" → "127.0.0.1:port", for exporter endpoints. */
   services?: Record<string, string>
@@ -34,6 +34,7 @@ export interface LoopbackEndpoints {
 const LISTENER = /^0\.0\.0\.0:([0-9]+)$/
 const CLUSTER_DNS = /[a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local:[0-9]+/g
 const SELF_METRICS_PORT = 8888
+const SELF_METRICS_TARGET = `localhost:${SELF_METRICS_PORT}`
 
 export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any {
   const copy = structuredClone(config)
@@ -54,7 +55,7 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
   }
 
   // 2. Self-metrics: the gateway's pull reader binds 0.0.0.0:8888, and agents and scrapers get the
-  //    collector's default reader on localhost:8888 (one per pod). On one host a second collector
+  //    collector's default reader on localhost:8888 (one per pod, explicit in their config). On one host a second collector
   //    cannot bind 8888 and exits, so each gets the same reader on its own loopback port.
   const metrics = (((copy.service ??= {}).telemetry ??= {}).metrics ??= {})
   if (metrics.level !== 'none') {
@@ -62,6 +63,16 @@ export function loopbackVariant(config: any, endpoints: LoopbackEndpoints): any 
     for (const reader of metrics.readers as Array<{pull?: {exporter?: {prometheus?: {host?: string; port?: number}}}}>) {
       const prometheus = reader.pull?.exporter?.prometheus
       if (prometheus) Object.assign(prometheus, {host: '127.0.0.1', port: port(prometheus.port ?? SELF_METRICS_PORT)})
+    }
+  }
+  //    The collector scrapes its own reader (a static target localhost:8888, job otel-collector):
+  //    that target follows the reader to the same loopback port. Only this exact target changes.
+  for (const receiver of Object.values<any>(copy.receivers ?? {})) {
+    for (const job of receiver?.config?.scrape_configs ?? []) {
+      for (const group of job.static_configs ?? []) {
+        if (!Array.isArray(group.targets)) continue
+        group.targets = group.targets.map((target: string) => (target === SELF_METRICS_TARGET ? `127.0.0.1:${port(SELF_METRICS_PORT)}` : target))
+      }
     }
   }
 
