@@ -81,7 +81,8 @@ describe.skipIf(!binaries.ok)('collectors as pods of a test-bed cluster, with th
       name,
       command: launch.command,
       args: launch.args,
-      env: {...launch.env, K8S_NODE_NAME: kube.gpuNode.node, K8S_NODE_IP: '127.0.0.1'},
+      // The downward-API environment of the rendered pod spec.
+      env: {...launch.env, K8S_NODE_NAME: kube.gpuNode.node, K8S_NODE_IP: '127.0.0.1', K8S_POD_NAME: `otel-${kind}-0`, K8S_POD_NAMESPACE: 'observability'},
       logFile: path.join(dir, `${name}.log`),
       ready: async () => (await fetch(`http://127.0.0.1:${health}/`).catch(() => undefined))?.ok === true,
     })

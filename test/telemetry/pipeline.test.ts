@@ -14,7 +14,8 @@ const HUB = 'fed-observability-test'
  */
 function expectedJobs(cluster: ClusterHandle, pipeline: Pipeline): string[] {
   const clusterSpec = cluster.role === 'hub' ? pipeline.federation.hub : pipeline.federation.edges.find((e) => e.name === EDGE)!
-  return scrapeJobs(pipeline.federation, clusterSpec).sort()
+  // Plus the agent's and the scraper's scrape of their own self-metrics (job otel-collector).
+  return [...scrapeJobs(pipeline.federation, clusterSpec), 'otel-collector', 'otel-collector'].sort()
 }
 
 describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub collectors → gateway → Prometheus, Loki, Tempo', () => {
@@ -52,7 +53,7 @@ describe.skipIf(!binaries.ok)('telemetry on loopback: rendered edge and hub coll
     }
     // No other target was scraped: the rendered relabel_configs dropped every other Service port.
     expect(await p.query('up != 1')).toEqual([])
-    expect(await p.query(`up{cluster_id="${EDGE}"}`)).toHaveLength(3)
+    expect(await p.query(`up{cluster_id="${EDGE}"}`)).toHaveLength(3 + 2)
   })
 
   it('labels every series at the hub with cluster_id, cluster_role and hub_received_at', async () => {

@@ -428,9 +428,12 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, kube: Ku
       kubeletPort: sources.kubelet.port,
       mounts: shared.pki.clientMounts(rendering.cluster.name),
     },
+    // The downward-API environment of the rendered DaemonSet (the pod's own name, namespace and node).
     {
       K8S_NODE_IP: LOOPBACK,
       K8S_NODE_NAME: gpuNode.node,
+      K8S_POD_NAME: `otel-agent-${role}`,
+      K8S_POD_NAMESPACE: 'observability',
     },
     agHealth,
     tailedByAgent(agentConfig, gpuNode.pods),
@@ -450,7 +453,8 @@ async function buildCluster(role: 'hub' | 'edge', rendering: Rendering, kube: Ku
       dataDir: path.join(clusterDir, 'scraper'),
       mounts: shared.pki.clientMounts(rendering.cluster.name),
     },
-    {},
+    // The downward-API environment of the rendered Deployment.
+    {K8S_POD_NAME: `otel-scraper-${role}`, K8S_POD_NAMESPACE: 'observability', K8S_NODE_NAME: gpuNode.node},
     scHealth,
     0,
     [],

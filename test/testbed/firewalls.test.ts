@@ -290,7 +290,9 @@ describe.skipIf(!binaries.ok)('the load-balancer stand-in honours the firewall-a
     await setAcl(name, '{"allowList":{"ipv4":[]}}')
     const message = await failureMatching(name, /Must not be an empty list/)
     expect(message).toBe('Error syncing load balancer: failed to ensure load balancer: [400] [inbound[0].addresses.ipv4] Must not be an empty list')
-    expect(sandbox.bridge.errors()).toContainEqual(expect.stringContaining(`${NAMESPACE}/${name}: [400] [inbound[0].addresses.ipv4] Must not be an empty list`))
+    // The event and the bridge's lastError are written one after the other: wait for both.
+    const lastError = `${NAMESPACE}/${name}: [400] [inbound[0].addresses.ipv4] Must not be an empty list`
+    await waitFor(() => sandbox.bridge.errors().some((e) => e.includes(lastError)), {timeoutMs: 10_000, what: 'the lastError of the bridge'})
     expect((await firewallOf(name))!.rules).toEqual(kept)
     const refused = sandbox.fake.state.requests.slice(before).filter((r) => r.template === '/{apiVersion}/networking/firewalls/{firewallId}/rules' && r.status === 400)
     expect(refused.length).toBeGreaterThanOrEqual(1)
