@@ -32,6 +32,7 @@ import {freePort, getJson, httpOk, LOOPBACK, waitFor} from '../src/sandbox/telem
 import {ManagedProcess} from '../src/sandbox/telemetry/processes.js'
 import {runCli} from '../test/helpers/cli.js'
 import {requireBinaries} from '../test/helpers/testbed.js'
+import {parseExportLines} from '../src/sandbox/state.js'
 
 const CLUSTERS = [1, 100]
 const HISTORY_MS = 65 * 60_000
@@ -79,7 +80,7 @@ async function captureTemplates(): Promise<{hub: SeriesTemplate[]; edge: SeriesT
   try {
     const started = await runCli(['sandbox', 'start', '--no-build'], {env})
     if (started.code !== 0) throw new Error(`fedobs sandbox start failed: ${started.stderr.slice(-2000)}`)
-    const exported = Object.fromEntries([...started.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]))
+    const exported = parseExportLines(started.stdout)
     const file = path.join(work, 'fedobs.yaml')
     writeFileSync(file, readFileSync('examples/fedobs.yaml', 'utf8'))
     const up = await runCli(['up', '-f', file, '--yes', '--verify-wait', '5m'], {env: {...env, ...exported}})

@@ -8,6 +8,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {parseExportLines} from '../src/sandbox/state.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const keep = Boolean(process.env.FEDOBS_DEMO_KEEP)
@@ -34,7 +35,7 @@ if (start.code !== 0) {
   process.exit(start.code)
 }
 process.stdout.write(start.stdout)
-const exported = Object.fromEntries([...start.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]))
+const exported = parseExportLines(start.stdout)
 env = {...env, ...exported}
 
 const steps: string[][] = [

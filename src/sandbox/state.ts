@@ -83,3 +83,8 @@ export function isAlive(pid: number): boolean {
     return true
   }
 }
+
+/** The variables of `export K='V'` lines as `fedobs sandbox start` prints them (sh quoting, `'\''` for a quote). */
+export function parseExportLines(text: string): Record<string, string> {
+  return Object.fromEntries([...text.matchAll(/^export (\w+)='((?:[^']|'\\'')*)'$/gm)].map((m) => [m[1]!, m[2]!.replaceAll("'\\''", "'")]))
+}

@@ -12,6 +12,7 @@ import {dashboards, scrapeJobs} from '../../src/render/render.js'
 import {orphans, SANDBOX_BINARIES} from '../../src/sandbox/control.js'
 import {runCli} from '../helpers/cli.js'
 import {requireBinaries} from '../helpers/testbed.js'
+import {parseExportLines} from '../../src/sandbox/state.js'
 
 /**
  * With real data: the example federation `fedobs up` in the sandbox (real collectors, real
@@ -47,7 +48,7 @@ describe.skipIf(!binaries.ok)('dashboards on real data from the sandbox', () => 
     const start = await runCli(['sandbox', 'start', '--no-build'], {env: base})
     expect(start.code, start.stderr).toBe(0)
     started = true
-    const exported = Object.fromEntries([...start.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]))
+    const exported = parseExportLines(start.stdout)
     prometheus = exported.FEDOBS_PROMETHEUS_URL!
     const byType: Record<string, string | undefined> = {prometheus, loki: exported.FEDOBS_LOKI_URL, tempo: exported.FEDOBS_TEMPO_URL}
     urls = Object.fromEntries(datasources.map((d) => [d.uid, byType[d.type] ?? '']))

@@ -1,16 +1,17 @@
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import puppeteer, {type Browser, type Page} from 'puppeteer-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {SANDBOX_BINARIES} from '../../src/sandbox/control.js'
+import {orphans, SANDBOX_BINARIES} from '../../src/sandbox/control.js'
 import {CHART_KINDS, chartKinds} from '../../src/verify/history.js'
 import {CHART_COLORS} from '../../src/verify/html.js'
 import {REPO, runCli, type CliResult} from '../helpers/cli.js'
 import {expectDocument} from '../helpers/json-schemas.js'
 import {requireBinaries} from '../helpers/testbed.js'
+import {parseExportLines} from '../../src/sandbox/state.js'
 
 /**
  * The HTML report of a real federation (the sandbox: real collectors, Prometheus and
@@ -56,21 +57,10 @@ describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, o
   const report = path.join(root, 'report.html')
   let browser: Browser | undefined
 
-  const pidsOf = (pattern: string): string[] =>
-    readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(pattern)
-        } catch {
-          return false
-        }
-      })
-
   beforeAll(async () => {
     const started = await runCli(['sandbox', 'start', '--no-build'], {env: base})
     expect(started.code, started.stderr).toBe(0)
-    const exported = Object.fromEntries([...started.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]))
+    const exported = parseExportLines(started.stdout)
     env = {...base, ...exported}
     const up = await fedobs(['up', '-f', 'examples/fedobs.yaml', '--yes', '--verify-wait', '5m', '--json'])
     expect(up.code, up.stdout.slice(-3000) + up.stderr.slice(-3000)).toBe(0)
@@ -84,7 +74,7 @@ describe.skipIf(!binaries.ok || !chromium)('the HTML report in a real browser, o
   afterAll(async () => {
     await browser?.close()
     const stop = await runCli(['sandbox', 'stop'], {env: base})
-    const left = pidsOf(sandboxDir)
+    const left = orphans(sandboxDir)
     rmSync(root, {recursive: true, force: true})
     expect(stop.code, stop.stderr).toBe(0)
     expect(left, 'sandbox processes left after stop').toEqual([])

@@ -1,4 +1,4 @@
-import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -6,6 +6,7 @@ import {orphans, SANDBOX_BINARIES} from '../../src/sandbox/control.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
 import {expectDocument} from '../helpers/json-schemas.js'
 import {requireBinaries} from '../helpers/testbed.js'
+import {parseExportLines} from '../../src/sandbox/state.js'
 
 /**
  * `fedobs sandbox` as a user runs it: start it, point fedobs at it with the environment it prints,
@@ -32,22 +33,12 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
   }
   let token = ''
   const fedobs = (args: string[]): Promise<CliResult> => runCli(args, {env})
-  const pidsOf = (pattern: string): string[] =>
-    readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(pattern)
-        } catch {
-          return false
-        }
-      })
 
   beforeAll(async () => {
     // --no-build: the binaries are built by `npm run testbed:build` (CI) and a missing one fails here.
     const started = await runCli(['sandbox', 'start', '--no-build'], {env: base})
     expect(started.code, started.stderr).toBe(0)
-    const exported = Object.fromEntries([...started.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]))
+    const exported = parseExportLines(started.stdout)
     expect(Object.keys(exported).sort()).toEqual([
       'FEDOBS_LOKI_URL',
       'FEDOBS_PROMETHEUS_URL',
@@ -136,7 +127,7 @@ describe.skipIf(!binaries.ok)('fedobs sandbox: a local cloud with real telemetry
     expect(after.clusters).toEqual([])
     const stop = await fedobs(['sandbox', 'stop'])
     expect(stop.code, stop.stderr).toBe(0)
-    expect(pidsOf(sandboxDir)).toEqual([])
+    expect(orphans(sandboxDir)).toEqual([])
     const gone = await fedobs(['sandbox', 'status', '--json'])
     expect(gone.code).toBe(1)
     expect(expectDocument('sandbox-status', gone.stdout).running).toBe(false)
